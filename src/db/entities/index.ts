@@ -1,0 +1,18 @@
+import { Customer } from './customer';
+import { Device } from './device';
+import { Telemetry } from './telemetry';
+import { Purchase } from './purchase';
+import { PartCompatibility, SparePart, Stock } from './spare-part';
+import { Ticket, TicketEvent, TicketNumberCounter } from './ticket';
+import { ApiKey, AuditLog, DataIssue, SourceLink } from './metadata';
+
+export * from './base';
+export {
+  Customer, Device, Telemetry, Purchase, SparePart, PartCompatibility, Stock,
+  Ticket, TicketEvent, TicketNumberCounter, SourceLink, AuditLog, DataIssue, ApiKey,
+};
+
+export const ALL_ENTITIES = [
+  Customer, Device, Telemetry, Purchase, SparePart, PartCompatibility, Stock,
+  Ticket, TicketEvent, TicketNumberCounter, SourceLink, AuditLog, DataIssue, ApiKey,
+];

@@ -1,0 +1,141 @@
+import { Entity, Index, PrimaryKey, Property, Unique } from '@mikro-orm/core';
+
+/** Where a golden record came from: one row per (system, stream, external id). */
+@Entity({ tableName: 'source_link' })
+@Unique({ name: 'source_link_external_key', properties: ['system', 'stream', 'externalId'] })
+@Index({ name: 'source_link_entity_idx', properties: ['entityType', 'entityId'] })
+export class SourceLink {
+  @PrimaryKey({ type: 'bigint', autoincrement: true })
+  id!: string;
+
+  @Property({ type: 'string', columnType: 'text' })
+  system!: string;
+
+  @Property({ type: 'string', columnType: 'text' })
+  stream!: string;
+
+  @Property({ type: 'string', columnType: 'text' })
+  externalId!: string;
+
+  @Property({ type: 'string', columnType: 'text' })
+  entityType!: string;
+
+  @Property({ type: 'bigint' })
+  entityId!: string;
+
+  /** Version, etag or modstamp last seen at the source. */
+  @Property({ type: 'string', columnType: 'text', nullable: true })
+  version?: string | null;
+
+  @Property({ type: 'Date', columnType: 'timestamptz', defaultRaw: 'now()' })
+  seenAt: Date = new Date();
+}
+
+/** Append-only record of every field change (a trigger refuses UPDATE and DELETE). */
+@Entity({ tableName: 'audit_log' })
+@Index({ name: 'audit_log_entity_idx', properties: ['entityType', 'entityId', 'id'] })
+export class AuditLog {
+  @PrimaryKey({ type: 'bigint', autoincrement: true })
+  id!: string;
+
+  @Property({ type: 'string', columnType: 'text' })
+  entityType!: string;
+
+  @Property({ type: 'bigint' })
+  entityId!: string;
+
+  @Property({ type: 'string', columnType: 'text' })
+  field!: string;
+
+  @Property({ type: 'json', columnType: 'jsonb', nullable: true })
+  before?: unknown;
+
+  @Property({ type: 'json', columnType: 'jsonb', nullable: true })
+  after?: unknown;
+
+  /** Who: api key name, connector name, 'system'. */
+  @Property({ type: 'string', columnType: 'text' })
+  actor!: string;
+
+  /** Through what: graphql, sync:<connector>, excel:<file>:<row>, demo. */
+  @Property({ type: 'string', columnType: 'text' })
+  origin!: string;
+
+  @Property({ type: 'Date', columnType: 'timestamptz', defaultRaw: 'now()' })
+  at: Date = new Date();
+}
+
+/** A problem found in the data that a person should look at. */
+@Entity({ tableName: 'data_issue' })
+@Index({ name: 'data_issue_entity_idx', properties: ['entityType', 'entityId'] })
+@Index({ name: 'data_issue_state_idx', properties: ['state', 'kind'] })
+export class DataIssue {
+  @PrimaryKey({ type: 'bigint', autoincrement: true })
+  id!: string;
+
+  @Property({ type: 'string', columnType: 'text' })
+  kind!: string;
+
+  @Property({ type: 'string', columnType: 'text', default: 'WARNING' })
+  severity: string = 'WARNING';
+
+  /** OPEN, ACKNOWLEDGED, RESOLVED, IGNORED */
+  @Property({ type: 'string', columnType: 'text', default: 'OPEN' })
+  state: string = 'OPEN';
+
+  @Property({ type: 'string', columnType: 'text', nullable: true })
+  entityType?: string | null;
+
+  @Property({ type: 'bigint', nullable: true })
+  entityId?: string | null;
+
+  /** Same finding seen again updates last_seen instead of adding a row. */
+  @Unique({ name: 'data_issue_fingerprint_key' })
+  @Property({ type: 'string', columnType: 'text' })
+  fingerprint!: string;
+
+  @Property({ type: 'string', columnType: 'text' })
+  message!: string;
+
+  @Property({ type: 'json', columnType: 'jsonb', defaultRaw: `'{}'::jsonb` })
+  evidence: Record<string, unknown> = {};
+
+  @Property({ type: 'Date', columnType: 'timestamptz', defaultRaw: 'now()' })
+  firstSeen: Date = new Date();
+
+  @Property({ type: 'Date', columnType: 'timestamptz', defaultRaw: 'now()' })
+  lastSeen: Date = new Date();
+
+  @Property({ type: 'Date', columnType: 'timestamptz', nullable: true })
+  resolvedAt?: Date | null;
+
+  @Property({ type: 'string', columnType: 'text', nullable: true })
+  resolutionNote?: string | null;
+}
+
+/** API keys: only a SHA-256 of the key is stored; the prefix finds the row. */
+@Entity({ tableName: 'api_key' })
+export class ApiKey {
+  @PrimaryKey({ type: 'bigint', autoincrement: true })
+  id!: string;
+
+  @Property({ type: 'string', columnType: 'text' })
+  name!: string;
+
+  /** portal | admin | batch */
+  @Property({ type: 'string', columnType: 'text' })
+  role!: string;
+
+  @Unique({ name: 'api_key_prefix_key' })
+  @Property({ type: 'string', columnType: 'text' })
+  prefix!: string;
+
+  @Property({ type: 'string', columnType: 'text' })
+  keyHash!: string;
+
+  @Property({ type: 'Date', columnType: 'timestamptz', defaultRaw: 'now()' })
+  createdAt: Date = new Date();
+
+  @Property({ type: 'Date', columnType: 'timestamptz', nullable: true })
+  revokedAt?: Date | null;
+}

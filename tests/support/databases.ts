@@ -1,0 +1,41 @@
+import { openOrm, migrate } from '../../src/db/orm';
+import { runId, templateName, urlFor, withAdmin } from './admin';
+
+export { dropRunDatabases } from './admin';
+
+let counter = 0;
+const TEMPLATE_LOCK = 727001;
+
+/**
+ * A fresh, migrated database cloned from the run's template. The first caller migrates the
+ * template (under an advisory lock) inside the test worker: MikroORM's metadata must be loaded
+ * in the same module realm that uses it, which rules out doing it in jest's global setup.
+ */
+export async function cloneTemplate(): Promise<{ name: string; url: string }> {
+  const name = `junction_t_${runId()}_${process.pid}_${++counter}`;
+  const template = templateName();
+  await withAdmin(async (c) => {
+    await c.query('SELECT pg_advisory_lock($1)', [TEMPLATE_LOCK]);
+    try {
+      const { rows } = await c.query(`SELECT shobj_description(oid, 'pg_database') AS note FROM pg_database WHERE datname = $1`, [template]);
+      if (rows[0]?.note !== 'migrated') {
+        const orm = await openOrm(urlFor(template));
+        try {
+          await migrate(orm);
+        } finally {
+          await orm.close(true);
+        }
+        await c.query(`COMMENT ON DATABASE "${template}" IS 'migrated'`);
+      }
+      await c.query(`CREATE DATABASE "${name}" TEMPLATE "${template}"`);
+    } finally {
+      await c.query('SELECT pg_advisory_unlock($1)', [TEMPLATE_LOCK]);
+    }
+  });
+  return { name, url: urlFor(name) };
+}
+
+export async function dropDatabase(name: string): Promise<void> {
+  await withAdmin((c) => c.query(`DROP DATABASE IF EXISTS "${name}" WITH (FORCE)`));
+}
+
