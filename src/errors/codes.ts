@@ -1,0 +1,44 @@
+import { GraphQLError } from 'graphql';
+
+/**
+ * Stable error codes shown in GraphQL `extensions.code`. Clients branch on these, so they
+ * never change meaning; add new ones rather than reuse.
+ */
+export enum ErrorCode {
+  BAD_USER_INPUT = 'BAD_USER_INPUT',
+  NOT_FOUND = 'NOT_FOUND',
+  UNAUTHENTICATED = 'UNAUTHENTICATED',
+  FORBIDDEN = 'FORBIDDEN',
+  CONFLICT = 'CONFLICT',
+  INVALID_TRANSITION = 'INVALID_TRANSITION',
+  QUERY_TOO_DEEP = 'QUERY_TOO_DEEP',
+  QUERY_TOO_COMPLEX = 'QUERY_TOO_COMPLEX',
+  INTERNAL_SERVER_ERROR = 'INTERNAL_SERVER_ERROR',
+}
+
+export interface ErrorDetails {
+  /** The input field at fault, as a path like `input.phone`. */
+  field?: string;
+  /** Id or key of the record at fault. */
+  recordId?: string;
+  [key: string]: unknown;
+}
+
+/** A domain error with a stable code; GraphQL shows code and details in `extensions`. */
+export class JunctionError extends GraphQLError {
+  readonly code: ErrorCode;
+  readonly details: ErrorDetails;
+
+  constructor(code: ErrorCode, message: string, details: ErrorDetails = {}) {
+    super(message, { extensions: { code, ...details } });
+    this.name = 'JunctionError';
+    this.code = code;
+    this.details = details;
+  }
+}
+
+export const badInput = (message: string, field: string, extra: ErrorDetails = {}) =>
+  new JunctionError(ErrorCode.BAD_USER_INPUT, message, { field, ...extra });
+
+export const notFound = (message: string, extra: ErrorDetails = {}) =>
+  new JunctionError(ErrorCode.NOT_FOUND, message, extra);

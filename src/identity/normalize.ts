@@ -1,0 +1,64 @@
+import { parsePhoneNumberFromString } from 'libphonenumber-js/max';
+
+/** Default region for phones written without a country code. */
+export const DEFAULT_PHONE_REGION = 'CN';
+
+/** Full-width ASCII (U+FF01–U+FF5E) and the ideographic space to their half-width forms. */
+export function toHalfWidth(input: string): string {
+  return input
+    .replace(/[\uFF01-\uFF5E]/g, (ch) => String.fromCharCode(ch.charCodeAt(0) - 0xfee0))
+    .replace(/\u3000/g, ' ');
+}
+
+/**
+ * A phone in any common written form to E.164, or null when it is not a valid number.
+ * Uses full metadata so that wrong-length numbers are rejected, not guessed.
+ */
+export function normalizePhone(input: string | number | null | undefined, region = DEFAULT_PHONE_REGION): string | null {
+  if (input === null || input === undefined) return null;
+  let text = toHalfWidth(String(input)).trim();
+  if (!text) return null;
+  // "(0086)138..." and "0086-138...": the international 00 prefix written with punctuation.
+  text = text.replace(/^\(?\s*00\s*(\d{1,3})\s*\)?/, '+$1');
+  const parsed = parsePhoneNumberFromString(text, region as any);
+  if (!parsed || !parsed.isValid()) return null;
+  return parsed.number;
+}
+
+/** Serials are compared trimmed, upper-case, half-width, without inner whitespace. */
+export function normalizeSerial(input: string | number | null | undefined): string | null {
+  if (input === null || input === undefined) return null;
+  const text = toHalfWidth(String(input)).replace(/\s+/g, '').toUpperCase();
+  return text || null;
+}
+
+const TICKET_NUMBER = /^T(\d{8})-(\d{4,})$/;
+
+/** Ticket numbers look like T20260218-8892; returns the canonical form or null. */
+export function normalizeTicketNumber(input: string | null | undefined): string | null {
+  if (!input) return null;
+  const text = toHalfWidth(input).replace(/\s+/g, '').toUpperCase();
+  return TICKET_NUMBER.test(text) ? text : null;
+}
+
+export type IdentifierKind = 'PHONE' | 'SERIAL' | 'TICKET_NUMBER';
+
+export interface ClassifiedIdentifier {
+  raw: string;
+  ticketNumber: string | null;
+  phone: string | null;
+  serial: string | null;
+}
+
+/**
+ * Reads one free-text identifier every way it could be meant. A digit string can be both a
+ * phone and a serial, so both candidates are kept and the lookup tries them in order.
+ */
+export function classifyIdentifier(raw: string): ClassifiedIdentifier {
+  return {
+    raw,
+    ticketNumber: normalizeTicketNumber(raw),
+    phone: normalizePhone(raw),
+    serial: normalizeSerial(raw),
+  };
+}
