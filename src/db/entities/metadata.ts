@@ -113,7 +113,10 @@ export class DataIssue {
   resolutionNote?: string | null;
 }
 
-/** API keys: only a SHA-256 of the key is stored; the prefix finds the row. */
+/**
+ * API keys: only a SHA-256 of the key is stored (keys are long random strings, so a fast hash
+ * is enough); the unique hash finds the row. The prefix is kept for people to recognise a key.
+ */
 @Entity({ tableName: 'api_key' })
 export class ApiKey {
   @PrimaryKey({ type: 'bigint', autoincrement: true })
@@ -126,10 +129,10 @@ export class ApiKey {
   @Property({ type: 'string', columnType: 'text' })
   role!: string;
 
-  @Unique({ name: 'api_key_prefix_key' })
   @Property({ type: 'string', columnType: 'text' })
   prefix!: string;
 
+  @Unique({ name: 'api_key_hash_key' })
   @Property({ type: 'string', columnType: 'text' })
   keyHash!: string;
 

@@ -4,7 +4,7 @@ import { Migration } from '@mikro-orm/migrations';
 export class Migration20261123000000Init extends Migration {
   override async up(): Promise<void> {
     this.addSql(`create table "api_key" ("id" bigserial primary key, "name" text not null, "role" text not null, "prefix" text not null, "key_hash" text not null, "created_at" timestamptz not null default now(), "revoked_at" timestamptz null)`);
-    this.addSql(`alter table "api_key" add constraint "api_key_prefix_key" unique ("prefix")`);
+    this.addSql(`alter table "api_key" add constraint "api_key_hash_key" unique ("key_hash")`);
     this.addSql(`create table "audit_log" ("id" bigserial primary key, "entity_type" text not null, "entity_id" bigint not null, "field" text not null, "before" jsonb null, "after" jsonb null, "actor" text not null, "origin" text not null, "at" timestamptz not null default now())`);
     this.addSql(`create index "audit_log_entity_idx" on "audit_log" ("entity_type", "entity_id", "id")`);
     this.addSql(`create table "customer" ("id" bigserial primary key, "created_at" timestamptz not null default now(), "updated_at" timestamptz not null default now(), "phone" text not null, "name" text not null, "tier" text null, "region" text null, "lineage" jsonb not null default '{}', "version" int not null default 1)`);

@@ -1,0 +1,24 @@
+import type { EntityManager, MikroORM } from '@mikro-orm/postgresql';
+
+/**
+ * Raw SQL through MikroORM's own connection pool (knex-style `?` placeholders; an array bound
+ * to `in (?)` expands to a list). Reads and set-based writes use this; inside a transaction pass
+ * the transaction's EntityManager so the statement joins it.
+ */
+export async function sqlRows<T = Record<string, unknown>>(
+  db: MikroORM | EntityManager,
+  sql: string,
+  params: unknown[] = [],
+): Promise<T[]> {
+  const em = 'em' in db ? db.em : db;
+  return em.getConnection().execute<T[]>(sql, params as any[], 'all', em.getTransactionContext());
+}
+
+export async function sqlOne<T = Record<string, unknown>>(
+  db: MikroORM | EntityManager,
+  sql: string,
+  params: unknown[] = [],
+): Promise<T | null> {
+  const rows = await sqlRows<T>(db, sql, params);
+  return rows[0] ?? null;
+}

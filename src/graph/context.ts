@@ -1,0 +1,29 @@
+import type { MikroORM } from '@mikro-orm/postgresql';
+import type { AuthChecker } from 'type-graphql';
+import type { AuthInfo } from '../auth/api-keys';
+import { roleAllows, Role } from '../auth/roles';
+import { ErrorCode, JunctionError } from '../errors/codes';
+import type { TicketService } from '../tickets/ticket-service';
+import type { Loaders } from './loaders';
+
+/** Per-request state: who is asking, the database, and this request's DataLoaders. */
+export interface GraphContext {
+  orm: MikroORM;
+  auth: AuthInfo;
+  loaders: Loaders;
+  tickets: TicketService;
+}
+
+/** `@Authorized(Role.X)` on root fields; admin passes every check. */
+export const authChecker: AuthChecker<GraphContext, Role> = ({ context, info }, roles) => {
+  if (roleAllows(context.auth.role, roles)) return true;
+  throw new JunctionError(
+    ErrorCode.FORBIDDEN,
+    `The ${context.auth.role} key "${context.auth.name}" may not use ${info.parentType.name}.${info.fieldName} (needs ${roles.join(' or ') || 'admin'})`,
+    { field: info.fieldName },
+  );
+};
+
+export function actorOf(ctx: GraphContext) {
+  return { name: `apikey:${ctx.auth.name}`, origin: 'graphql' };
+}

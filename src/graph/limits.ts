@@ -1,0 +1,76 @@
+import {
+  FragmentDefinitionNode, GraphQLError, GraphQLSchema, Kind, SelectionSetNode, ValidationRule, getNullableType, isListType,
+} from 'graphql';
+import type { ApolloServerPlugin } from '@apollo/server';
+import { ComplexityEstimator, getComplexity } from 'graphql-query-complexity';
+import { ErrorCode } from '../errors/codes';
+
+/** Depth of the deepest field path; introspection fields (`__schema`...) are not counted. */
+function selectionDepth(set: SelectionSetNode, fragments: Map<string, FragmentDefinitionNode>, seen: Set<string>): number {
+  let max = 0;
+  for (const sel of set.selections) {
+    if (sel.kind === Kind.FIELD) {
+      if (sel.name.value.startsWith('__')) continue;
+      max = Math.max(max, sel.selectionSet ? 1 + selectionDepth(sel.selectionSet, fragments, seen) : 1);
+    } else if (sel.kind === Kind.INLINE_FRAGMENT) {
+      max = Math.max(max, selectionDepth(sel.selectionSet, fragments, seen));
+    } else {
+      const name = sel.name.value;
+      const frag = fragments.get(name);
+      if (!frag || seen.has(name)) continue; // unknown or cyclic fragments are reported by standard rules
+      seen.add(name);
+      max = Math.max(max, selectionDepth(frag.selectionSet, fragments, seen));
+      seen.delete(name);
+    }
+  }
+  return max;
+}
+
+export function depthLimitRule(maxDepth: number): ValidationRule {
+  return (context) => {
+    const fragments = new Map<string, FragmentDefinitionNode>();
+    for (const def of context.getDocument().definitions) if (def.kind === Kind.FRAGMENT_DEFINITION) fragments.set(def.name.value, def);
+    return {
+      OperationDefinition(node) {
+        const depth = selectionDepth(node.selectionSet, fragments, new Set());
+        if (depth > maxDepth) {
+          context.reportError(new GraphQLError(`Query depth ${depth} is over the limit of ${maxDepth}`, {
+            nodes: [node], extensions: { code: ErrorCode.QUERY_TOO_DEEP, depth, maxDepth },
+          }));
+        }
+      },
+    };
+  };
+}
+
+/** Assumed size of a list field that has no `first` argument (devices, purchases, history). */
+const ASSUMED_LIST_SIZE = 10;
+
+/** A field costs 1 plus its children, times `first` (or the assumed size) for lists and connections. */
+export const costEstimator: ComplexityEstimator = ({ field, args, childComplexity }) => {
+  const first = typeof args.first === 'number' ? args.first : null;
+  const multiplier = first ?? (isListType(getNullableType(field.type)) ? ASSUMED_LIST_SIZE : 1);
+  return 1 + childComplexity * multiplier;
+};
+
+export function queryCost(schema: GraphQLSchema, query: import('graphql').DocumentNode, variables: Record<string, unknown>, operationName?: string) {
+  return getComplexity({ schema, query, variables, operationName, estimators: [costEstimator] });
+}
+
+/** Refuses operations whose estimated cost is over the limit, before any resolver runs. */
+export function costLimitPlugin(maxCost: number): ApolloServerPlugin {
+  return {
+    async requestDidStart() {
+      return {
+        async didResolveOperation({ request, document, schema }) {
+          const cost = queryCost(schema, document, request.variables ?? {}, request.operationName ?? undefined);
+          if (cost > maxCost) {
+            throw new GraphQLError(`Query cost ${cost} is over the limit of ${maxCost}; ask for fewer items (first) or fewer fields`, {
+              extensions: { code: ErrorCode.QUERY_TOO_COMPLEX, cost, maxCost, http: { status: 400 } },
+            });
+          }
+        },
+      };
+    },
+  };
+}

@@ -1,0 +1,46 @@
+import { ApolloServer } from '@apollo/server';
+import { unwrapResolverError } from '@apollo/server/errors';
+import { GraphQLError, GraphQLFormattedError } from 'graphql';
+import type { JunctionConfig } from '../config';
+import { ErrorCode, JunctionError } from '../errors/codes';
+import type { GraphContext } from '../graph/context';
+import { costLimitPlugin, depthLimitRule } from '../graph/limits';
+import { buildGatewaySchema } from '../graph/schema';
+import { logger } from '../logging/logger';
+
+/** Codes whose messages are meant for clients; anything else is masked in production. */
+const CLIENT_CODES = new Set<string>([
+  ...Object.values(ErrorCode).filter((c) => c !== ErrorCode.INTERNAL_SERVER_ERROR),
+  'GRAPHQL_PARSE_FAILED', 'GRAPHQL_VALIDATION_FAILED', 'BAD_REQUEST', 'PERSISTED_QUERY_NOT_FOUND', 'OPERATION_RESOLUTION_FAILURE',
+]);
+
+export function formatError(production: boolean) {
+  return (formatted: GraphQLFormattedError, error: unknown): GraphQLFormattedError => {
+    const original = unwrapResolverError(error);
+    const code = String(formatted.extensions?.code ?? ErrorCode.INTERNAL_SERVER_ERROR);
+    if (CLIENT_CODES.has(code) || original instanceof JunctionError) return formatted;
+    // Unexpected failure: log it whole here, tell the client only that it happened.
+    logger.error('graphql request failed', {
+      path: formatted.path, message: original instanceof Error ? original.message : String(original),
+      stack: original instanceof Error ? original.stack : undefined,
+    });
+    if (!production) return formatted;
+    return { message: 'Internal server error', path: formatted.path, locations: formatted.locations, extensions: { code: ErrorCode.INTERNAL_SERVER_ERROR } };
+  };
+}
+
+export function createApollo(config: JunctionConfig): ApolloServer<GraphContext> {
+  return new ApolloServer<GraphContext>({
+    schema: buildGatewaySchema(),
+    validationRules: [depthLimitRule(config.maxQueryDepth)],
+    plugins: [costLimitPlugin(config.maxQueryCost)],
+    hideSchemaDetailsFromClientErrors: true,
+    introspection: !config.production,
+    includeStacktraceInErrorResponses: !config.production,
+    formatError: formatError(config.production),
+  });
+}
+
+export function unauthenticated(message: string): GraphQLError {
+  return new GraphQLError(message, { extensions: { code: ErrorCode.UNAUTHENTICATED, http: { status: 401 } } });
+}

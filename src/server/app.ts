@@ -1,0 +1,95 @@
+import 'reflect-metadata';
+import http from 'http';
+import type { AddressInfo } from 'net';
+import express from 'express';
+import { expressMiddleware } from '@as-integrations/express5';
+import type { MikroORM } from '@mikro-orm/postgresql';
+import { Redis } from 'ioredis';
+import { ApiKeyVerifier } from '../auth/api-keys';
+import { JunctionConfig, loadConfig } from '../config';
+import { openOrm } from '../db/orm';
+import type { GraphContext } from '../graph/context';
+import { createLoaders } from '../graph/loaders';
+import { logger } from '../logging/logger';
+import { TicketService } from '../tickets/ticket-service';
+import { createApollo, unauthenticated } from './apollo';
+import { readiness } from './health';
+
+export interface RunningServer {
+  /** GraphQL endpoint, e.g. http://127.0.0.1:4000/graphql */
+  url: string;
+  port: number;
+  orm: MikroORM;
+  redis: Redis;
+  close(): Promise<void>;
+}
+
+export interface StartOptions {
+  databaseUrl?: string;
+  redisUrl?: string;
+  /** 0 picks a free port. */
+  port?: number;
+  host?: string;
+  config?: Partial<JunctionConfig>;
+}
+
+/** `junction serve`: GraphQL at /graphql, /healthz and /readyz without a key. Stateless: scale out behind a load balancer. */
+export async function startServer(opts: StartOptions = {}): Promise<RunningServer> {
+  const config = loadConfig({
+    ...opts.config,
+    ...(opts.databaseUrl ? { databaseUrl: opts.databaseUrl } : {}),
+    ...(opts.redisUrl ? { redisUrl: opts.redisUrl } : {}),
+    ...(opts.port !== undefined ? { port: opts.port } : {}),
+  });
+  const orm = await openOrm(config.databaseUrl);
+  const redis = new Redis(config.redisUrl, { lazyConnect: true, maxRetriesPerRequest: 1, enableOfflineQueue: false });
+  redis.on('error', (e) => logger.warn('redis connection problem', { message: e.message }));
+  redis.connect().catch(() => undefined); // readiness reports it; the gateway itself does not need Redis yet
+
+  const verifier = new ApiKeyVerifier(orm, config.apiKeyCacheSeconds);
+  const tickets = new TicketService(orm);
+  const apollo = createApollo(config);
+  await apollo.start();
+
+  const app = express();
+  app.disable('x-powered-by');
+  app.get('/healthz', (_req, res) => { res.json({ status: 'ok' }); });
+  app.get('/readyz', async (_req, res) => {
+    const r = await readiness(orm, redis);
+    res.status(r.ready ? 200 : 503).json(r);
+  });
+  app.use(
+    '/graphql',
+    express.json({ limit: '1mb' }),
+    expressMiddleware(apollo, {
+      context: async ({ req }): Promise<GraphContext> => {
+        const header = req.headers.authorization;
+        const m = header ? /^Bearer\s+(\S+)\s*$/i.exec(header) : null;
+        if (!m) throw unauthenticated('Send an API key as "Authorization: Bearer <key>"');
+        const auth = await verifier.verify(m[1]);
+        if (!auth) throw unauthenticated('The API key is not valid or was revoked');
+        return { orm, auth, loaders: createLoaders(orm), tickets };
+      },
+    }),
+  );
+
+  const server = http.createServer(app);
+  await new Promise<void>((resolve, reject) => {
+    server.once('error', reject);
+    server.listen(config.port, opts.host ?? '0.0.0.0', () => resolve());
+  });
+  const port = (server.address() as AddressInfo).port;
+  return {
+    url: `http://127.0.0.1:${port}/graphql`,
+    port,
+    orm,
+    redis,
+    async close() {
+      await new Promise<void>((resolve) => server.close(() => resolve()));
+      server.closeAllConnections();
+      await apollo.stop();
+      redis.disconnect();
+      await orm.close(true);
+    },
+  };
+}
