@@ -3,6 +3,7 @@ import type { MikroORM } from '@mikro-orm/postgresql';
 import { sqlOne, sqlRows } from '../db/sql';
 import { badInput } from '../errors/codes';
 import { parseRole, Role } from './roles';
+import { pgDate } from '../graph/types/scalars';
 
 /** Shortest key we accept, also for preset demo keys (keys are bearer secrets). */
 export const MIN_KEY_LENGTH = 24;
@@ -57,7 +58,7 @@ export async function createApiKey(
 export async function listApiKeys(orm: MikroORM): Promise<ApiKeySummary[]> {
   const rows = await sqlRows<any>(orm, `select id, name, role, prefix, created_at, revoked_at from api_key order by id`);
   return rows.map((r) => ({
-    id: String(r.id), name: r.name, role: r.role, prefix: r.prefix, createdAt: r.created_at, revokedAt: r.revoked_at,
+    id: String(r.id), name: r.name, role: r.role, prefix: r.prefix, createdAt: pgDate(r.created_at)!, revokedAt: pgDate(r.revoked_at),
   }));
 }
 

@@ -1,5 +1,5 @@
 import {
-  FragmentDefinitionNode, GraphQLError, GraphQLSchema, Kind, SelectionSetNode, ValidationRule, getNullableType, isListType,
+  DocumentNode, FragmentDefinitionNode, GraphQLError, GraphQLSchema, Kind, SelectionSetNode, getNullableType, isListType,
 } from 'graphql';
 import type { ApolloServerPlugin } from '@apollo/server';
 import { ComplexityEstimator, getComplexity } from 'graphql-query-complexity';
@@ -26,21 +26,17 @@ function selectionDepth(set: SelectionSetNode, fragments: Map<string, FragmentDe
   return max;
 }
 
-export function depthLimitRule(maxDepth: number): ValidationRule {
-  return (context) => {
-    const fragments = new Map<string, FragmentDefinitionNode>();
-    for (const def of context.getDocument().definitions) if (def.kind === Kind.FRAGMENT_DEFINITION) fragments.set(def.name.value, def);
-    return {
-      OperationDefinition(node) {
-        const depth = selectionDepth(node.selectionSet, fragments, new Set());
-        if (depth > maxDepth) {
-          context.reportError(new GraphQLError(`Query depth ${depth} is over the limit of ${maxDepth}`, {
-            nodes: [node], extensions: { code: ErrorCode.QUERY_TOO_DEEP, depth, maxDepth },
-          }));
-        }
-      },
-    };
-  };
+/** Depth of the operation that will run (fragments followed). */
+export function operationDepth(document: DocumentNode, operationName?: string | null): number {
+  const fragments = new Map<string, FragmentDefinitionNode>();
+  let max = 0;
+  for (const def of document.definitions) if (def.kind === Kind.FRAGMENT_DEFINITION) fragments.set(def.name.value, def);
+  for (const def of document.definitions) {
+    if (def.kind !== Kind.OPERATION_DEFINITION) continue;
+    if (operationName && def.name?.value !== operationName) continue;
+    max = Math.max(max, selectionDepth(def.selectionSet, fragments, new Set()));
+  }
+  return max;
 }
 
 /** Assumed size of a list field that has no `first` argument (devices, purchases, history). */
@@ -53,17 +49,32 @@ export const costEstimator: ComplexityEstimator = ({ field, args, childComplexit
   return 1 + childComplexity * multiplier;
 };
 
-export function queryCost(schema: GraphQLSchema, query: import('graphql').DocumentNode, variables: Record<string, unknown>, operationName?: string) {
+export function queryCost(schema: GraphQLSchema, query: DocumentNode, variables: Record<string, unknown>, operationName?: string) {
   return getComplexity({ schema, query, variables, operationName, estimators: [costEstimator] });
 }
 
-/** Refuses operations whose estimated cost is over the limit, before any resolver runs. */
-export function costLimitPlugin(maxCost: number): ApolloServerPlugin {
+/**
+ * Refuses operations that are too deep or whose estimated cost is over the limit, before any
+ * resolver runs. A plugin rather than a validation rule so that the error keeps its own code.
+ */
+export function queryLimitsPlugin(maxDepth: number, maxCost: number): ApolloServerPlugin {
   return {
     async requestDidStart() {
       return {
         async didResolveOperation({ request, document, schema }) {
-          const cost = queryCost(schema, document, request.variables ?? {}, request.operationName ?? undefined);
+          const depth = operationDepth(document, request.operationName);
+          if (depth > maxDepth) {
+            throw new GraphQLError(`Query depth ${depth} is over the limit of ${maxDepth}`, {
+              extensions: { code: ErrorCode.QUERY_TOO_DEEP, depth, maxDepth, http: { status: 400 } },
+            });
+          }
+          let cost: number;
+          try {
+            cost = queryCost(schema, document, request.variables ?? {}, request.operationName ?? undefined);
+          } catch {
+            // Variables that do not coerce: execution reports them as BAD_USER_INPUT with a 400.
+            return;
+          }
           if (cost > maxCost) {
             throw new GraphQLError(`Query cost ${cost} is over the limit of ${maxCost}; ask for fewer items (first) or fewer fields`, {
               extensions: { code: ErrorCode.QUERY_TOO_COMPLEX, cost, maxCost, http: { status: 400 } },

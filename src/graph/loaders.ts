@@ -4,6 +4,7 @@ import { sqlRows } from '../db/sql';
 import { Customer, CustomerStats } from './types/customer';
 import { Device, Purchase, SparePart, StockLevel, Telemetry } from './types/device';
 import { Ticket, TicketEvent } from './types/ticket';
+import { pgDate } from './types/scalars';
 import { OPEN_STATUSES, TicketStatus } from '../tickets/ticket-enums';
 
 /** A PostgreSQL array literal of ids, bound as one parameter (`?::bigint[]`) so SQL text stays fixed. */
@@ -126,7 +127,7 @@ export function createLoaders(orm: MikroORM) {
     const rows = await q(`select part_id, warehouse, quantity, updated_at from stock where part_id = any(?::bigint[]) order by warehouse`, [idArray(ids)]);
     const groups = groupBy(rows, (r: any) => String(r.part_id));
     return ids.map((id) =>
-      (groups.get(id) ?? []).map((r: any) => Object.assign(new StockLevel(), { warehouse: r.warehouse, quantity: r.quantity, updatedAt: r.updated_at })),
+      (groups.get(id) ?? []).map((r: any) => Object.assign(new StockLevel(), { warehouse: r.warehouse, quantity: r.quantity, updatedAt: pgDate(r.updated_at) })),
     );
   });
 

@@ -4,7 +4,7 @@ import { GraphQLError, GraphQLFormattedError } from 'graphql';
 import type { JunctionConfig } from '../config';
 import { ErrorCode, JunctionError } from '../errors/codes';
 import type { GraphContext } from '../graph/context';
-import { costLimitPlugin, depthLimitRule } from '../graph/limits';
+import { queryLimitsPlugin } from '../graph/limits';
 import { buildGatewaySchema } from '../graph/schema';
 import { logger } from '../logging/logger';
 
@@ -18,7 +18,10 @@ export function formatError(production: boolean) {
   return (formatted: GraphQLFormattedError, error: unknown): GraphQLFormattedError => {
     const original = unwrapResolverError(error);
     const code = String(formatted.extensions?.code ?? ErrorCode.INTERNAL_SERVER_ERROR);
-    if (CLIENT_CODES.has(code) || original instanceof JunctionError) return formatted;
+    if (CLIENT_CODES.has(code) || original instanceof JunctionError) {
+      // graphql-js suggests valid names ("Did you mean ...?"); that would leak the schema when introspection is off.
+      return { ...formatted, message: formatted.message.replace(/\s*Did you mean [^?]*\?/g, '') };
+    }
     // Unexpected failure: log it whole here, tell the client only that it happened.
     logger.error('graphql request failed', {
       path: formatted.path, message: original instanceof Error ? original.message : String(original),
@@ -32,8 +35,7 @@ export function formatError(production: boolean) {
 export function createApollo(config: JunctionConfig): ApolloServer<GraphContext> {
   return new ApolloServer<GraphContext>({
     schema: buildGatewaySchema(),
-    validationRules: [depthLimitRule(config.maxQueryDepth)],
-    plugins: [costLimitPlugin(config.maxQueryCost)],
+    plugins: [queryLimitsPlugin(config.maxQueryDepth, config.maxQueryCost)],
     hideSchemaDetailsFromClientErrors: true,
     introspection: !config.production,
     includeStacktraceInErrorResponses: !config.production,

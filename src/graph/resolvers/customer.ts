@@ -3,6 +3,7 @@ import { Role } from '../../auth/roles';
 import { sqlRows } from '../../db/sql';
 import { badInput } from '../../errors/codes';
 import { normalizePhone } from '../../identity/normalize';
+import { pgDate } from '../types/scalars';
 import { TicketStatus } from '../../tickets/ticket-enums';
 import type { GraphContext } from '../context';
 import { CustomerFilter } from '../inputs';
@@ -97,6 +98,6 @@ export class CustomerResolver {
 
 export function toLinks(rows: any[]): SourceLinkNode[] {
   return rows.map((r) => Object.assign(new SourceLinkNode(), {
-    system: r.system, stream: r.stream, externalId: r.external_id, version: r.version, seenAt: r.seen_at,
+    system: r.system, stream: r.stream, externalId: r.external_id, version: r.version, seenAt: pgDate(r.seen_at),
   }));
 }

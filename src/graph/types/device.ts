@@ -1,6 +1,6 @@
 import { Field, ID, Int, ObjectType, registerEnumType } from 'type-graphql';
 import type { LineageMap } from '../../db/entities/base';
-import { LocalDate } from './scalars';
+import { LocalDate, pgDate } from './scalars';
 
 export enum WarrantyStatus {
   IN_WARRANTY = 'IN_WARRANTY',
@@ -37,7 +37,7 @@ export class Device {
     return Object.assign(new Device(), {
       id: String(r.id), serial: r.serial, model: r.model, firmware: r.firmware,
       purchaseDate: r.purchase_date ?? null, warrantyEnd, warrantyStatus, warrantyDaysLeft,
-      createdAt: r.created_at, updatedAt: r.updated_at,
+      createdAt: pgDate(r.created_at), updatedAt: pgDate(r.updated_at),
       ownerId: r.owner_id == null ? null : String(r.owner_id), lineageMap: r.lineage ?? {},
     });
   }
@@ -54,8 +54,8 @@ export class Telemetry {
 
   static fromRow(r: any): Telemetry {
     return Object.assign(new Telemetry(), {
-      online: r.online, lastSeenAt: r.last_seen_at, runCount: r.run_count == null ? null : String(r.run_count),
-      alerts: Array.isArray(r.alerts) ? r.alerts.map(String) : [], updatedAt: r.updated_at,
+      online: r.online, lastSeenAt: pgDate(r.last_seen_at), runCount: r.run_count == null ? null : String(r.run_count),
+      alerts: Array.isArray(r.alerts) ? r.alerts.map(String) : [], updatedAt: pgDate(r.updated_at),
     });
   }
 }

@@ -24,3 +24,16 @@ function checkDate(value: unknown): string {
 }
 
 export const JSONObject = JSONObjectResolver;
+
+/**
+ * MikroORM's pg driver setup returns timestamptz as text ('2026-11-23 17:06:46.491+00');
+ * rows read with raw SQL go through this to become Dates.
+ */
+export function pgDate(value: unknown): Date | null {
+  if (value === null || value === undefined) return null;
+  if (value instanceof Date) return value;
+  const iso = String(value).replace(' ', 'T').replace(/([+-]\d\d)$/, '$1:00');
+  const d = new Date(iso);
+  if (Number.isNaN(d.getTime())) throw new Error(`unreadable timestamp from database: ${String(value)}`);
+  return d;
+}

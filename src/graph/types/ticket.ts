@@ -1,6 +1,6 @@
 import { Field, ID, Int, ObjectType, registerEnumType } from 'type-graphql';
 import { TicketEventType, TicketPriority, TicketStatus } from '../../tickets/ticket-enums';
-import { JSONObject } from './scalars';
+import { JSONObject, pgDate } from './scalars';
 
 registerEnumType(TicketStatus, { name: 'TicketStatus' });
 registerEnumType(TicketPriority, { name: 'TicketPriority', description: 'P0 = outage or safety, P3 = routine.' });
@@ -41,9 +41,9 @@ export class Ticket {
     return Object.assign(new Ticket(), {
       id: String(r.id), number: r.number, status: r.status, priority: r.priority,
       category: Object.assign(new TicketCategory(), { level1: r.category_l1, level2: r.category_l2, level3: r.category_l3 }),
-      fault: r.fault, solution: r.solution, blockingReason: r.blocking_reason, eta: r.eta,
-      slaResponseDue: r.sla_response_due, slaResolveDue: r.sla_resolve_due, resolvedAt: r.resolved_at, closedAt: r.closed_at,
-      derived: r.derived ?? {}, createdBy: r.created_by, createdAt: r.created_at, updatedAt: r.updated_at, version: r.version,
+      fault: r.fault, solution: r.solution, blockingReason: r.blocking_reason, eta: pgDate(r.eta),
+      slaResponseDue: pgDate(r.sla_response_due), slaResolveDue: pgDate(r.sla_resolve_due), resolvedAt: pgDate(r.resolved_at), closedAt: pgDate(r.closed_at),
+      derived: r.derived ?? {}, createdBy: r.created_by, createdAt: pgDate(r.created_at), updatedAt: pgDate(r.updated_at), version: r.version,
       customerId: String(r.customer_id), deviceId: r.device_id == null ? null : String(r.device_id),
     });
   }
@@ -64,7 +64,7 @@ export class TicketEvent {
   static fromRow(r: any): TicketEvent {
     return Object.assign(new TicketEvent(), {
       id: String(r.id), type: r.type, fromStatus: r.from_status, toStatus: r.to_status, changes: r.changes ?? {},
-      note: r.note, actor: r.actor, origin: r.origin, at: r.at,
+      note: r.note, actor: r.actor, origin: r.origin, at: pgDate(r.at),
     });
   }
 }
