@@ -1,0 +1,45 @@
+#!/usr/bin/env bash
+# Starts `npm run demo` on its own database and port, sends a lookup with the demo portal key,
+# checks the answer, and stops it.
+set -euo pipefail
+cd "$(dirname "$0")/.."
+
+port=${SMOKE_PORT:-4199}
+db="junction_smoke_$$"
+export PORT=$port
+export DATABASE_URL="postgres://postgres@127.0.0.1:5432/$db"
+export JUNCTION_DEMO_PORTAL_KEY="jk_portal_smoke_$(date +%s%N)_ci_key"
+export JUNCTION_DEMO_ADMIN_KEY="jk_admin_smoke_$(date +%s%N)_ci_key"
+log=$(mktemp)
+
+npm run demo >"$log" 2>&1 &
+pid=$!
+cleanup() {
+  kill -TERM -- "$pid" 2>/dev/null || true
+  pkill -TERM -f "dist/src/cli/main.js demo" 2>/dev/null || true
+  wait "$pid" 2>/dev/null || true
+  psql -h 127.0.0.1 -U postgres -d postgres -qc "DROP DATABASE IF EXISTS \"$db\" WITH (FORCE)" >/dev/null 2>&1 || true
+  rm -f "$log"
+}
+trap cleanup EXIT
+
+for _ in $(seq 1 120); do
+  if grep -q "(ready)" "$log"; then break; fi
+  if ! kill -0 "$pid" 2>/dev/null; then echo "demo exited early:"; cat "$log"; exit 1; fi
+  sleep 1
+done
+grep -q "(ready)" "$log" || { echo "demo did not become ready:"; cat "$log"; exit 1; }
+
+curl -fsS "http://127.0.0.1:$port/readyz" >/dev/null
+answer=$(curl -sS "http://127.0.0.1:$port/graphql" \
+  -H 'content-type: application/json' -H "authorization: Bearer $JUNCTION_DEMO_PORTAL_KEY" \
+  --data '{"query":"query($id: String!) { lookup(identifier: $id) { matchedBy customer { name phone devices { serial } tickets(first: 5) { totalCount } } } }","variables":{"id":"(0086)138 0013 8000"}}')
+echo "lookup answered: $answer"
+node -e '
+  const a = JSON.parse(process.argv[1]);
+  const l = a.data && a.data.lookup;
+  if (!l || l.matchedBy !== "PHONE" || l.customer.phone !== "+8613800138000" || l.customer.devices.length === 0) {
+    console.error("unexpected lookup answer"); process.exit(1);
+  }
+  console.log(`smoke: demo lookup found ${l.customer.name} with ${l.customer.devices.length} devices and ${l.customer.tickets.totalCount} tickets`);
+' "$answer"

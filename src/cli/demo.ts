@@ -1,0 +1,34 @@
+import type { Command } from 'commander';
+import { createApiKey } from '../auth/api-keys';
+import { Role } from '../auth/roles';
+import { loadConfig } from '../config';
+import { loadDemoData } from '../demo/load';
+import { startServer } from '../server/app';
+import { migrateDatabase } from './migrate';
+import { onShutdown } from './shutdown';
+
+/** A key from the environment (so scripts know it in advance) or a fresh one. */
+async function demoKey(orm: Parameters<typeof createApiKey>[0], role: Role, envName: string) {
+  const preset = process.env[envName] || undefined;
+  return createApiKey(orm, { name: `demo-${role}`, role, presetKey: preset });
+}
+
+export function registerDemoCommand(program: Command): void {
+  program
+    .command('demo')
+    .description('Migrate, load the demo data set, create demo keys and serve')
+    .action(async () => {
+      const config = loadConfig();
+      await migrateDatabase(config.databaseUrl);
+      const server = await startServer({ port: config.port });
+      onShutdown(() => server.close());
+      const summary = await loadDemoData(server.orm);
+      const portal = await demoKey(server.orm, Role.PORTAL, 'JUNCTION_DEMO_PORTAL_KEY');
+      const admin = await demoKey(server.orm, Role.ADMIN, 'JUNCTION_DEMO_ADMIN_KEY');
+      const out = process.stdout;
+      out.write(`junction demo: data loaded ${JSON.stringify(summary)}\n`);
+      out.write(`junction demo: portal key ${process.env.JUNCTION_DEMO_PORTAL_KEY ? '(from JUNCTION_DEMO_PORTAL_KEY)' : portal.key}\n`);
+      out.write(`junction demo: admin key  ${process.env.JUNCTION_DEMO_ADMIN_KEY ? '(from JUNCTION_DEMO_ADMIN_KEY)' : admin.key}\n`);
+      out.write(`junction demo: GraphQL at http://localhost:${server.port}/graphql (ready)\n`);
+    });
+}
