@@ -49,8 +49,27 @@ export const costEstimator: ComplexityEstimator = ({ field, args, childComplexit
   return 1 + childComplexity * multiplier;
 };
 
+// Apollo keeps parsed documents in its document store, so the same query text arrives as the same
+// DocumentNode: cache its depth and (per variables) cost instead of walking it on every request.
+const costCache = new WeakMap<DocumentNode, Map<string, number>>();
+const depthCache = new WeakMap<DocumentNode, Map<string, number>>();
+
+function cached(cache: WeakMap<DocumentNode, Map<string, number>>, doc: DocumentNode, key: string, compute: () => number): number {
+  let perDoc = cache.get(doc);
+  if (!perDoc) cache.set(doc, (perDoc = new Map()));
+  let value = perDoc.get(key);
+  if (value === undefined) {
+    value = compute();
+    if (perDoc.size < 100) perDoc.set(key, value);
+  }
+  return value;
+}
+
 export function queryCost(schema: GraphQLSchema, query: DocumentNode, variables: Record<string, unknown>, operationName?: string) {
-  return getComplexity({ schema, query, variables, operationName, estimators: [costEstimator] });
+  // Only numeric variables can change the estimate (they feed `first`), so only they form the key.
+  const numeric = Object.entries(variables).filter(([, v]) => typeof v === 'number');
+  return cached(costCache, query, `${operationName ?? ''}\u0000${JSON.stringify(numeric)}`, () =>
+    getComplexity({ schema, query, variables, operationName, estimators: [costEstimator] }));
 }
 
 /**
@@ -62,7 +81,7 @@ export function queryLimitsPlugin(maxDepth: number, maxCost: number): ApolloServ
     async requestDidStart() {
       return {
         async didResolveOperation({ request, document, schema }) {
-          const depth = operationDepth(document, request.operationName);
+          const depth = cached(depthCache, document, request.operationName ?? '', () => operationDepth(document, request.operationName));
           if (depth > maxDepth) {
             throw new GraphQLError(`Query depth ${depth} is over the limit of ${maxDepth}`, {
               extensions: { code: ErrorCode.QUERY_TOO_DEEP, depth, maxDepth, http: { status: 400 } },

@@ -1,5 +1,7 @@
 import { ApolloServer } from '@apollo/server';
 import { unwrapResolverError } from '@apollo/server/errors';
+import { ApolloServerPluginCacheControlDisabled } from '@apollo/server/plugin/disabled';
+import { ApolloServerPluginUsageReportingDisabled } from '@apollo/server/plugin/disabled';
 import { GraphQLError, GraphQLFormattedError } from 'graphql';
 import type { JunctionConfig } from '../config';
 import { ErrorCode, JunctionError } from '../errors/codes';
@@ -35,7 +37,12 @@ export function formatError(production: boolean) {
 export function createApollo(config: JunctionConfig): ApolloServer<GraphContext> {
   return new ApolloServer<GraphContext>({
     schema: buildGatewaySchema(),
-    plugins: [queryLimitsPlugin(config.maxQueryDepth, config.maxQueryCost)],
+    // No HTTP cache hints and no Apollo usage reporting: both would wrap every field resolver.
+    plugins: [
+      queryLimitsPlugin(config.maxQueryDepth, config.maxQueryCost),
+      ApolloServerPluginCacheControlDisabled(),
+      ApolloServerPluginUsageReportingDisabled(),
+    ],
     hideSchemaDetailsFromClientErrors: true,
     introspection: !config.production,
     includeStacktraceInErrorResponses: !config.production,

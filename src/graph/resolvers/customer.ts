@@ -1,4 +1,6 @@
-import { Arg, Authorized, Ctx, FieldResolver, ID, Int, Query, Resolver, Root } from 'type-graphql';
+import type { GraphQLResolveInfo } from 'graphql';
+import { Arg, Authorized, Ctx, FieldResolver, ID, Info, Int, Query, Resolver, Root } from 'type-graphql';
+import { requestedFields } from '../selection';
 import { Role } from '../../auth/roles';
 import { sqlRows } from '../../db/sql';
 import { badInput } from '../../errors/codes';
@@ -60,8 +62,9 @@ export class CustomerResolver {
   }
 
   @FieldResolver(() => [Device], { description: 'Devices this customer owns.' })
-  devices(@Root() c: Customer, @Ctx() ctx: GraphContext): Promise<Device[]> {
-    return ctx.loaders.devicesByOwner.load(c.id);
+  devices(@Root() c: Customer, @Ctx() ctx: GraphContext, @Info() info: GraphQLResolveInfo): Promise<Device[]> {
+    const asked = requestedFields(info);
+    return ctx.loaders.devicesByOwner.load({ ownerId: c.id, purchases: asked.has('purchases'), parts: asked.has('compatibleSpareParts') });
   }
 
   @FieldResolver(() => [Purchase], { description: 'ERP order lines of this customer, newest first.' })
@@ -76,8 +79,9 @@ export class CustomerResolver {
     @Arg('first', () => Int, { nullable: true }) first?: number,
     @Arg('after', () => String, { nullable: true }) after?: string,
     @Arg('status', () => [TicketStatus], { nullable: true }) status?: TicketStatus[],
+    @Info() info?: GraphQLResolveInfo,
   ): Promise<TicketConnection> {
-    return ticketConnectionFor(ctx, 'customer', c.id, first, after, status);
+    return ticketConnectionFor(ctx, 'customer', c.id, first, after, status, info);
   }
 
   @FieldResolver(() => CustomerStats)

@@ -1,4 +1,5 @@
-import { Arg, Authorized, Ctx, FieldResolver, Int, Query, Resolver, Root } from 'type-graphql';
+import type { GraphQLResolveInfo } from 'graphql';
+import { Arg, Authorized, Ctx, FieldResolver, Info, Int, Query, Resolver, Root } from 'type-graphql';
 import { Role } from '../../auth/roles';
 import { badInput } from '../../errors/codes';
 import { normalizeSerial } from '../../identity/normalize';
@@ -48,8 +49,9 @@ export class DeviceResolver {
     @Arg('first', () => Int, { nullable: true }) first?: number,
     @Arg('after', () => String, { nullable: true }) after?: string,
     @Arg('status', () => [TicketStatus], { nullable: true }) status?: TicketStatus[],
+    @Info() info?: GraphQLResolveInfo,
   ): Promise<TicketConnection> {
-    return ticketConnectionFor(ctx, 'device', d.id, first, after, status);
+    return ticketConnectionFor(ctx, 'device', d.id, first, after, status, info);
   }
 
   @FieldResolver(() => [FieldLineage])

@@ -32,12 +32,10 @@ export class LookupResolver {
       }
       return result(MatchedBy.NONE, null, { reason: `No ticket numbered ${id.ticketNumber}` });
     }
-    // A digit string may be a phone or a serial: try both at once, prefer the phone.
-    const [byPhone, bySerial] = await Promise.all([
-      id.phone ? loaders.customerByPhone.load(id.phone) : null,
-      id.serial ? loaders.deviceBySerial.load(id.serial) : null,
-    ]);
+    // A digit string may be a phone or a serial: the phone wins; the serial is tried only when no customer has it.
+    const byPhone = id.phone ? await loaders.customerByPhone.load(id.phone) : null;
     if (byPhone) return result(MatchedBy.PHONE, id.phone, { customer: byPhone });
+    const bySerial = id.serial ? await loaders.deviceBySerial.load(id.serial) : null;
     if (bySerial) {
       const owner = bySerial.ownerId ? await loaders.customerById.load(bySerial.ownerId) : null;
       return result(MatchedBy.SERIAL, id.serial, { device: bySerial, customer: owner });
