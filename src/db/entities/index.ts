@@ -5,14 +5,17 @@ import { Purchase } from './purchase';
 import { PartCompatibility, SparePart, Stock } from './spare-part';
 import { Ticket, TicketEvent, TicketNumberCounter } from './ticket';
 import { ApiKey, AuditLog, DataIssue, SourceLink } from './metadata';
+import { Complaint, MappingVersion, SourceRecordRow, SyncRun, SyncState } from './sync';
 
 export * from './base';
 export {
   Customer, Device, Telemetry, Purchase, SparePart, PartCompatibility, Stock,
   Ticket, TicketEvent, TicketNumberCounter, SourceLink, AuditLog, DataIssue, ApiKey,
+  SourceRecordRow, SyncState, SyncRun, Complaint, MappingVersion,
 };
 
 export const ALL_ENTITIES = [
   Customer, Device, Telemetry, Purchase, SparePart, PartCompatibility, Stock,
   Ticket, TicketEvent, TicketNumberCounter, SourceLink, AuditLog, DataIssue, ApiKey,
+  SourceRecordRow, SyncState, SyncRun, Complaint, MappingVersion,
 ];

@@ -1,7 +1,9 @@
 import type { MigrationObject } from '@mikro-orm/core';
 import { Migration20261123000000Init } from './Migration20261123000000Init';
+import { Migration20261123010000Sync } from './Migration20261123010000Sync';
 
 /** Every committed migration, in order. Add new ones at the end. */
 export const MIGRATIONS: MigrationObject[] = [
   { name: 'Migration20261123000000Init', class: Migration20261123000000Init },
+  { name: 'Migration20261123010000Sync', class: Migration20261123010000Sync },
 ];
