@@ -22,3 +22,19 @@ export async function sqlOne<T = Record<string, unknown>>(
   const rows = await sqlRows<T>(db, sql, params);
   return rows[0] ?? null;
 }
+
+export type Exec = <T = Record<string, unknown>>(sql: string, params?: unknown[]) => Promise<T[]>;
+
+/**
+ * Statements inside the EntityManager's transaction with real server-side parameters ($1…):
+ * for set-based writes whose JSON payloads must not be spliced into the SQL text.
+ */
+export function bulkExecutor(em: EntityManager): Exec {
+  const knex = em.getKnex();
+  const trx = em.getTransactionContext();
+  if (!trx) throw new Error('bulk statements must run inside a transaction');
+  return async <T>(sql: string, params: unknown[] = []) => {
+    const res = await knex.raw(sql, params as any[]).transacting(trx);
+    return (res as { rows: T[] }).rows;
+  };
+}

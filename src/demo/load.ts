@@ -15,6 +15,7 @@
  */
 import type { EntityManager, MikroORM } from '@mikro-orm/postgresql';
 import { DemoDataset, DemoSamples, generateDemoDataset } from './dataset';
+import { bulkExecutor, Exec } from '../db/sql';
 
 export interface DemoCounts {
   customers: number;
@@ -46,19 +47,7 @@ export interface DemoSummary {
 /** Advisory lock key held for the duration of a demo load. */
 const DEMO_LOCK = 727_100;
 
-type Exec = <T = Record<string, unknown>>(sql: string, params?: unknown[]) => Promise<T[]>;
-
-function executor(em: EntityManager): Exec {
-  const knex = em.getKnex();
-  const trx = em.getTransactionContext();
-  if (!trx) throw new Error('demo load must run inside a transaction');
-  // knex raw with bindings sends real server-side parameters ($1...), so the JSON payloads are
-  // never spliced into the SQL text.
-  return async <T>(sql: string, params: unknown[] = []) => {
-    const res = await knex.raw(sql, params as any[]).transacting(trx);
-    return (res as { rows: T[] }).rows;
-  };
-}
+const executor = bulkExecutor;
 
 const json = (rows: unknown): string => JSON.stringify(rows);
 

@@ -1,0 +1,5 @@
+/**
+ * Every connector module the hub ships; importing one registers its definition. Add a new
+ * connector here (there is deliberately no auto-discovery).
+ */
+import '../../connectors/kingdee';

@@ -1,0 +1,133 @@
+import { normalizePhone, normalizeSerial } from '../identity/normalize';
+import { parseDate, parseDateTime } from '../mapping/functions';
+
+/** A reference to a customer: by phone, and/or by another record of the same connector. */
+export interface CustomerRef {
+  phone?: string | null;
+  ref?: { stream: string; externalId: string } | null;
+}
+
+export type EntityName = 'customer' | 'device' | 'purchase' | 'spare_part' | 'stock' | 'telemetry' | 'complaint';
+
+/** One canonical record as a mapping produced it, validated and normalized. */
+export interface CanonicalRecord {
+  entity: EntityName;
+  fields: Record<string, any>;
+}
+
+/** Why one source record could not be used; kept on the source_record row and counted. */
+export class RecordError extends Error {
+  constructor(readonly code: string, message: string, readonly field?: string) {
+    super(message);
+  }
+  toJSON() {
+    return { code: this.code, message: this.message, field: this.field };
+  }
+}
+
+type FieldType = 'text' | 'phone' | 'serial' | 'date' | 'timestamp' | 'int' | 'bigint' | 'decimal' | 'bool' | 'textlist' | 'ref' | 'compat' | 'status';
+
+/** The canonical model's fields per entity (mappings/README.md), with the ones a record must have. */
+const SPECS: Record<EntityName, { fields: Record<string, FieldType>; required: string[] }> = {
+  customer: { fields: { phone: 'phone', name: 'text', tier: 'text', region: 'text' }, required: [] },
+  device: { fields: { serial: 'serial', model: 'text', firmware: 'text', purchaseDate: 'date', warrantyEnd: 'date', owner: 'ref' }, required: ['serial'] },
+  purchase: {
+    fields: { orderNumber: 'text', lineNo: 'int', customer: 'ref', serial: 'serial', model: 'text', quantity: 'int', amount: 'decimal', currency: 'text', orderedAt: 'date' },
+    required: ['orderNumber'],
+  },
+  spare_part: { fields: { code: 'text', name: 'text', compatibility: 'compat' }, required: ['code', 'name'] },
+  stock: { fields: { partCode: 'text', warehouse: 'text', quantity: 'int' }, required: ['partCode', 'warehouse', 'quantity'] },
+  telemetry: { fields: { serial: 'serial', online: 'bool', lastSeenAt: 'timestamp', runCount: 'bigint', alerts: 'textlist', firmware: 'text' }, required: ['serial'] },
+  complaint: {
+    fields: { caseNumber: 'text', customer: 'ref', serial: 'serial', subject: 'text', status: 'status', openedAt: 'timestamp', closedAt: 'timestamp' },
+    required: ['caseNumber', 'status'],
+  },
+};
+
+function coerce(entity: string, field: string, type: FieldType, value: unknown): unknown {
+  if (value === null || value === undefined || value === '') return null;
+  const bad = (what: string) => new RecordError('INVALID_FIELD', `${entity}.${field}: ${what} (got ${JSON.stringify(value)})`, field);
+  switch (type) {
+    case 'text':
+      if (typeof value === 'object') throw bad('expected text');
+      return String(value).trim() || null;
+    case 'phone': {
+      const p = normalizePhone(value as string);
+      if (!p) throw bad('not a valid phone number');
+      return p;
+    }
+    case 'serial':
+      return normalizeSerial(String(value));
+    case 'date': {
+      const d = parseDate(value);
+      if (!d) throw bad('not a date');
+      return d;
+    }
+    case 'timestamp': {
+      const t = parseDateTime(value);
+      if (!t) throw bad('not a timestamp');
+      return t;
+    }
+    case 'int': {
+      const n = Number(value);
+      if (!Number.isInteger(n) || Math.abs(n) > 2_147_483_647) throw bad('expected a whole number');
+      return n;
+    }
+    case 'bigint': {
+      const text = String(value).trim();
+      if (!/^-?\d{1,18}$/.test(text)) throw bad('expected a whole number');
+      return text;
+    }
+    case 'decimal': {
+      const text = String(value).trim();
+      if (!/^-?\d{1,12}(\.\d{1,4})?$/.test(text)) throw bad('expected a decimal amount');
+      return text;
+    }
+    case 'bool':
+      if (typeof value === 'boolean') return value;
+      if (value === 'true' || value === 1 || value === '1') return true;
+      if (value === 'false' || value === 0 || value === '0') return false;
+      throw bad('expected true or false');
+    case 'textlist':
+      if (!Array.isArray(value)) throw bad('expected a list');
+      return value.map((v) => String(v));
+    case 'status': {
+      const s = String(value).toUpperCase();
+      if (s !== 'OPEN' && s !== 'CLOSED') throw bad('expected OPEN or CLOSED');
+      return s;
+    }
+    case 'ref': {
+      if (typeof value !== 'object') throw bad('expected { phone } or { ref: { stream, externalId } }');
+      const r = value as CustomerRef;
+      const phone = r.phone == null || r.phone === '' ? null : normalizePhone(r.phone);
+      const ref = r.ref && r.ref.stream && r.ref.externalId ? { stream: String(r.ref.stream), externalId: String(r.ref.externalId) } : null;
+      if (!phone && !ref) return null;
+      return { phone, ref };
+    }
+    case 'compat':
+      if (!Array.isArray(value)) throw bad('expected a list of { model, firmwarePrefix }');
+      return value
+        .filter((c) => c && c.model)
+        .map((c) => ({ model: String(c.model).trim(), firmwarePrefix: c.firmwarePrefix ? String(c.firmwarePrefix) : '' }));
+  }
+}
+
+/** Turns a mapping's output into validated canonical records, or explains what is wrong with it. */
+export function toCanonical(output: unknown): CanonicalRecord[] {
+  if (output === undefined || output === null) return [];
+  const list = Array.isArray(output) ? output : [output];
+  return list.map((item, i) => {
+    if (!item || typeof item !== 'object') throw new RecordError('INVALID_OUTPUT', `output[${i}] is not an object`);
+    const entity = (item as any).entity as EntityName;
+    const spec = SPECS[entity];
+    if (!spec) throw new RecordError('INVALID_OUTPUT', `output[${i}].entity "${String(entity)}" is not one of ${Object.keys(SPECS).join(', ')}`, 'entity');
+    const fields: Record<string, any> = {};
+    for (const [field, type] of Object.entries(spec.fields)) {
+      if (field in (item as object)) fields[field] = coerce(entity, field, type, (item as any)[field]);
+    }
+    for (const field of spec.required) {
+      if (fields[field] === null || fields[field] === undefined) throw new RecordError('MISSING_FIELD', `${entity}.${field} is required`, field);
+    }
+    return { entity, fields };
+  });
+}

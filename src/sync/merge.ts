@@ -1,0 +1,397 @@
+import type { EntityManager } from '@mikro-orm/postgresql';
+import type { FieldLineage, LineageMap } from '../db/entities/base';
+import { bulkExecutor, Exec } from '../db/sql';
+import { CanonicalRecord, CustomerRef, EntityName, RecordError } from './canonical';
+import { incomingWins } from './survivorship';
+
+/** Where a batch comes from: written into lineage, source links and the audit log. */
+export interface MergeSource {
+  connector: string;
+  system: string;
+  stream: string;
+}
+
+/** One canonical record with the source record it came from. */
+export interface MergeItem {
+  /** Index of the source record in the page (errors are reported against it). */
+  index: number;
+  externalId: string;
+  version: string | null;
+  /** When the source says the record changed (else when it was fetched): decides recency. */
+  at: string;
+  record: CanonicalRecord;
+}
+
+type SqlType = 'text' | 'date' | 'timestamptz' | 'int' | 'bigint' | 'numeric' | 'boolean' | 'jsonb';
+
+interface Column {
+  column: string;
+  type: SqlType;
+}
+
+/** Golden tables merged field by field with survivorship and lineage. */
+interface GoldenSpec {
+  table: string;
+  /** Natural key: canonical field → column. */
+  key: Record<string, Column>;
+  /** Other fields: canonical field → column (references already resolved to ids). */
+  fields: Record<string, Column>;
+}
+
+const GOLDEN: Partial<Record<EntityName, GoldenSpec>> = {
+  customer: {
+    table: 'customer',
+    key: { phone: { column: 'phone', type: 'text' } },
+    fields: { name: { column: 'name', type: 'text' }, tier: { column: 'tier', type: 'text' }, region: { column: 'region', type: 'text' } },
+  },
+  device: {
+    table: 'device',
+    key: { serial: { column: 'serial', type: 'text' } },
+    fields: {
+      model: { column: 'model', type: 'text' }, firmware: { column: 'firmware', type: 'text' },
+      purchaseDate: { column: 'purchase_date', type: 'date' }, warrantyEnd: { column: 'warranty_end', type: 'date' },
+      owner: { column: 'owner_id', type: 'bigint' },
+    },
+  },
+  purchase: {
+    table: 'purchase',
+    key: { orderNumber: { column: 'order_number', type: 'text' }, lineNo: { column: 'line_no', type: 'int' } },
+    fields: {
+      customer: { column: 'customer_id', type: 'bigint' }, serial: { column: 'device_id', type: 'bigint' }, model: { column: 'model', type: 'text' },
+      quantity: { column: 'quantity', type: 'int' }, amount: { column: 'amount', type: 'numeric' }, currency: { column: 'currency', type: 'text' },
+      orderedAt: { column: 'ordered_at', type: 'date' },
+    },
+  },
+  telemetry: {
+    table: 'telemetry',
+    key: { serial: { column: 'device_id', type: 'bigint' } },
+    fields: {
+      online: { column: 'online', type: 'boolean' }, lastSeenAt: { column: 'last_seen_at', type: 'timestamptz' },
+      runCount: { column: 'run_count', type: 'bigint' }, alerts: { column: 'alerts', type: 'jsonb' },
+    },
+  },
+  complaint: {
+    table: 'complaint',
+    key: { caseNumber: { column: 'case_number', type: 'text' } },
+    fields: {
+      customer: { column: 'customer_id', type: 'bigint' }, serial: { column: 'device_id', type: 'bigint' }, subject: { column: 'subject', type: 'text' },
+      status: { column: 'status', type: 'text' }, openedAt: { column: 'opened_at', type: 'timestamptz' }, closedAt: { column: 'closed_at', type: 'timestamptz' },
+    },
+  },
+};
+
+/** Entities merged in this order, so references (owner, customer, device) exist before they are used. */
+export const MERGE_ORDER: EntityName[] = ['customer', 'device', 'spare_part', 'stock', 'purchase', 'complaint', 'telemetry'];
+
+const sameValue = (a: unknown, b: unknown) => JSON.stringify(a ?? null) === JSON.stringify(b ?? null);
+
+/**
+ * Merges canonical records of one page into golden records inside the caller's transaction:
+ * one read and one write per table (set-based), never one ORM flush per record. Returns the
+ * items that could not be merged, with why.
+ */
+export class Merger {
+  private readonly exec: Exec;
+  private readonly errors = new Map<number, RecordError>();
+  readonly audit: Array<{ entity: string; id: string; field: string; before: unknown; after: unknown; externalId: string }> = [];
+  private readonly links: Array<{ stream: string; externalId: string; entity: string; id: string; version: string | null }> = [];
+
+  constructor(em: EntityManager, private readonly source: MergeSource) {
+    this.exec = bulkExecutor(em);
+  }
+
+  async merge(items: MergeItem[]): Promise<Map<number, RecordError>> {
+    // Merges of the same entity type are serialized across workers (read-decide-write per batch).
+    await this.exec(`select pg_advisory_xact_lock(727200)`);
+    for (const entity of MERGE_ORDER) {
+      const batch = items.filter((i) => i.record.entity === entity && !this.errors.has(i.index));
+      if (!batch.length) continue;
+      if (entity === 'spare_part') await this.mergeParts(batch);
+      else if (entity === 'stock') await this.mergeStock(batch);
+      else await this.mergeGolden(entity, batch);
+    }
+    await this.writeLinksAndAudit();
+    return this.errors;
+  }
+
+  private fail(item: MergeItem, error: RecordError) {
+    if (!this.errors.has(item.index)) this.errors.set(item.index, error);
+  }
+
+  private lineage(item: MergeItem): FieldLineage & { connector: string } {
+    return { system: this.source.system, connector: this.source.connector, stream: this.source.stream, externalId: item.externalId, at: item.at };
+  }
+
+  /** Customer references (phone and/or a record of this connector) to customer ids. */
+  private async resolveCustomers(refs: CustomerRef[]): Promise<(string | null)[]> {
+    const phones = [...new Set(refs.map((r) => r?.phone).filter(Boolean))] as string[];
+    const keys = refs.filter((r) => r?.ref).map((r) => r.ref!);
+    const byPhone = new Map<string, string>();
+    const byRef = new Map<string, string>();
+    if (phones.length) {
+      for (const r of await this.exec<any>(`select id, phone from customer where phone = any(?::text[])`, [phones])) byPhone.set(r.phone, String(r.id));
+    }
+    if (keys.length) {
+      const rows = await this.exec<any>(
+        `select l.stream, l.external_id, l.entity_id from source_link l
+           join jsonb_to_recordset(?::jsonb) k(stream text, "externalId" text) on l.stream = k.stream and l.external_id = k."externalId"
+          where l.system = ? and l.entity_type = 'customer'`,
+        [JSON.stringify(keys), this.source.connector],
+      );
+      for (const r of rows) byRef.set(`${r.stream}\u0000${r.external_id}`, String(r.entity_id));
+    }
+    return refs.map((r) => (r?.phone && byPhone.get(r.phone)) || (r?.ref && byRef.get(`${r.ref.stream}\u0000${r.ref.externalId}`)) || null);
+  }
+
+  private async resolveDevices(serials: (string | null)[]): Promise<(string | null)[]> {
+    const list = [...new Set(serials.filter(Boolean))] as string[];
+    if (!list.length) return serials.map(() => null);
+    const map = new Map((await this.exec<any>(`select id, serial from device where serial = any(?::text[])`, [list])).map((r) => [r.serial, String(r.id)]));
+    return serials.map((s) => (s ? map.get(s) ?? null : null));
+  }
+
+  /** Replaces reference fields (owner, customer, serial) by ids; unresolvable ones fail the item when required. */
+  private async resolveReferences(entity: EntityName, batch: MergeItem[]): Promise<MergeItem[]> {
+    const refField = entity === 'device' ? 'owner' : entity === 'purchase' || entity === 'complaint' ? 'customer' : null;
+    if (refField) {
+      const ids = await this.resolveCustomers(batch.map((i) => i.record.fields[refField] as CustomerRef));
+      batch.forEach((item, n) => {
+        const given = item.record.fields[refField];
+        if (given && !ids[n]) {
+          // A reference we cannot follow yet (the customer's own record may come in a later sync): keep the
+          // record out rather than merge it without its owner; it is retried on the next run.
+          this.fail(item, new RecordError('UNRESOLVED_REFERENCE', `${entity}.${refField} points at a customer Junction does not know (${JSON.stringify(given)})`, refField));
+        }
+        if (given !== undefined) item.record.fields[refField] = ids[n];
+      });
+    }
+    if (entity === 'purchase' || entity === 'complaint' || entity === 'telemetry') {
+      const serialOf = batch.map((i) => i.record.fields.serial ?? null);
+      if (entity === 'telemetry') await this.ensureDevices(batch);
+      const ids = await this.resolveDevices(serialOf);
+      batch.forEach((item, n) => {
+        if (entity === 'telemetry' && !ids[n]) this.fail(item, new RecordError('UNRESOLVED_REFERENCE', `no device ${serialOf[n]}`, 'serial'));
+        if ('serial' in item.record.fields) item.record.fields.serial = ids[n];
+      });
+    }
+    return batch.filter((i) => !this.errors.has(i.index));
+  }
+
+  /** A device reporting to IoT that no other system knows still gets a golden record (so checks can flag it). */
+  private async ensureDevices(batch: MergeItem[]): Promise<void> {
+    const rows = batch.map((i) => ({ serial: i.record.fields.serial, firmware: i.record.fields.firmware ?? null, lineage: { serial: this.lineage(i) } }));
+    const created = await this.exec<any>(
+      `insert into device (serial, firmware, lineage)
+       select x.serial, x.firmware, x.lineage from jsonb_to_recordset(?::jsonb) x(serial text, firmware text, lineage jsonb)
+       on conflict (serial) do nothing returning id, serial`,
+      [JSON.stringify(rows)],
+    );
+    for (const c of created) {
+      const item = batch.find((i) => i.record.fields.serial === c.serial)!;
+      this.links.push({ stream: this.source.stream, externalId: item.externalId, entity: 'device', id: String(c.id), version: item.version });
+      this.audit.push({ entity: 'device', id: String(c.id), field: 'serial', before: null, after: c.serial, externalId: item.externalId });
+    }
+  }
+
+  private async mergeGolden(entity: EntityName, input: MergeItem[]): Promise<void> {
+    const spec = GOLDEN[entity]!;
+    const batch = await this.resolveReferences(entity, input);
+    const keyFields = Object.keys(spec.key);
+    const keyOf = (fields: Record<string, any>) => keyFields.map((k) => String(fields[k] ?? '')).join('\u0000');
+
+    // Customers without a phone are found through the link of the same source record.
+    if (entity === 'customer') await this.fillCustomerKeysFromLinks(batch);
+    for (const item of batch) {
+      if (keyFields.some((k) => item.record.fields[k] === null || item.record.fields[k] === undefined)) {
+        this.fail(item, new RecordError('MISSING_KEY', `${entity} has no ${keyFields.join(' + ')} and no earlier link to identify it`, keyFields[0]));
+      }
+    }
+    const usable = batch.filter((i) => !this.errors.has(i.index));
+    if (!usable.length) return;
+
+    const keyCols = Object.values(spec.key);
+    const allCols = [...keyCols, ...Object.values(spec.fields)];
+    const keyRows = usable.map((i) => Object.fromEntries(keyFields.map((k) => [spec.key[k].column, i.record.fields[k]])));
+    const existing = await this.exec<any>(
+      `select t.* from ${spec.table} t join jsonb_to_recordset(?::jsonb) k(${keyCols.map((c) => `${c.column} ${c.type}`).join(', ')})
+         on ${keyCols.map((c) => `t.${c.column} = k.${c.column}`).join(' and ')}`,
+      [JSON.stringify(keyRows)],
+    );
+    const state = new Map<string, { row: Record<string, any>; isNew: boolean; dirty: boolean; items: MergeItem[] }>();
+    for (const row of existing) {
+      const fields = Object.fromEntries(keyFields.map((k) => [k, row[spec.key[k].column]]));
+      state.set(keyOf(fields), { row, isNew: false, dirty: false, items: [] });
+    }
+
+    for (const item of usable) {
+      const key = keyOf(item.record.fields);
+      let s = state.get(key);
+      if (!s) {
+        s = { row: { lineage: {} }, isNew: true, dirty: true, items: [] };
+        for (const k of keyFields) {
+          s.row[spec.key[k].column] = item.record.fields[k];
+          s.row.lineage[k] = this.lineage(item);
+        }
+        state.set(key, s);
+      }
+      s.items.push(item);
+      const lineage = (s.row.lineage ?? {}) as LineageMap;
+      for (const [field, col] of Object.entries(spec.fields)) {
+        const incoming = item.record.fields[field];
+        if (incoming === undefined || incoming === null) continue;
+        const current = normalizeDb(s.row[col.column], col.type);
+        if (sameValue(current, incoming)) continue;
+        if (!incomingWins(entity, field, { value: current, lineage: lineage[field] }, { system: this.source.system, at: item.at })) continue;
+        if (!s.isNew) this.audit.push({ entity, id: String(s.row.id ?? s.row.device_id), field, before: current ?? null, after: incoming, externalId: item.externalId });
+        s.row[col.column] = incoming;
+        lineage[field] = this.lineage(item);
+        s.dirty = true;
+      }
+      s.row.lineage = lineage;
+    }
+
+    const idCol = entity === 'telemetry' ? 'device_id' : 'id';
+    const typed = allCols.map((c) => `${c.column} ${c.type}`).join(', ');
+    const newStates = [...state.values()].filter((s) => s.isNew);
+    if (newStates.length) {
+      const cols = allCols.map((c) => c.column);
+      const rows = newStates.map((s) => ({ ...Object.fromEntries(cols.map((c) => [c, s.row[c] ?? null])), lineage: s.row.lineage }));
+      const inserted = await this.exec<any>(
+        `insert into ${spec.table} (${cols.join(', ')}, lineage)
+         select ${cols.join(', ')}, lineage from jsonb_to_recordset(?::jsonb) x(${typed}, lineage jsonb)
+         returning ${idCol} as id, ${keyCols.map((c) => c.column).join(', ')}`,
+        [JSON.stringify(rows)],
+      );
+      const idByKey = new Map(inserted.map((r: any) => [keyCols.map((c) => String(r[c.column] ?? '')).join('\u0000'), String(r.id)]));
+      for (const s of newStates) {
+        const id = idByKey.get(keyCols.map((c) => String(s.row[c.column] ?? '')).join('\u0000'))!;
+        s.row[idCol] = id;
+        for (const [field, col] of Object.entries({ ...spec.key, ...spec.fields })) {
+          const v = s.row[col.column];
+          if (v !== null && v !== undefined) this.audit.push({ entity, id, field, before: null, after: v, externalId: s.items[0].externalId });
+        }
+      }
+    }
+    const changed = [...state.values()].filter((s) => !s.isNew && s.dirty);
+    if (changed.length) {
+      const cols = Object.values(spec.fields).map((c) => c.column);
+      const rows = changed.map((s) => ({ [idCol]: s.row[idCol], ...Object.fromEntries(cols.map((c) => [c, s.row[c] ?? null])), lineage: s.row.lineage }));
+      const bump = entity === 'customer' || entity === 'device' ? ', version = t.version + 1' : '';
+      await this.exec(
+        `update ${spec.table} t set ${cols.map((c) => `${c} = x.${c}`).join(', ')}, lineage = x.lineage, updated_at = now()${bump}
+           from jsonb_to_recordset(?::jsonb) x(${idCol} bigint, ${Object.values(spec.fields).map((c) => `${c.column} ${c.type}`).join(', ')}, lineage jsonb)
+          where t.${idCol} = x.${idCol}`,
+        [JSON.stringify(rows)],
+      );
+    }
+    for (const s of state.values()) {
+      for (const item of s.items) {
+        this.links.push({ stream: this.source.stream, externalId: item.externalId, entity, id: String(s.row[idCol]), version: item.version });
+      }
+    }
+  }
+
+  /** A customer record without a phone (e.g. a CRM account never given one) is matched by its earlier link. */
+  private async fillCustomerKeysFromLinks(batch: MergeItem[]): Promise<void> {
+    const missing = batch.filter((i) => !i.record.fields.phone);
+    if (!missing.length) return;
+    const rows = await this.exec<any>(
+      `select l.external_id, c.phone from source_link l join customer c on c.id = l.entity_id
+        where l.system = ? and l.stream = ? and l.entity_type = 'customer' and l.external_id = any(?::text[])`,
+      [this.source.connector, this.source.stream, missing.map((i) => i.externalId)],
+    );
+    const phoneOf = new Map(rows.map((r: any) => [r.external_id, r.phone]));
+    for (const item of missing) item.record.fields.phone = phoneOf.get(item.externalId) ?? null;
+  }
+
+  /** Spare parts and their model compatibility (ERP only: plain upsert, compatibility replaced). */
+  private async mergeParts(batch: MergeItem[]): Promise<void> {
+    const last = new Map(batch.map((i) => [i.record.fields.code as string, i]));
+    const rows = [...last.values()].map((i) => ({ code: i.record.fields.code, name: i.record.fields.name }));
+    const saved = await this.exec<any>(
+      `insert into spare_part (code, name) select code, name from jsonb_to_recordset(?::jsonb) x(code text, name text)
+       on conflict (code) do update set name = excluded.name, updated_at = now() where spare_part.name is distinct from excluded.name
+       returning id, code`,
+      [JSON.stringify(rows)],
+    );
+    const ids = new Map((await this.exec<any>(`select id, code from spare_part where code = any(?::text[])`, [[...last.keys()]])).map((r) => [r.code, String(r.id)]));
+    void saved;
+    const withCompat = [...last.values()].filter((i) => Array.isArray(i.record.fields.compatibility));
+    if (withCompat.length) {
+      const partIds = withCompat.map((i) => ids.get(i.record.fields.code)!);
+      await this.exec(`delete from part_compatibility where part_id = any(?::bigint[])`, [partIds]);
+      const compat = withCompat.flatMap((i) =>
+        (i.record.fields.compatibility as Array<{ model: string; firmwarePrefix: string }>).map((c) => ({ part_id: ids.get(i.record.fields.code), model: c.model, firmware_prefix: c.firmwarePrefix })));
+      if (compat.length) {
+        await this.exec(
+          `insert into part_compatibility (part_id, model, firmware_prefix)
+           select part_id, model, firmware_prefix from jsonb_to_recordset(?::jsonb) x(part_id bigint, model text, firmware_prefix text)
+           on conflict do nothing`,
+          [JSON.stringify(compat)],
+        );
+      }
+    }
+    for (const i of batch) this.links.push({ stream: this.source.stream, externalId: i.externalId, entity: 'spare_part', id: ids.get(i.record.fields.code)!, version: i.version });
+  }
+
+  private async mergeStock(batch: MergeItem[]): Promise<void> {
+    const codes = [...new Set(batch.map((i) => i.record.fields.partCode as string))];
+    const ids = new Map((await this.exec<any>(`select id, code from spare_part where code = any(?::text[])`, [codes])).map((r) => [r.code, String(r.id)]));
+    const rows = new Map<string, { part_id: string; warehouse: string; quantity: number }>();
+    for (const i of batch) {
+      const partId = ids.get(i.record.fields.partCode);
+      if (!partId) {
+        this.fail(i, new RecordError('UNRESOLVED_REFERENCE', `stock for unknown part ${i.record.fields.partCode}`, 'partCode'));
+        continue;
+      }
+      rows.set(`${partId}\u0000${i.record.fields.warehouse}`, { part_id: partId, warehouse: i.record.fields.warehouse, quantity: i.record.fields.quantity });
+    }
+    if (!rows.size) return;
+    await this.exec(
+      `insert into stock (part_id, warehouse, quantity) select part_id, warehouse, quantity
+         from jsonb_to_recordset(?::jsonb) x(part_id bigint, warehouse text, quantity int)
+       on conflict (part_id, warehouse) do update set quantity = excluded.quantity, updated_at = now()
+       where stock.quantity is distinct from excluded.quantity`,
+      [JSON.stringify([...rows.values()])],
+    );
+  }
+
+  private async writeLinksAndAudit(): Promise<void> {
+    if (this.links.length) {
+      const latest = new Map(this.links.map((l) => [`${l.stream}\u0000${l.externalId}\u0000${l.entity}`, l]));
+      await this.exec(
+        `insert into source_link (system, stream, external_id, entity_type, entity_id, version, seen_at)
+         select ?, stream, "externalId", entity, id, version, now()
+           from jsonb_to_recordset(?::jsonb) x(stream text, "externalId" text, entity text, id bigint, version text)
+         on conflict (system, stream, external_id) do update
+           set entity_type = excluded.entity_type, entity_id = excluded.entity_id, version = excluded.version, seen_at = now()`,
+        [this.source.connector, JSON.stringify([...latest.values()])],
+      );
+    }
+    if (this.audit.length) {
+      const origin = `sync:${this.source.connector}/${this.source.stream}`;
+      await this.exec(
+        `insert into audit_log (entity_type, entity_id, field, before, after, actor, origin)
+         select entity, id, field, before, after, ?, ? || ':' || "externalId"
+           from jsonb_to_recordset(?::jsonb) x(entity text, id bigint, field text, before jsonb, after jsonb, "externalId" text)`,
+        [`sync:${this.source.connector}`, origin, JSON.stringify(this.audit)],
+      );
+    }
+  }
+}
+
+/** Database values in the form canonical records use (dates as text, numbers as text). */
+function normalizeDb(value: unknown, type: SqlType): unknown {
+  if (value === null || value === undefined) return null;
+  switch (type) {
+    case 'date':
+      return typeof value === 'string' ? value.slice(0, 10) : (value as Date).toISOString().slice(0, 10);
+    case 'timestamptz':
+      return new Date(typeof value === 'string' ? value.replace(' ', 'T').replace(/([+-]\d\d)$/, '$1:00') : (value as Date)).toISOString();
+    case 'bigint':
+    case 'numeric':
+      return String(value);
+    default:
+      return value;
+  }
+}

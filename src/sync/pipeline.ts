@@ -1,0 +1,222 @@
+import type { MikroORM } from '@mikro-orm/postgresql';
+import type { Connector, SourceRecord } from '../connectors';
+import { bulkExecutor, sqlOne, sqlRows } from '../db/sql';
+import type { MappingEngine } from '../mapping/engine';
+import { MappingError } from '../mapping/errors';
+import { RecordError, toCanonical } from './canonical';
+import { contentHash } from './hash';
+import { MergeItem, Merger } from './merge';
+
+export interface SyncOptions {
+  full?: boolean;
+  trigger: 'cli' | 'schedule' | 'api' | 'demo';
+  pageSize?: number;
+  onProgress?: (p: SyncProgress) => void;
+  signal?: AbortSignal;
+}
+
+export interface SyncProgress {
+  runId: string;
+  connector: string;
+  stream: string;
+  pages: number;
+  fetched: number;
+  unchanged: number;
+  merged: number;
+  failed: number;
+}
+
+export interface SyncRunResult extends SyncProgress {
+  status: 'SUCCEEDED' | 'PARTIAL' | 'FAILED';
+  durationMs: number;
+  error?: string;
+}
+
+export interface ConnectorInstance {
+  name: string;
+  type: string;
+  system: string;
+  connector: Connector;
+}
+
+/** A sync that cannot start (unknown connector or stream); carries a stable code. */
+export class SyncError extends Error {
+  constructor(readonly code: 'UNKNOWN_CONNECTOR' | 'UNKNOWN_STREAM', message: string) {
+    super(message);
+  }
+}
+
+interface StagedRecord {
+  index: number;
+  externalId: string;
+  version: string | null;
+  at: string;
+  payload: unknown;
+}
+
+/**
+ * Pull sync: fetch a page → stage raw records (skip unchanged by content hash) → map → resolve
+ * identity → merge with survivorship → lineage and audit → commit the page together with its
+ * cursor, so a crash resumes exactly where the last committed page ended. A record that fails
+ * mapping or validation is kept with its error and counted; the run goes on.
+ */
+export class SyncPipeline {
+  constructor(
+    private readonly orm: MikroORM,
+    private readonly engine: MappingEngine,
+    private readonly instances: Map<string, ConnectorInstance>,
+  ) {}
+
+  private instance(connector: string, stream: string): ConnectorInstance {
+    const inst = this.instances.get(connector);
+    if (!inst) throw new SyncError('UNKNOWN_CONNECTOR', `No connector "${connector}"; configured: ${[...this.instances.keys()].join(', ') || 'none'}`);
+    if (!inst.connector.streams[stream]) {
+      throw new SyncError('UNKNOWN_STREAM', `Connector "${connector}" has no stream "${stream}"; streams: ${Object.keys(inst.connector.streams).join(', ')}`);
+    }
+    return inst;
+  }
+
+  async runStream(connector: string, stream: string, opts: SyncOptions): Promise<SyncRunResult> {
+    const inst = this.instance(connector, stream);
+    return this.run(inst, stream, opts.full ? 'full' : 'incremental', opts, async (progress) => {
+      const state = await sqlOne<{ cursor: string | null }>(this.orm, `select cursor from sync_state where connector = ? and stream = ?`, [connector, stream]);
+      const cursor = opts.full ? null : state?.cursor ?? null;
+      for await (const page of inst.connector.streams[stream].read(cursor, { pageSize: opts.pageSize, signal: opts.signal })) {
+        await this.processPage(inst, stream, page.records, { cursor: page.cursor, force: false }, progress);
+        opts.onProgress?.({ ...progress });
+        if (opts.signal?.aborted) throw new Error('sync was cancelled');
+      }
+    });
+  }
+
+  /** Re-applies the current mappings to stored source records, without refetching. */
+  async remap(connector: string, stream: string, opts: SyncOptions): Promise<SyncRunResult> {
+    const inst = this.instance(connector, stream);
+    const pageSize = opts.pageSize ?? 1000;
+    return this.run(inst, stream, 'remap', opts, async (progress) => {
+      let afterId = '0';
+      for (;;) {
+        const rows = await sqlRows<any>(this.orm,
+          `select id, external_id, version, payload, fetched_at from source_record
+            where connector = ? and stream = ? and id > ? order by id limit ?`, [connector, stream, afterId, pageSize]);
+        if (!rows.length) break;
+        afterId = String(rows[rows.length - 1].id);
+        const records: SourceRecord[] = rows.map((r) => ({ externalId: r.external_id, version: r.version, payload: r.payload }));
+        await this.processPage(inst, stream, records, { cursor: undefined, force: true }, progress);
+        opts.onProgress?.({ ...progress });
+      }
+    });
+  }
+
+  private async run(
+    inst: ConnectorInstance, stream: string, mode: string, opts: SyncOptions, body: (p: SyncProgress) => Promise<void>,
+  ): Promise<SyncRunResult> {
+    const started = Date.now();
+    const row = await sqlOne<{ id: string }>(this.orm,
+      `insert into sync_run (connector, stream, mode, trigger) values (?, ?, ?, ?) returning id`, [inst.name, stream, mode, opts.trigger]);
+    const progress: SyncProgress = { runId: String(row!.id), connector: inst.name, stream, pages: 0, fetched: 0, unchanged: 0, merged: 0, failed: 0 };
+    let status: SyncRunResult['status'] = 'SUCCEEDED';
+    let error: string | undefined;
+    try {
+      this.engine.get(`${inst.type}/${stream}`); // a mapping that does not compile fails the run before anything is fetched
+      await body(progress);
+      if (progress.failed > 0) status = 'PARTIAL';
+    } catch (e) {
+      status = 'FAILED';
+      const err = e as { code?: string; message?: string };
+      error = `${err.code ? `${err.code}: ` : ''}${err.message ?? String(e)}`;
+    }
+    await sqlRows(this.orm,
+      `update sync_run set status = ?, finished_at = now(), error = ?, pages = ?, fetched = ?, unchanged = ?, merged = ?, failed = ? where id = ?`,
+      [status, error ?? null, progress.pages, progress.fetched, progress.unchanged, progress.merged, progress.failed, progress.runId]);
+    return { ...progress, status, durationMs: Date.now() - started, ...(error ? { error } : {}) };
+  }
+
+  /** One page in one transaction: staging, mapping, merge, statuses, cursor and run counts. */
+  private async processPage(
+    inst: ConnectorInstance, stream: string, records: SourceRecord[], opts: { cursor: string | null | undefined; force: boolean }, progress: SyncProgress,
+  ): Promise<void> {
+    const mapping = this.engine.get(`${inst.type}/${stream}`);
+    const fetchedAt = new Date().toISOString();
+    const counts = { fetched: records.length, unchanged: 0, merged: 0, failed: 0 };
+
+    await this.orm.em.fork().transactional(async (em) => {
+      const exec = bulkExecutor(em);
+      // The same record twice in one page: the later copy wins.
+      const unique = new Map<string, SourceRecord>();
+      for (const r of records) unique.set(String(r.externalId), r);
+      const staged = [...unique.values()].map((r) => ({
+        external_id: String(r.externalId), version: r.version ?? null, payload: r.payload ?? null, hash: contentHash(r.payload ?? null),
+        at: r.updatedAt ?? null,
+      }));
+      const changed = staged.length
+        ? await exec<any>(
+          `insert into source_record (connector, stream, external_id, version, payload, hash, status)
+           select ?, ?, x.external_id, x.version, x.payload, x.hash, 'PENDING'
+             from jsonb_to_recordset(?::jsonb) x(external_id text, version text, payload jsonb, hash text)
+           on conflict (connector, stream, external_id) do update
+             set version = excluded.version, payload = excluded.payload, hash = excluded.hash, fetched_at = now(), status = 'PENDING', error = null
+             where ? or source_record.hash is distinct from excluded.hash or source_record.status <> 'MERGED'
+           returning id, external_id`,
+          [inst.name, stream, JSON.stringify(staged), opts.force],
+        )
+        : [];
+      counts.unchanged = records.length - changed.length;
+      const byExternal = new Map(staged.map((s) => [s.external_id, s]));
+      const work: StagedRecord[] = changed.map((c, index) => {
+        const s = byExternal.get(c.external_id)!;
+        return { index, externalId: s.external_id, version: s.version, at: s.at ? new Date(s.at).toISOString() : fetchedAt, payload: s.payload };
+      });
+
+      const errors = new Map<number, RecordError | MappingError>();
+      const items: MergeItem[] = [];
+      const mapped = await Promise.all(work.map(async (w) => {
+        try {
+          const out = await mapping.evaluate(w.payload, { externalId: w.externalId, version: w.version, system: inst.system, connector: inst.name, stream });
+          return toCanonical(out);
+        } catch (e) {
+          errors.set(w.index, e instanceof RecordError || e instanceof MappingError ? e : new RecordError('MAPPING_FAILED', String((e as Error)?.message ?? e)));
+          return [];
+        }
+      }));
+      mapped.forEach((records, i) => {
+        for (const record of records) items.push({ index: work[i].index, externalId: work[i].externalId, version: work[i].version, at: work[i].at, record });
+      });
+      const mergeErrors = await new Merger(em, { connector: inst.name, system: inst.system, stream }).merge(items);
+      for (const [i, e] of mergeErrors) errors.set(i, e);
+
+      const statuses = work.map((w) => {
+        const e = errors.get(w.index);
+        return {
+          id: changed[w.index].id, status: e ? 'FAILED' : 'MERGED',
+          error: e ? { code: e.code, message: e.message, field: (e as RecordError).field ?? (e as MappingError).details?.field ?? null } : null,
+        };
+      });
+      if (statuses.length) {
+        await exec(
+          `update source_record s set status = x.status, error = x.error, mapped_at = now(), mapping_version = ?
+             from jsonb_to_recordset(?::jsonb) x(id bigint, status text, error jsonb) where s.id = x.id`,
+          [mapping.version, JSON.stringify(statuses)],
+        );
+      }
+      counts.failed = errors.size;
+      counts.merged = work.length - errors.size;
+      if (opts.cursor !== undefined) {
+        await exec(
+          `insert into sync_state (connector, stream, cursor, updated_at) values (?, ?, ?, now())
+           on conflict (connector, stream) do update set cursor = excluded.cursor, updated_at = now()`,
+          [inst.name, stream, opts.cursor],
+        );
+      }
+      await exec(
+        `update sync_run set pages = pages + 1, fetched = fetched + ?, unchanged = unchanged + ?, merged = merged + ?, failed = failed + ? where id = ?`,
+        [counts.fetched, counts.unchanged, counts.merged, counts.failed, progress.runId],
+      );
+    });
+    progress.pages += 1;
+    progress.fetched += counts.fetched;
+    progress.unchanged += counts.unchanged;
+    progress.merged += counts.merged;
+    progress.failed += counts.failed;
+  }
+}

@@ -1,0 +1,129 @@
+import type { MikroORM } from '@mikro-orm/postgresql';
+import '../../src/connectors/all';
+import { createConnector, parseConnectorsConfig, fakeClock } from '../../src/connectors';
+import { openOrm } from '../../src/db/orm';
+import { sqlRows } from '../../src/db/sql';
+import { MappingEngine } from '../../src/mapping/engine';
+import { SyncPipeline, ConnectorInstance } from '../../src/sync/pipeline';
+import { startKingdeeSandbox } from '../../connectors/kingdee/sandbox/server';
+import { cloneTemplate, dropDatabase } from '../support/databases';
+
+const STREAMS = ['customers', 'materials', 'serials', 'sales_orders', 'inventory'];
+
+describe('pull sync from the Kingdee sandbox', () => {
+  let orm: MikroORM;
+  let db: { name: string; url: string };
+  let sandbox: Awaited<ReturnType<typeof startKingdeeSandbox>>;
+  let pipeline: SyncPipeline;
+  const count = async (table: string) => (await sqlRows<any>(orm, `select count(*)::int n from ${table}`))[0].n as number;
+
+  beforeAll(async () => {
+    db = await cloneTemplate();
+    orm = await openOrm(db.url);
+    sandbox = await startKingdeeSandbox({ port: 0 });
+    const config = parseConnectorsConfig(`
+connectors:
+  - name: erp
+    type: kingdee
+    baseUrl: ${sandbox.url}
+    sandbox: true
+    credentials: { username: { value: junction.api }, password: { value: 'Kd#Junction2026' } }
+    options: { acctId: 66f2a81c3d9e47 }
+`);
+    const connector = createConnector(config.connectors[0], { clock: fakeClock(), logger: () => undefined });
+    const instances = new Map<string, ConnectorInstance>([['erp', { name: 'erp', type: 'kingdee', system: 'erp', connector }]]);
+    pipeline = new SyncPipeline(orm, new MappingEngine(), instances);
+  });
+  afterAll(async () => {
+    await sandbox.close();
+    await orm.close(true);
+    await dropDatabase(db.name);
+  });
+
+  it('merges every stream into golden records with lineage and links', async () => {
+    for (const stream of STREAMS) {
+      const r = await pipeline.runStream('erp', stream, { trigger: 'cli', pageSize: 25 });
+      expect({ stream, status: r.status, error: r.error }).toEqual({ stream, status: r.failed ? 'PARTIAL' : 'SUCCEEDED', error: undefined });
+      expect(r.fetched).toBeGreaterThan(0);
+      expect(r.merged + r.failed).toBe(r.fetched);
+    }
+    expect(await count('customer')).toBe(40);
+    expect(await count('device')).toBeGreaterThanOrEqual(80);
+    expect(await count('purchase')).toBe(80);
+    expect(await count('spare_part')).toBe(21);
+    expect(await count('stock')).toBe(56);
+    const [c] = await sqlRows<any>(orm, `select c.name, c.lineage from customer c where phone = '+8613800138000'`);
+    expect(c.lineage.name).toMatchObject({ system: 'erp', connector: 'erp', stream: 'customers' });
+    const links = await sqlRows<any>(orm, `select count(*)::int n from source_link where system = 'erp'`);
+    expect(links[0].n).toBeGreaterThanOrEqual(40 + 80 + 80);
+    const [owned] = await sqlRows<any>(orm, `select count(*)::int n from device where owner_id is not null`);
+    expect(owned.n).toBeGreaterThan(0);
+    const audits = await sqlRows<any>(orm, `select count(*)::int n from audit_log where actor = 'sync:erp'`);
+    expect(audits[0].n).toBeGreaterThan(0);
+  });
+
+  it('skips unchanged records on the next run and changes nothing', async () => {
+    const before = await count('audit_log');
+    const r = await pipeline.runStream('erp', 'customers', { trigger: 'cli', full: true, pageSize: 25 });
+    expect(r).toMatchObject({ status: 'SUCCEEDED', fetched: 40, unchanged: 40, merged: 0 });
+    expect(await count('audit_log')).toBe(before);
+  });
+
+  it('picks up exactly the changed record incrementally and audits the field', async () => {
+    const changed = sandbox.control.modify('BD_Customer', { FNumber: 'CUST10001' }, { FName: '张伟(改)' });
+    expect(changed).toBe(1);
+    const r = await pipeline.runStream('erp', 'customers', { trigger: 'cli', pageSize: 25 });
+    expect(r).toMatchObject({ status: 'SUCCEEDED', fetched: 1, merged: 1 });
+    const audit = await sqlRows<any>(orm, `select field, before, after, origin from audit_log where actor = 'sync:erp' and field = 'name' order by id desc limit 1`);
+    expect(audit[0]).toMatchObject({ field: 'name', after: '张伟(改)' });
+    expect(audit[0].origin).toMatch(/^sync:erp\/customers:/);
+  });
+
+  it('records a run that cannot reach the system as FAILED and keeps the cursor', async () => {
+    const [state] = await sqlRows<any>(orm, `select cursor from sync_state where connector = 'erp' and stream = 'customers'`);
+    sandbox.control.failNext(50, 500);
+    const r = await pipeline.runStream('erp', 'customers', { trigger: 'cli' });
+    sandbox.control.reset();
+    expect(r.status).toBe('FAILED');
+    expect(r.error).toMatch(/CONNECTOR_/);
+    const [after] = await sqlRows<any>(orm, `select cursor from sync_state where connector = 'erp' and stream = 'customers'`);
+    expect(after.cursor).toBe(state.cursor);
+    const [run] = await sqlRows<any>(orm, `select status, error from sync_run where id = ?`, [r.runId]);
+    expect(run.status).toBe('FAILED');
+  });
+
+  it('remaps stored records without fetching', async () => {
+    const requests = sandbox.control.requests.length;
+    const r = await pipeline.remap('erp', 'customers', { trigger: 'cli' });
+    expect(r).toMatchObject({ status: 'SUCCEEDED', fetched: 40, merged: 40 });
+    expect(sandbox.control.requests.length).toBe(requests);
+  });
+
+  it('keeps a record that fails its mapping with the error, counts it, and goes on', async () => {
+    sandbox.control.modify('BD_Customer', { FNumber: 'CUST10002' }, { FTEL: 'not-a-phone' });
+    sandbox.control.modify('BD_Customer', { FNumber: 'CUST10003' }, { FName: '王芳·新' });
+    const r = await pipeline.runStream('erp', 'customers', { trigger: 'cli' });
+    expect(r).toMatchObject({ status: 'PARTIAL', fetched: 2, failed: 1, merged: 1 });
+    const [bad] = await sqlRows<any>(orm, `select status, error from source_record where connector = 'erp' and stream = 'customers' and external_id like '%' and status = 'FAILED'`);
+    expect(bad.error.message).toMatch(/phone/i);
+    const [run] = await sqlRows<any>(orm, `select status, failed from sync_run where id = ?`, [r.runId]);
+    expect(run).toEqual({ status: 'PARTIAL', failed: 1 });
+  });
+
+  it('resumes after a failure mid-run from the last committed page, without gaps or duplicates', async () => {
+    for (let i = 0; i < 12; i++) sandbox.control.modify('BD_Customer', { FNumber: `CUST${10010 + i}` }, { FName: `客户${i}` });
+    // The system goes down after the first page is committed.
+    const first = await pipeline.runStream('erp', 'customers', {
+      trigger: 'cli', pageSize: 5, onProgress: (p) => { if (p.pages === 1) sandbox.control.failNext(1000, 500); },
+    });
+    sandbox.control.reset();
+    expect(first).toMatchObject({ status: 'FAILED', pages: 1, merged: 5 });
+    const halfway = await sqlRows<any>(orm, `select count(*)::int n from customer where name like '客户%'`);
+    expect(halfway[0].n).toBe(5);
+    const second = await pipeline.runStream('erp', 'customers', { trigger: 'cli', pageSize: 5 });
+    expect(second).toMatchObject({ status: 'SUCCEEDED', fetched: 7, merged: 7 });
+    const names = await sqlRows<any>(orm, `select count(*)::int n from customer where name like '客户%'`);
+    expect(names[0].n).toBe(12);
+    expect(await count('customer')).toBe(40);
+  });
+});
