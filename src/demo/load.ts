@@ -284,7 +284,7 @@ async function writeAll(exec: Exec, ds: DemoDataset): Promise<DemoCounts> {
        left join purchase p on r.entity_type = 'purchase' and p.order_number = r.key and p.line_no = r.line_no
        left join ticket t on r.entity_type = 'ticket' and t.number = r.key
        order by r.ord
-       on conflict (system, stream, external_id) do nothing
+       on conflict (system, stream, external_id, entity_type) do nothing
        returning 1)
      select count(*)::int as n from ins`,
     [json(ds.sourceLinks.map((l, ord) => ({

@@ -27,6 +27,8 @@ type SqlType = 'text' | 'date' | 'timestamptz' | 'int' | 'bigint' | 'numeric' | 
 interface Column {
   column: string;
   type: SqlType;
+  /** SQL used for a new row when no source gave a value (NOT NULL columns). */
+  default?: string;
 }
 
 /** Golden tables merged field by field with survivorship and lineage. */
@@ -58,7 +60,8 @@ const GOLDEN: Partial<Record<EntityName, GoldenSpec>> = {
     key: { orderNumber: { column: 'order_number', type: 'text' }, lineNo: { column: 'line_no', type: 'int' } },
     fields: {
       customer: { column: 'customer_id', type: 'bigint' }, serial: { column: 'device_id', type: 'bigint' }, model: { column: 'model', type: 'text' },
-      quantity: { column: 'quantity', type: 'int' }, amount: { column: 'amount', type: 'numeric' }, currency: { column: 'currency', type: 'text' },
+      quantity: { column: 'quantity', type: 'int', default: '1' }, amount: { column: 'amount', type: 'numeric' },
+      currency: { column: 'currency', type: 'text', default: `'CNY'` },
       orderedAt: { column: 'ordered_at', type: 'date' },
     },
   },
@@ -67,7 +70,7 @@ const GOLDEN: Partial<Record<EntityName, GoldenSpec>> = {
     key: { serial: { column: 'device_id', type: 'bigint' } },
     fields: {
       online: { column: 'online', type: 'boolean' }, lastSeenAt: { column: 'last_seen_at', type: 'timestamptz' },
-      runCount: { column: 'run_count', type: 'bigint' }, alerts: { column: 'alerts', type: 'jsonb' },
+      runCount: { column: 'run_count', type: 'bigint' }, alerts: { column: 'alerts', type: 'jsonb', default: `'[]'::jsonb` },
     },
   },
   complaint: {
@@ -258,7 +261,8 @@ export class Merger {
       const rows = newStates.map((s) => ({ ...Object.fromEntries(cols.map((c) => [c, s.row[c] ?? null])), lineage: s.row.lineage }));
       const inserted = await this.exec<any>(
         `insert into ${spec.table} (${cols.join(', ')}, lineage)
-         select ${cols.join(', ')}, lineage from jsonb_to_recordset(?::jsonb) x(${typed}, lineage jsonb)
+         select ${allCols.map((c) => (c.default ? `coalesce(x.${c.column}, ${c.default})` : `x.${c.column}`)).join(', ')}, lineage
+           from jsonb_to_recordset(?::jsonb) x(${typed}, lineage jsonb)
          returning ${idCol} as id, ${keyCols.map((c) => c.column).join(', ')}`,
         [JSON.stringify(rows)],
       );
@@ -363,8 +367,8 @@ export class Merger {
         `insert into source_link (system, stream, external_id, entity_type, entity_id, version, seen_at)
          select ?, stream, "externalId", entity, id, version, now()
            from jsonb_to_recordset(?::jsonb) x(stream text, "externalId" text, entity text, id bigint, version text)
-         on conflict (system, stream, external_id) do update
-           set entity_type = excluded.entity_type, entity_id = excluded.entity_id, version = excluded.version, seen_at = now()`,
+         on conflict (system, stream, external_id, entity_type) do update
+           set entity_id = excluded.entity_id, version = excluded.version, seen_at = now()`,
         [this.source.connector, JSON.stringify([...latest.values()])],
       );
     }

@@ -1,8 +1,11 @@
 import { Entity, Index, PrimaryKey, Property, Unique } from '@mikro-orm/core';
 
-/** Where a golden record came from: one row per (system, stream, external id). */
+/**
+ * Where a golden record came from: one row per (system, stream, external id, entity type) — one
+ * source record can feed several entities (an IoT device gives a device and its telemetry).
+ */
 @Entity({ tableName: 'source_link' })
-@Unique({ name: 'source_link_external_key', properties: ['system', 'stream', 'externalId'] })
+@Unique({ name: 'source_link_external_key', properties: ['system', 'stream', 'externalId', 'entityType'] })
 @Index({ name: 'source_link_entity_idx', properties: ['entityType', 'entityId'] })
 export class SourceLink {
   @PrimaryKey({ type: 'bigint', autoincrement: true })

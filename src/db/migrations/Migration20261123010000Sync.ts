@@ -17,6 +17,9 @@ export class Migration20261123010000Sync extends Migration {
     this.addSql(`create table "sync_state" ("connector" text not null, "stream" text not null, "cursor" text null, "updated_at" timestamptz not null default now(), constraint "sync_state_pkey" primary key ("connector", "stream"))`);
     this.addSql(`alter table "complaint" add constraint "complaint_customer_id_foreign" foreign key ("customer_id") references "customer" ("id") on update cascade on delete set null`);
     this.addSql(`alter table "complaint" add constraint "complaint_device_id_foreign" foreign key ("device_id") references "device" ("id") on update cascade on delete set null`);
+    // One source record can feed several entities (device + telemetry): the link key includes the entity type.
+    this.addSql(`alter table "source_link" drop constraint "source_link_external_key"`);
+    this.addSql(`alter table "source_link" add constraint "source_link_external_key" unique ("system", "stream", "external_id", "entity_type")`);
     // At most one active version per mapping.
     this.addSql(`create unique index "mapping_version_one_active" on "mapping_version" ("name") where "active"`);
   }
