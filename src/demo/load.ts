@@ -13,7 +13,7 @@
  * together). After writing, every record of the data set is checked to be present, so a row that
  * a join failed to place aborts the whole load instead of vanishing.
  */
-import type { EntityManager, MikroORM } from '@mikro-orm/postgresql';
+import type { MikroORM } from '@mikro-orm/postgresql';
 import { DemoDataset, DemoSamples, generateDemoDataset } from './dataset';
 import { bulkExecutor, Exec } from '../db/sql';
 
