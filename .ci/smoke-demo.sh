@@ -10,6 +10,8 @@ export PORT=$port
 export DATABASE_URL="postgres://postgres@127.0.0.1:5432/$db"
 export JUNCTION_DEMO_PORTAL_KEY="jk_portal_smoke_$(date +%s%N)_ci_key"
 export JUNCTION_DEMO_ADMIN_KEY="jk_admin_smoke_$(date +%s%N)_ci_key"
+export JUNCTION_SANDBOX_PORT_BASE=0
+export JUNCTION_DEMO_CONFIG_OUT="$(mktemp)"
 log=$(mktemp)
 
 npm run demo >"$log" 2>&1 &
@@ -19,7 +21,7 @@ cleanup() {
   pkill -TERM -f "dist/src/cli/main.js demo" 2>/dev/null || true
   wait "$pid" 2>/dev/null || true
   psql -h 127.0.0.1 -U postgres -d postgres -qc "DROP DATABASE IF EXISTS \"$db\" WITH (FORCE)" >/dev/null 2>&1 || true
-  rm -f "$log"
+  rm -f "$log" "$JUNCTION_DEMO_CONFIG_OUT"
 }
 trap cleanup EXIT
 
@@ -31,6 +33,9 @@ done
 grep -q "(ready)" "$log" || { echo "demo did not become ready:"; cat "$log"; exit 1; }
 
 curl -fsS "http://127.0.0.1:$port/readyz" >/dev/null
+grep "junction demo: sync" "$log"
+if grep "junction demo: sync" "$log" | grep -q ": FAILED"; then echo "a demo sync run failed"; exit 1; fi
+[ "$(grep -c 'junction demo: sync' "$log")" -ge 9 ] || { echo "the demo did not sync every stream"; cat "$log"; exit 1; }
 answer=$(curl -sS "http://127.0.0.1:$port/graphql" \
   -H 'content-type: application/json' -H "authorization: Bearer $JUNCTION_DEMO_PORTAL_KEY" \
   --data '{"query":"query($id: String!) { lookup(identifier: $id) { matchedBy customer { name phone devices { serial } tickets(first: 5) { totalCount } } } }","variables":{"id":"(0086)138 0013 8000"}}')
