@@ -189,6 +189,7 @@ export class Merger {
        on conflict (serial) do nothing returning id, serial`,
       [JSON.stringify(rows)],
     );
+    await this.flagNearDuplicateDevices(created.map((c: any) => ({ id: String(c.id), serial: c.serial })));
     for (const c of created) {
       const item = batch.find((i) => i.record.fields.serial === c.serial)!;
       this.links.push({ stream: this.source.stream, externalId: item.externalId, entity: 'device', id: String(c.id), version: item.version });
@@ -267,6 +268,7 @@ export class Merger {
         [JSON.stringify(rows)],
       );
       const idByKey = new Map(inserted.map((r: any) => [keyCols.map((c) => String(r[c.column] ?? '')).join('\u0000'), String(r.id)]));
+      if (entity === 'device') await this.flagNearDuplicateDevices(inserted.map((r: any) => ({ id: String(r.id), serial: r.serial })));
       for (const s of newStates) {
         const id = idByKey.get(keyCols.map((c) => String(s.row[c.column] ?? '')).join('\u0000'))!;
         s.row[idCol] = id;
@@ -293,6 +295,27 @@ export class Merger {
         this.links.push({ stream: this.source.stream, externalId: item.externalId, entity, id: String(s.row[idCol]), version: item.version });
       }
     }
+  }
+
+  /**
+   * Never merge on a fuzzy match: a new serial one edit away from a known one (the classic extra
+   * or missing character) becomes a data issue for a person, with both records as evidence.
+   * Trigram index finds candidates, levenshtein() confirms; one statement per batch.
+   */
+  private async flagNearDuplicateDevices(created: Array<{ id: string; serial: string }>): Promise<void> {
+    if (!created.length) return;
+    await this.exec(
+      `insert into data_issue (kind, severity, entity_type, entity_id, fingerprint, message, evidence)
+       select 'POSSIBLE_DUPLICATE', 'WARNING', 'device', n.id,
+              'POSSIBLE_DUPLICATE:device:' || least(n.serial, d.serial) || '|' || greatest(n.serial, d.serial),
+              format('Device serial %s (new, from %s) is one character away from existing %s: not merged, check which is right', n.serial, ?::text, d.serial),
+              jsonb_build_object('newSerial', n.serial, 'newDeviceId', n.id, 'existingSerial', d.serial, 'existingDeviceId', d.id,
+                                 'existingModel', d.model, 'source', ?::text)
+         from jsonb_to_recordset(?::jsonb) n(id bigint, serial text)
+         join device d on d.serial % n.serial and d.id <> n.id and levenshtein(d.serial, n.serial) <= 1
+       on conflict (fingerprint) do update set last_seen = now()`,
+      [`${this.source.connector}/${this.source.stream}`, `${this.source.connector}/${this.source.stream}`, JSON.stringify(created)],
+    );
   }
 
   /** A customer record without a phone (e.g. a CRM account never given one) is matched by its earlier link. */

@@ -78,4 +78,22 @@ describe('sync from all three sandboxes', () => {
     const [{ after }] = await sqlRows<any>(orm, `select count(*)::int after from audit_log`);
     expect(after).toBe(before);
   });
+
+  it('flags a serial one character away from a known one instead of merging it', async () => {
+    const issues = await sqlRows<any>(orm, `select kind, message, evidence from data_issue where kind = 'POSSIBLE_DUPLICATE'`);
+    const before = issues.length;
+    const [known] = await sqlRows<any>(orm, `select serial from device where model = 'KFR-72LW/N8HR3' order by id limit 1`);
+    // One ERP serial record typed with an extra character, straight through the merge.
+    const { Merger } = await import('../../src/sync/merge');
+    await orm.em.fork().transactional(async (em) => {
+      const m = new Merger(em, { connector: 'erp', system: 'erp', stream: 'serials' });
+      const errors = await m.merge([{ index: 0, externalId: 'typo-1', version: null, at: new Date().toISOString(),
+        record: { entity: 'device', fields: { serial: `${known.serial}3`, model: 'KFR-72LW/N8HR3' } } }]);
+      expect(errors.size).toBe(0);
+    });
+    const after = await sqlRows<any>(orm, `select message, evidence from data_issue where kind = 'POSSIBLE_DUPLICATE' order by id desc`);
+    expect(after.length).toBe(before + 1);
+    expect(after[0].evidence).toMatchObject({ newSerial: `${known.serial}3`, existingSerial: known.serial });
+    expect(after[0].message).toContain('not merged');
+  });
 });

@@ -1,0 +1,13 @@
+import { Migration } from '@mikro-orm/migrations';
+
+/**
+ * Similarity search for near-duplicate detection (and typo suggestions later): trigram index on
+ * device serials, levenshtein() for the exact edit distance of the candidates it finds.
+ */
+export class Migration20261123020000Similarity extends Migration {
+  override async up(): Promise<void> {
+    this.addSql(`create extension if not exists pg_trgm`);
+    this.addSql(`create extension if not exists fuzzystrmatch`);
+    this.addSql(`create index "device_serial_trgm_idx" on "device" using gin ("serial" gin_trgm_ops)`);
+  }
+}
