@@ -1,3 +1,6 @@
+import { mkdirSync, mkdtempSync, writeFileSync } from 'fs';
+import { tmpdir } from 'os';
+import { join } from 'path';
 import type { MikroORM } from '@mikro-orm/postgresql';
 import '../../src/connectors/all';
 import { createConnector, parseConnectorsConfig, fakeClock } from '../../src/connectors';
@@ -125,5 +128,31 @@ connectors:
     const names = await sqlRows<any>(orm, `select count(*)::int n from customer where name like '客户%'`);
     expect(names[0].n).toBe(12);
     expect(await count('customer')).toBe(40);
+  });
+
+  it('fails the run with the mapping named when its expression does not compile, fetching nothing', async () => {
+    const root = mkdtempSync(join(tmpdir(), 'junction-broken-'));
+    mkdirSync(join(root, 'kingdee'));
+    writeFileSync(join(root, 'kingdee', 'customers.jsonata'), '{ "entity": ');
+    const engine = new MappingEngine({ root });
+    const broken = new SyncPipeline(orm, engine, (pipeline as any).instances);
+    const requests = sandbox.control.requests.length;
+    const r = await broken.runStream('erp', 'customers', { trigger: 'cli', full: true });
+    expect(r.status).toBe('FAILED');
+    expect(r.error).toMatch(/MAPPING_COMPILE_FAILED: Mapping kingdee\/customers/);
+    expect(sandbox.control.requests.length).toBe(requests);
+  });
+
+  it('stops a looping mapping per record, keeps the records FAILED and goes on', async () => {
+    const engine = new MappingEngine({ timeoutMs: 50 });
+    engine.setOverride('kingdee/customers', '( $f := function($n) { $f($n + 1) }; $f(0) )', 'loop');
+    const looping = new SyncPipeline(orm, engine, (pipeline as any).instances);
+    const r = await looping.remap('erp', 'customers', { trigger: 'cli', pageSize: 10 });
+    expect(r).toMatchObject({ status: 'PARTIAL', fetched: 40, failed: 40, merged: 0 });
+    const [row] = await sqlRows<any>(orm, `select error from source_record where connector = 'erp' and stream = 'customers' limit 1`);
+    expect(row.error.code).toBe('MAPPING_TIMEOUT');
+    // and the good mapping brings everything back
+    const fixed = await pipeline.remap('erp', 'customers', { trigger: 'cli' });
+    expect(fixed.failed).toBeLessThanOrEqual(1);
   });
 });

@@ -1,0 +1,39 @@
+import { RecordError, toCanonical } from './canonical';
+
+describe('canonical records from mapping output', () => {
+  it('normalizes identity fields and coerces types', () => {
+    const [c] = toCanonical({ entity: 'customer', phone: '138 0013 8000', name: ' 张伟 ', tier: 'VIP' });
+    expect(c).toEqual({ entity: 'customer', fields: { phone: '+8613800138000', name: '张伟', tier: 'VIP' } });
+    const [d] = toCanonical({ entity: 'device', serial: ' ga72 h23 ', warrantyEnd: '2027/3/1', owner: { phone: '13800138000' } });
+    expect(d.fields).toEqual({ serial: 'GA72H23', warrantyEnd: '2027-03-01', owner: { phone: '+8613800138000', ref: null } });
+  });
+
+  it('accepts several records from one source record, and nothing', () => {
+    expect(toCanonical([{ entity: 'device', serial: 'A1' }, { entity: 'telemetry', serial: 'A1', online: 'true', runCount: 12 }])).toHaveLength(2);
+    expect(toCanonical(undefined)).toEqual([]);
+  });
+
+  it.each([
+    [{ entity: 'device' }, 'MISSING_FIELD', 'serial'],
+    [{ entity: 'customer', phone: '12345' }, 'INVALID_FIELD', 'phone'],
+    [{ entity: 'purchase', orderNumber: 'X1', quantity: 'two' }, 'INVALID_FIELD', 'quantity'],
+    [{ entity: 'purchase', orderNumber: 'X1', amount: '12,50' }, 'INVALID_FIELD', 'amount'],
+    [{ entity: 'device', serial: 'A', purchaseDate: '2026-02-30' }, 'INVALID_FIELD', 'purchaseDate'],
+    [{ entity: 'complaint', caseNumber: '1', status: 'MAYBE' }, 'INVALID_FIELD', 'status'],
+    [{ entity: 'telemetry', serial: 'A', alerts: 'E1' }, 'INVALID_FIELD', 'alerts'],
+    [{ entity: 'robot', serial: 'A' }, 'INVALID_OUTPUT', 'entity'],
+    [{ entity: 'customer', name: { first: 'x' } }, 'INVALID_FIELD', 'name'],
+  ])('refuses %j with %s on %s', (output, code, field) => {
+    try {
+      toCanonical(output);
+      throw new Error('accepted');
+    } catch (e) {
+      expect(e).toBeInstanceOf(RecordError);
+      expect(e).toMatchObject({ code, field });
+    }
+  });
+
+  it('refuses output that is not an object', () => {
+    expect(() => toCanonical(['x'])).toThrow(/output\[0\] is not an object/);
+  });
+});
