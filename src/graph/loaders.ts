@@ -43,7 +43,6 @@ export interface TicketPageKey {
   withHistory?: boolean;
 }
 
-const CUSTOMER_COLS = 'id, phone, name, tier, region, created_at, updated_at, version, lineage';
 // A customer row read by id or phone comes with its ticket figures (an index-only count per
 // customer): stats and tickets.totalCount are shown with nearly every customer view.
 const CUSTOMER_WITH_STATS = `select c.id, c.phone, c.name, c.tier, c.region, c.created_at, c.updated_at, c.version, c.lineage,
