@@ -9,6 +9,10 @@ export interface JunctionConfig {
   maxQueryCost: number;
   /** Seconds a verified API key stays cached in a gateway process (revocation delay). */
   apiKeyCacheSeconds: number;
+  /** BullMQ key prefix of the hub's queues (JUNCTION_QUEUE_PREFIX, default `bull`). */
+  queuePrefix: string;
+  /** Connector config file; unset = $JUNCTION_CONFIG, else ./junction.config.yaml. */
+  connectorsConfig?: string;
 }
 
 function intFromEnv(name: string, fallback: number): number {
@@ -28,6 +32,7 @@ export function loadConfig(overrides: Partial<JunctionConfig> = {}): JunctionCon
     maxQueryDepth: intFromEnv('JUNCTION_MAX_QUERY_DEPTH', 12),
     maxQueryCost: intFromEnv('JUNCTION_MAX_QUERY_COST', 20000),
     apiKeyCacheSeconds: intFromEnv('JUNCTION_API_KEY_CACHE_SECONDS', 30),
+    queuePrefix: process.env.JUNCTION_QUEUE_PREFIX || 'bull',
     ...overrides,
   };
 }

@@ -6,8 +6,10 @@ import { registerDemoCommand } from './demo';
 import { registerMigrateCommand } from './migrate';
 import { registerSchemaCommands } from './schema';
 import { registerServeCommand } from './serve';
+import { registerSyncCommand } from './sync';
+import { registerWorkerCommand } from './worker';
 
-/** One binary, several roles: serve, migrate, apikey, schema, demo (later: worker, sync, excel, mapping). */
+/** One binary, several roles: serve, worker, sync, migrate, apikey, schema, demo (later: excel, mapping). */
 const program = new Command()
   .name('junction')
   .description('Junction: GraphQL master-data hub for service operations')
@@ -18,6 +20,8 @@ registerMigrateCommand(program);
 registerApiKeyCommands(program);
 registerSchemaCommands(program);
 registerDemoCommand(program);
+registerWorkerCommand(program);
+registerSyncCommand(program);
 
 program.parseAsync(process.argv).catch((e: unknown) => {
   const err = e as { message?: string; extensions?: Record<string, unknown> };

@@ -3,6 +3,8 @@ import type { AuthChecker } from 'type-graphql';
 import type { AuthInfo } from '../auth/api-keys';
 import { roleAllows, Role } from '../auth/roles';
 import { ErrorCode, JunctionError } from '../errors/codes';
+import type { SyncRequests } from '../sync/requests';
+import type { MappingStore } from '../mapping/store';
 import type { TicketService } from '../tickets/ticket-service';
 import type { Loaders } from './loaders';
 
@@ -12,6 +14,10 @@ export interface GraphContext {
   auth: AuthInfo;
   loaders: Loaders;
   tickets: TicketService;
+  /** Queues sync runs (runSync); absent where no queue is configured. */
+  sync?: SyncRequests;
+  /** Mapping admin (list, preview, save, rollback); absent where a gateway was built without it. */
+  mappings?: MappingStore;
 }
 
 /** `@Authorized(Role.X)` on root fields; admin passes every check. */

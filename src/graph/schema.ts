@@ -7,6 +7,8 @@ import { CustomerConnectionResolver, TicketConnectionResolver } from './resolver
 import { CustomerResolver } from './resolvers/customer';
 import { DeviceResolver, SparePartResolver } from './resolvers/device';
 import { LookupResolver } from './resolvers/lookup';
+import { MappingResolver } from './resolvers/mappings';
+import { SyncResolver, SyncRunConnectionResolver } from './resolvers/sync';
 import { TicketResolver } from './resolvers/ticket';
 
 let cached: GraphQLSchema | null = null;
@@ -16,7 +18,8 @@ export function buildGatewaySchema(): GraphQLSchema {
   cached ??= buildSchemaSync({
     resolvers: [
       LookupResolver, CustomerResolver, DeviceResolver, SparePartResolver, TicketResolver,
-      CustomerConnectionResolver, TicketConnectionResolver, ApiKeyResolver,
+      CustomerConnectionResolver, TicketConnectionResolver, ApiKeyResolver, MappingResolver,
+      SyncResolver, SyncRunConnectionResolver,
     ],
     authChecker,
     authMode: 'error',

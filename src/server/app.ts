@@ -11,6 +11,11 @@ import { openOrm } from '../db/orm';
 import type { GraphContext } from '../graph/context';
 import { createLoaders } from '../graph/loaders';
 import { logger } from '../logging/logger';
+import { MappingEngine } from '../mapping/engine';
+import { SandboxedEvaluator } from '../mapping/sandboxed';
+import { MappingStore } from '../mapping/store';
+import { toCanonical } from '../sync/canonical';
+import { SyncRequests } from '../sync/requests';
 import { TicketService } from '../tickets/ticket-service';
 import { createApollo, unauthenticated } from './apollo';
 import { readiness } from './health';
@@ -21,6 +26,8 @@ export interface RunningServer {
   port: number;
   orm: MikroORM;
   redis: Redis;
+  /** Saved mapping versions over the files, and the engine they are applied to. */
+  mappings: MappingStore;
   close(): Promise<void>;
 }
 
@@ -31,6 +38,8 @@ export interface StartOptions {
   port?: number;
   host?: string;
   config?: Partial<JunctionConfig>;
+  /** Mapping admin: where the default files live, and the sandbox's wall-clock budget per preview/fixture batch. */
+  mappings?: { root?: string; budgetMs?: number };
 }
 
 /** `junction serve`: GraphQL at /graphql, /healthz and /readyz without a key. Stateless: scale out behind a load balancer. */
@@ -48,6 +57,14 @@ export async function startServer(opts: StartOptions = {}): Promise<RunningServe
 
   const verifier = new ApiKeyVerifier(orm, config.apiKeyCacheSeconds);
   const tickets = new TicketService(orm);
+  // Files are the defaults; saved versions override them from the start (and are re-checked before each use).
+  const mappings = new MappingStore(orm, new MappingEngine({ root: opts.mappings?.root }), {
+    sandbox: new SandboxedEvaluator({ budgetMs: opts.mappings?.budgetMs }),
+    validateOutput: (output) => { toCanonical(output); }, // a preview flags what sync would refuse
+  });
+  await mappings.loadActive();
+  // runSync queues jobs: Redis and the connector config are opened on the first request.
+  const sync = new SyncRequests({ redisUrl: config.redisUrl, prefix: config.queuePrefix, configPath: config.connectorsConfig });
   const apollo = createApollo(config);
   await apollo.start();
 
@@ -68,7 +85,7 @@ export async function startServer(opts: StartOptions = {}): Promise<RunningServe
         if (!m) throw unauthenticated('Send an API key as "Authorization: Bearer <key>"');
         const auth = await verifier.verify(m[1]);
         if (!auth) throw unauthenticated('The API key is not valid or was revoked');
-        return { orm, auth, loaders: createLoaders(orm), tickets };
+        return { orm, auth, loaders: createLoaders(orm), tickets, sync, mappings };
       },
     }),
   );
@@ -84,10 +101,12 @@ export async function startServer(opts: StartOptions = {}): Promise<RunningServe
     port,
     orm,
     redis,
+    mappings,
     async close() {
       await new Promise<void>((resolve) => server.close(() => resolve()));
       server.closeAllConnections();
       await apollo.stop();
+      await sync.close();
       redis.disconnect();
       await orm.close(true);
     },

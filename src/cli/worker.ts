@@ -1,0 +1,105 @@
+/**
+ * `junction worker`: processes the `junction-sync` queue and keeps the stream schedules in Redis
+ * matching junction.config.yaml. Scale out by starting more workers (all with the same config);
+ * a stream never runs twice at once whatever the number of workers (advisory lock per stream).
+ */
+import type { Command } from 'commander';
+import type { MikroORM } from '@mikro-orm/postgresql';
+import type { Redis } from 'ioredis';
+import { loadConfig } from '../config';
+import { openOrm } from '../db/orm';
+import { MappingEngine } from '../mapping/engine';
+import { MappingStore } from '../mapping/store';
+import { closeInstances, loadSyncSetup, SyncSetup } from '../sync/instances';
+import { SyncPipeline } from '../sync/pipeline';
+import { AppliedSchedules, applySchedules, createSyncQueue, redisConnection, SyncQueue, SYNC_QUEUE } from '../sync/queue';
+import { describeSchedule } from '../sync/schedule';
+import { startSyncWorker, SyncWorker } from '../sync/worker';
+import { onShutdown } from './shutdown';
+
+export interface WorkerRuntimeOptions {
+  databaseUrl?: string;
+  redisUrl?: string;
+  prefix?: string;
+  configPath?: string;
+  concurrency?: number;
+  /** Upsert/remove the stream schedules at start (default true). */
+  schedules?: boolean;
+  /** Instead of reading the config file (tests). */
+  setup?: SyncSetup;
+  orm?: MikroORM;
+  /** Default: the files under mappings/ (admin-saved versions apply over it either way). */
+  engine?: MappingEngine;
+}
+
+export interface WorkerRuntime {
+  setup: SyncSetup;
+  queue: SyncQueue;
+  sync: SyncWorker;
+  applied: AppliedSchedules | null;
+  close(): Promise<void>;
+}
+
+/** Opens everything a worker needs and starts taking jobs. */
+export async function startWorkerRuntime(opts: WorkerRuntimeOptions = {}): Promise<WorkerRuntime> {
+  const config = loadConfig();
+  const setup = opts.setup ?? loadSyncSetup(opts.configPath ?? config.connectorsConfig);
+  const ownOrm = !opts.orm;
+  const orm = opts.orm ?? (await openOrm(opts.databaseUrl ?? config.databaseUrl));
+  let connection: Redis | null = null;
+  let queue: SyncQueue | null = null;
+  try {
+    const prefix = opts.prefix ?? config.queuePrefix;
+    connection = redisConnection(opts.redisUrl ?? config.redisUrl);
+    queue = createSyncQueue({ connection, prefix });
+    const applied = opts.schedules === false ? null : await applySchedules(queue, setup.schedules);
+    // Files are the mapping defaults; admin-saved versions are re-applied before every run.
+    const mappings = new MappingStore(orm, opts.engine ?? new MappingEngine());
+    const pipeline = new SyncPipeline(orm, mappings.engine, setup.instances);
+    const sync = startSyncWorker({
+      connection, prefix, concurrency: opts.concurrency, orm, pipeline, instances: setup.instances, prepare: () => mappings.loadActive(),
+    });
+    const q = queue;
+    const c = connection;
+    return {
+      setup,
+      queue: q,
+      sync,
+      applied,
+      async close() {
+        await sync.close();
+        await q.close();
+        await c.quit().catch(() => c.disconnect());
+        await closeInstances(setup.instances);
+        if (ownOrm) await orm.close(true);
+      },
+    };
+  } catch (e) {
+    await queue?.close().catch(() => undefined);
+    connection?.disconnect();
+    await closeInstances(setup.instances);
+    if (ownOrm) await orm.close(true);
+    throw e;
+  }
+}
+
+export function registerWorkerCommand(program: Command): void {
+  program
+    .command('worker')
+    .description(`Process sync jobs (queue ${SYNC_QUEUE}) and run each stream on its schedule from junction.config.yaml`)
+    .option('--concurrency <n>', 'streams this process syncs at once (the same stream never twice)', (v) => Number(v), 2)
+    .option('--no-schedules', 'only process queued jobs; leave the schedules in Redis as they are')
+    .option('-c, --config <file>', 'connector config file (default: $JUNCTION_CONFIG, else ./junction.config.yaml)')
+    .action(async (opts: { concurrency: number; schedules: boolean; config?: string }) => {
+      if (!Number.isInteger(opts.concurrency) || opts.concurrency < 1) throw new Error('--concurrency must be a positive whole number');
+      const runtime = await startWorkerRuntime({ concurrency: opts.concurrency, schedules: opts.schedules, configPath: opts.config });
+      onShutdown(() => runtime.close());
+      const out = process.stdout;
+      out.write(`junction worker: ${runtime.setup.instances.size} connector(s) from ${runtime.setup.source}, concurrency ${opts.concurrency}\n`);
+      if (runtime.applied) {
+        for (const s of runtime.setup.schedules) out.write(`junction worker:   ${s.connector}/${s.stream}: ${describeSchedule(s.spec)}\n`);
+        if (runtime.applied.removed.length) out.write(`junction worker: removed schedules no longer configured: ${runtime.applied.removed.join(', ')}\n`);
+      } else out.write('junction worker: schedules left unchanged (--no-schedules)\n');
+      out.write(`junction worker: waiting for jobs on ${SYNC_QUEUE}\n`);
+    });
+}
