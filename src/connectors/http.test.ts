@@ -1,3 +1,5 @@
+import http from 'http';
+import type { AddressInfo } from 'net';
 import nock from 'nock';
 import { ConnectorError } from './errors';
 import { createHttpClient, HttpClientOptions, HttpLogEntry } from './http';
@@ -93,13 +95,28 @@ describe('retries', () => {
   });
 
   it('retries network errors', async () => {
-    const reset = Object.assign(new Error('socket hang up'), { code: 'ECONNRESET' });
-    nock(BASE).get(QUERY).replyWithError(reset).get(QUERY).reply(200, { ok: 1 });
-    const outcomes: string[] = [];
-    const res = await client({ logger: (e) => outcomes.push(e.outcome) }).get(QUERY);
-    expect(res.data).toEqual({ ok: 1 });
-    expect(outcomes).toEqual(['CONNECTOR_UNAVAILABLE', 'ok']);
-    expect(clock.sleeps).toHaveLength(1);
+    // A real socket reset from a local server (nock's replyWithError can also emit the error on an
+    // unlistened mock socket under load, which jest reports as unhandled).
+    let requests = 0;
+    const server = http.createServer((req, res) => {
+      requests += 1;
+      if (requests === 1) req.socket.destroy();
+      else res.writeHead(200, { 'content-type': 'application/json' }).end(JSON.stringify({ ok: 1 }));
+    });
+    await new Promise<void>((resolve) => server.listen(0, '127.0.0.1', resolve));
+    nock.enableNetConnect('127.0.0.1');
+    try {
+      const outcomes: string[] = [];
+      const base = `http://127.0.0.1:${(server.address() as AddressInfo).port}`;
+      const res = await client({ baseURL: base, logger: (e) => outcomes.push(e.outcome) }).get(QUERY);
+      expect(res.data).toEqual({ ok: 1 });
+      expect(outcomes).toEqual(['CONNECTOR_UNAVAILABLE', 'ok']);
+      expect(clock.sleeps).toHaveLength(1);
+      expect(requests).toBe(2);
+    } finally {
+      nock.disableNetConnect();
+      await new Promise<void>((resolve) => server.close(() => resolve()));
+    }
   });
 
   it('does not resend a POST unless the caller marks it idempotent', async () => {
