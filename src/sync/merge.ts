@@ -298,23 +298,31 @@ export class Merger {
   }
 
   /**
-   * Never merge on a fuzzy match: a new serial one edit away from a known one (the classic extra
-   * or missing character) becomes a data issue for a person, with both records as evidence.
-   * Trigram index finds candidates, levenshtein() confirms; one statement per batch.
+   * Never merge on a fuzzy match: a new serial that is an existing one with one character more or
+   * less (the classic typo) becomes a data issue for a person, with both records as evidence.
+   * Substitutions are not flagged: sequential serials (…001, …002) differ by one substitution all
+   * the time. Trigram index (on lower(serial)) finds candidates, levenshtein() confirms; one
+   * statement per batch, one issue per pair.
    */
   private async flagNearDuplicateDevices(created: Array<{ id: string; serial: string }>): Promise<void> {
     if (!created.length) return;
+    const source = `${this.source.connector}/${this.source.stream}`;
     await this.exec(
       `insert into data_issue (kind, severity, entity_type, entity_id, fingerprint, message, evidence)
-       select 'POSSIBLE_DUPLICATE', 'WARNING', 'device', n.id,
-              'POSSIBLE_DUPLICATE:device:' || least(n.serial, d.serial) || '|' || greatest(n.serial, d.serial),
-              format('Device serial %s (new, from %s) is one character away from existing %s: not merged, check which is right', n.serial, ?::text, d.serial),
-              jsonb_build_object('newSerial', n.serial, 'newDeviceId', n.id, 'existingSerial', d.serial, 'existingDeviceId', d.id,
-                                 'existingModel', d.model, 'source', ?::text)
-         from jsonb_to_recordset(?::jsonb) n(id bigint, serial text)
-         join device d on d.serial % n.serial and d.id <> n.id and levenshtein(d.serial, n.serial) <= 1
+       select distinct on (fingerprint) kind, severity, entity_type, entity_id, fingerprint, message, evidence from (
+         select 'POSSIBLE_DUPLICATE' as kind, 'WARNING' as severity, 'device' as entity_type, n.id as entity_id,
+                'POSSIBLE_DUPLICATE:device:' || least(n.serial, d.serial) || '|' || greatest(n.serial, d.serial) as fingerprint,
+                format('Device serial %s (new, from %s) is %s with one character %s: not merged, check which is right',
+                       n.serial, ?::text, d.serial, case when length(n.serial) > length(d.serial) then 'more' else 'less' end) as message,
+                jsonb_build_object('newSerial', n.serial, 'newDeviceId', n.id, 'existingSerial', d.serial, 'existingDeviceId', d.id,
+                                   'existingModel', d.model, 'source', ?::text) as evidence
+           from jsonb_to_recordset(?::jsonb) n(id bigint, serial text)
+           join device d on lower(d.serial) % lower(n.serial) and d.id <> n.id
+            and abs(length(d.serial) - length(n.serial)) = 1 and levenshtein(d.serial, n.serial) = 1
+       ) found
+       order by fingerprint, entity_id
        on conflict (fingerprint) do update set last_seen = now()`,
-      [`${this.source.connector}/${this.source.stream}`, `${this.source.connector}/${this.source.stream}`, JSON.stringify(created)],
+      [source, source, JSON.stringify(created)],
     );
   }
 

@@ -170,15 +170,19 @@ export class SyncPipeline {
 
       const errors = new Map<number, RecordError | MappingError>();
       const items: MergeItem[] = [];
-      const mapped = await Promise.all(work.map(async (w) => {
+      // One record at a time: JSONata's time budget runs from the start of each evaluation, so
+      // starting a whole page at once would charge each record for all the others (false timeouts),
+      // and interleaving thousands of async evaluations mostly feeds the garbage collector.
+      const mapped: ReturnType<typeof toCanonical>[] = [];
+      for (const w of work) {
         try {
           const out = await mapping.evaluate(w.payload, { externalId: w.externalId, version: w.version, system: inst.system, connector: inst.name, stream });
-          return toCanonical(out);
+          mapped.push(toCanonical(out));
         } catch (e) {
           errors.set(w.index, e instanceof RecordError || e instanceof MappingError ? e : new RecordError('MAPPING_FAILED', String((e as Error)?.message ?? e)));
-          return [];
+          mapped.push([]);
         }
-      }));
+      }
       mapped.forEach((records, i) => {
         for (const record of records) items.push({ index: work[i].index, externalId: work[i].externalId, version: work[i].version, at: work[i].at, record });
       });

@@ -96,4 +96,21 @@ describe('sync from all three sandboxes', () => {
     expect(after[0].evidence).toMatchObject({ newSerial: `${known.serial}3`, existingSerial: known.serial });
     expect(after[0].message).toContain('not merged');
   });
+
+  it('does not flag sequential serials, and flags a near pair arriving in one batch once', async () => {
+    const { Merger } = await import('../../src/sync/merge');
+    const item = (i: number, serial: string) => ({ index: i, externalId: `b-${serial}`, version: null, at: new Date().toISOString(),
+      record: { entity: 'device' as const, fields: { serial, model: 'LK-S9' } } });
+    const [{ before }] = await sqlRows<any>(orm, `select count(*)::int before from data_issue where kind = 'POSSIBLE_DUPLICATE'`);
+    await orm.em.fork().transactional(async (em) => {
+      const errors = await new Merger(em, { connector: 'erp', system: 'erp', stream: 'serials' })
+        .merge([item(0, 'SEQLOCK0001'), item(1, 'SEQLOCK0002'), item(2, 'PAIRLOCK12'), item(3, 'PAIRLOCK123')]);
+      expect(errors.size).toBe(0);
+    });
+    const found = await sqlRows<any>(orm, `select evidence from data_issue where kind = 'POSSIBLE_DUPLICATE' and fingerprint like '%LOCK%'`);
+    expect(found).toHaveLength(1);
+    expect([found[0].evidence.newSerial, found[0].evidence.existingSerial].sort()).toEqual(['PAIRLOCK12', 'PAIRLOCK123']);
+    const [{ after }] = await sqlRows<any>(orm, `select count(*)::int after from data_issue where kind = 'POSSIBLE_DUPLICATE'`);
+    expect(after).toBe(before + 1);
+  });
 });

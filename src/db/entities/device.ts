@@ -3,7 +3,7 @@ import { BaseEntity, LineageMap } from './base';
 import { Customer } from './customer';
 
 @Entity({ tableName: 'device' })
-@Index({ name: 'device_serial_trgm_idx', expression: 'create index "device_serial_trgm_idx" on "device" using gin ("serial" gin_trgm_ops)' })
+@Index({ name: 'device_serial_trgm_idx', expression: 'create index "device_serial_trgm_idx" on "device" using gin (lower("serial") gin_trgm_ops)' })
 export class Device extends BaseEntity {
   /** Normalized serial (trimmed, upper-case, half-width, no inner spaces). */
   @Unique({ name: 'device_serial_key' })

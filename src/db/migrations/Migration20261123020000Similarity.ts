@@ -8,6 +8,8 @@ export class Migration20261123020000Similarity extends Migration {
   override async up(): Promise<void> {
     this.addSql(`create extension if not exists pg_trgm`);
     this.addSql(`create extension if not exists fuzzystrmatch`);
-    this.addSql(`create index "device_serial_trgm_idx" on "device" using gin ("serial" gin_trgm_ops)`);
+    // On an expression, so that only similarity queries use it: a trigram index on the column itself
+    // also answers `serial = ...` and the planner then prefers it to the unique btree (much slower).
+    this.addSql(`create index "device_serial_trgm_idx" on "device" using gin (lower("serial") gin_trgm_ops)`);
   }
 }

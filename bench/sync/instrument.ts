@@ -1,0 +1,186 @@
+/**
+ * Measuring the pipeline from the outside, without changing src/: a statement counter on the
+ * ORM's knex, a timer around each connector read, a timer around the mapping evaluations, and
+ * CPU time of this process and of the database's backends.
+ */
+import fs from 'node:fs';
+import type { MikroORM } from '@mikro-orm/postgresql';
+import type { Connector, SourcePage, StreamDefinition } from '../../src/connectors';
+import { CompiledMapping, MappingEngine } from '../../src/mapping/engine';
+import type { ConnectorInstance } from '../../src/sync/pipeline';
+
+/** Accumulated milliseconds (monotonic clock). */
+export class Stopwatch {
+  ms = 0;
+  add(start: bigint): void {
+    this.ms += Number(process.hrtime.bigint() - start) / 1e6;
+  }
+}
+
+/**
+ * Every statement knex sends on the ORM's pool. The pipeline's bulk statements go through
+ * `em.getKnex().raw(...).transacting(trx)` and its reads through `em.getConnection().execute()`;
+ * both are the same knex instance as `orm.em.getConnection().getKnex()`, and its `query` event
+ * fires for each of them and for the transaction's BEGIN and COMMIT (checked when this bench was
+ * written). `query-response` / `query-error` close the round trip of a statement (not of
+ * BEGIN/COMMIT, which have none), so `sqlMs` is the time spent waiting on statements, driver
+ * serialization and row parsing included.
+ */
+export class StatementCounter {
+  statements = 0;
+  sqlMs = 0;
+  /** Statement kinds (first words, table) → count, while `capture` is on. */
+  kinds = new Map<string, number>();
+  capture = false;
+  /** Statement kinds → { count, ms } over the whole run. */
+  readonly time = new Map<string, { count: number; ms: number }>();
+  private readonly open = new Map<string, { start: bigint; kind: string }>();
+
+  constructor(orm: MikroORM) {
+    const knex = orm.em.getConnection().getKnex();
+    knex.on('query', (q: { sql?: string; __knexQueryUid?: string }) => {
+      this.statements++;
+      const kind = statementKind(q.sql ?? '');
+      if (q.__knexQueryUid) this.open.set(q.__knexQueryUid, { start: process.hrtime.bigint(), kind });
+      if (this.capture) this.kinds.set(kind, (this.kinds.get(kind) ?? 0) + 1);
+    });
+    const done = (q: { __knexQueryUid?: string } | undefined): void => {
+      const uid = q?.__knexQueryUid;
+      const open = uid ? this.open.get(uid) : undefined;
+      if (uid && open) {
+        const ms = Number(process.hrtime.bigint() - open.start) / 1e6;
+        this.sqlMs += ms;
+        const t = this.time.get(open.kind) ?? { count: 0, ms: 0 };
+        t.count++;
+        t.ms += ms;
+        this.time.set(open.kind, t);
+        this.open.delete(uid);
+      }
+    };
+    knex.on('query-response', (_res: unknown, q: { __knexQueryUid?: string }) => done(q));
+    knex.on('query-error', (_err: unknown, q: { __knexQueryUid?: string }) => done(q));
+  }
+}
+
+/** `insert into device`, `select … from customer`, `BEGIN`: enough to read a page's statement mix. */
+export function statementKind(sql: string): string {
+  const s = sql.replace(/\s+/g, ' ').trim();
+  const verb = (/^\w+/.exec(s)?.[0] ?? '?').toLowerCase();
+  if (verb === 'begin' || verb === 'commit' || verb === 'rollback') return verb.toUpperCase();
+  const table =
+    verb === 'insert' ? /^insert into (\w+)/i.exec(s)?.[1]
+      : verb === 'update' ? /^update (\w+)/i.exec(s)?.[1]
+        : verb === 'delete' ? /^delete from (\w+)/i.exec(s)?.[1]
+          : /pg_advisory_xact_lock/.test(s) ? 'pg_advisory_xact_lock'
+            : / from (\w+)/i.exec(s)?.[1];
+  return `${verb} ${table ?? ''}`.trim();
+}
+
+async function* timedPages(source: AsyncIterable<SourcePage>, watch: Stopwatch): AsyncGenerator<SourcePage> {
+  const it = source[Symbol.asyncIterator]();
+  try {
+    for (;;) {
+      const t0 = process.hrtime.bigint();
+      const next = await it.next();
+      watch.add(t0);
+      if (next.done) return;
+      yield next.value;
+    }
+  } finally {
+    await it.return?.();
+  }
+}
+
+/**
+ * The same instances with each stream's `read` timed: the time the pipeline spends waiting for
+ * the next page (connector + HTTP + the in-process sandbox serving it). The originals stay
+ * untouched (close them, not these).
+ */
+export function timeReads(instances: Map<string, ConnectorInstance>, watch: Stopwatch): Map<string, ConnectorInstance> {
+  const out = new Map<string, ConnectorInstance>();
+  for (const [name, inst] of instances) {
+    const streams: Record<string, StreamDefinition> = {};
+    for (const [s, def] of Object.entries(inst.connector.streams)) {
+      streams[s] = { name: def.name, entity: def.entity, read: (cursor, opts) => timedPages(def.read(cursor, opts), watch) };
+    }
+    const original = inst.connector;
+    const connector: Connector = { name: original.name, streams, healthCheck: () => original.healthCheck() };
+    out.set(name, { ...inst, connector });
+  }
+  return out;
+}
+
+/**
+ * The mapping engine with a timer on evaluation: the pipeline starts a page's evaluations all at
+ * once (Promise.all) and they interleave, so this measures the span from the first evaluation
+ * of a page starting to the last one settling (the validation of each output, toCanonical, runs
+ * inside that span too; no SQL does).
+ */
+export class TimedMappingEngine extends MappingEngine {
+  readonly watch = new Stopwatch();
+  evaluations = 0;
+  private active = 0;
+  private spanStart = 0n;
+  private readonly wrapped = new Map<CompiledMapping, CompiledMapping>();
+
+  override get(name: string): CompiledMapping {
+    const inner = super.get(name);
+    let w = this.wrapped.get(inner);
+    if (!w) {
+      w = {
+        name: inner.name,
+        version: inner.version,
+        source: inner.source,
+        evaluate: async (input, bindings) => {
+          if (this.active++ === 0) this.spanStart = process.hrtime.bigint();
+          this.evaluations++;
+          try {
+            return await inner.evaluate(input, bindings);
+          } finally {
+            if (--this.active === 0) this.watch.add(this.spanStart);
+          }
+        },
+      };
+      this.wrapped.set(inner, w);
+    }
+    return w;
+  }
+}
+
+/** CPU time (ms) of the PostgreSQL backends serving `database`, read from /proc (same host only). */
+export class BackendCpu {
+  private readonly tick = 1000 / 100; // ms per clock tick (USER_HZ is 100 on Linux)
+  private readonly available = fs.existsSync('/proc/self/stat');
+
+  constructor(private readonly pids: () => Promise<number[]>) {}
+
+  private read(pid: number): number | null {
+    try {
+      const stat = fs.readFileSync(`/proc/${pid}/stat`, 'utf8');
+      const fields = stat.slice(stat.lastIndexOf(')') + 2).split(' ');
+      return (Number(fields[11]) + Number(fields[12])) * this.tick; // utime, stime
+    } catch {
+      return null;
+    }
+  }
+
+  /** A snapshot: pid → CPU ms so far. */
+  async snapshot(): Promise<Map<number, number> | null> {
+    if (!this.available) return null;
+    const out = new Map<number, number>();
+    for (const pid of await this.pids()) {
+      const v = this.read(pid);
+      if (v !== null) out.set(pid, v);
+    }
+    return out;
+  }
+
+  /** CPU ms between two snapshots (a backend started in between counts from zero). */
+  async since(before: Map<number, number> | null): Promise<number | null> {
+    const after = await this.snapshot();
+    if (!before || !after || after.size === 0) return null;
+    let ms = 0;
+    for (const [pid, v] of after) ms += v - (before.get(pid) ?? 0);
+    return ms;
+  }
+}

@@ -1,0 +1,142 @@
+import { createHash } from 'node:crypto';
+import { Client } from 'pg';
+import { startSalesforceSandbox } from '../../connectors/salesforce/sandbox/server';
+import { startKingdeeSandbox } from '../../connectors/kingdee/sandbox/server';
+import { buildKingdeeData, SANDBOX_ACCT_ID, SANDBOX_PASSWORD as KD_PASSWORD, SANDBOX_USER as KD_USER } from '../../connectors/kingdee/sandbox/data';
+import { startThingsBoardSandbox } from '../../connectors/thingsboard/sandbox/server';
+import { buildThingsBoardSandboxData, SANDBOX_PASSWORD as TB_PASSWORD, SANDBOX_USERNAME as TB_USERNAME } from '../../connectors/thingsboard/sandbox/data';
+import { migrate, openOrm } from '../../src/db/orm';
+import type { RecordSplit } from './args';
+
+/** The benchmark's own database; never the developer's or a test run's. */
+export const BENCH_DATABASE = 'junction_bench_sync';
+
+function withDatabase(url: string, database: string): string {
+  const u = new URL(url);
+  u.pathname = `/${database}`;
+  return u.toString();
+}
+
+/** Admin connection (for DROP/CREATE DATABASE) and the benchmark database's URL. */
+export function databaseUrls(): { adminUrl: string; benchUrl: string } {
+  const base = process.env.BENCH_DATABASE_URL || process.env.DATABASE_URL || 'postgres://postgres@127.0.0.1:5432/postgres';
+  const baseDb = decodeURIComponent(new URL(base).pathname.replace(/^\//, ''));
+  const adminUrl = !baseDb || baseDb === BENCH_DATABASE ? withDatabase(base, 'postgres') : base;
+  return { adminUrl, benchUrl: withDatabase(base, BENCH_DATABASE) };
+}
+
+export async function withClient<T>(url: string, fn: (c: Client) => Promise<T>): Promise<T> {
+  const client = new Client({ connectionString: url });
+  await client.connect();
+  try {
+    return await fn(client);
+  } finally {
+    await client.end();
+  }
+}
+
+/** Drops and recreates the benchmark database, then applies the project's migrations. */
+export async function recreateDatabase(adminUrl: string, benchUrl: string): Promise<string[]> {
+  await withClient(adminUrl, async (c) => {
+    await c.query(`DROP DATABASE IF EXISTS "${BENCH_DATABASE}" WITH (FORCE)`);
+    await c.query(`CREATE DATABASE "${BENCH_DATABASE}"`);
+  });
+  const orm = await openOrm(benchUrl);
+  try {
+    return await migrate(orm);
+  } finally {
+    await orm.close(true);
+  }
+}
+
+/** Empties every table the migrations created (not the migrations' own), identities restarted. */
+export async function truncateAll(c: Client): Promise<void> {
+  const { rows } = await c.query<{ t: string }>(
+    `select quote_ident(tablename) as t from pg_tables where schemaname = 'public' and tablename <> 'mikro_orm_migrations'`,
+  );
+  if (rows.length) await c.query(`truncate ${rows.map((r) => r.t).join(', ')} restart identity cascade`);
+}
+
+/** Row counts of the golden and metadata tables after a sync. */
+export async function countRows(c: Client): Promise<Record<string, number>> {
+  const tables = ['customer', 'device', 'purchase', 'spare_part', 'stock', 'telemetry', 'complaint', 'source_record', 'source_link', 'audit_log', 'data_issue'];
+  const { rows } = await c.query(`select ${tables.map((t) => `(select count(*) from ${t})::int as ${t}`).join(', ')}`);
+  return rows[0] as Record<string, number>;
+}
+
+export interface BenchSandboxes {
+  configYaml: string;
+  close(): Promise<void>;
+}
+
+const yamlString = (s: string): string => JSON.stringify(s);
+
+/**
+ * A synthetic serial replaced by a pseudo-random one of the same prefix (deterministic): the
+ * sandboxes number their synthetic serials in sequence (SYN000000001, SIMAC0000000001, ...), so
+ * every new one is one edit away from its neighbours; with these, near pairs are improbable.
+ */
+function spreadSerial(serial: string): string {
+  const prefix = /^[A-Z]+/.exec(serial)?.[0] ?? '';
+  const digest = BigInt(`0x${createHash('sha256').update(serial).digest('hex').slice(0, 16)}`);
+  return `${prefix}${digest.toString(36).toUpperCase().padStart(12, '0').slice(-12)}`;
+}
+
+/**
+ * The three sandboxes of `src/demo/sandboxes.ts`, in this process on free ports, each with its
+ * own `scale` (startDemoSandboxes takes one scale for all three, which would make ThingsBoard,
+ * whose stream costs two HTTP calls per device, as big as every ERP form). Same config shape.
+ * `distinctSerials`: the ERP's and IoT's synthetic serials spread out (see spreadSerial).
+ */
+export async function startBenchSandboxes(split: RecordSplit, distinctSerials = false): Promise<BenchSandboxes> {
+  const crm = await startSalesforceSandbox({ port: 0, host: '127.0.0.1', scale: split.crmAccounts });
+  const erpData = buildKingdeeData({ scale: split.erpPerForm });
+  const iotData = buildThingsBoardSandboxData({ scale: split.iotDevices });
+  if (distinctSerials) {
+    for (const row of erpData.forms.BD_SerialMainFile.rows) {
+      if (String(row.FNumber).startsWith('SYN')) row.FNumber = spreadSerial(String(row.FNumber));
+    }
+    for (const row of erpData.forms.SAL_SaleOrder.rows) {
+      if (String(row.F_JUN_SerialNo ?? '').startsWith('SYN')) row.F_JUN_SerialNo = spreadSerial(String(row.F_JUN_SerialNo));
+    }
+    for (const d of iotData.devices) {
+      if (d.serial?.startsWith('SIM')) {
+        d.serial = spreadSerial(d.serial);
+        d.device.name = d.serial;
+      }
+    }
+  }
+  const erp = await startKingdeeSandbox({ port: 0, host: '127.0.0.1', data: erpData });
+  const iot = await startThingsBoardSandbox({ port: 0, host: '127.0.0.1', data: iotData });
+  const c = crm.control.credentials;
+  const configYaml = `connectors:
+  - name: crm
+    type: salesforce
+    baseUrl: ${crm.url}
+    sandbox: true
+    credentials:
+      clientId: { value: ${yamlString(c.clientId)} }
+      clientSecret: { value: ${yamlString(c.clientSecret)} }
+  - name: erp
+    type: kingdee
+    baseUrl: ${erp.url}
+    sandbox: true
+    credentials:
+      username: { value: ${yamlString(KD_USER)} }
+      password: { value: ${yamlString(KD_PASSWORD)} }
+    options: { acctId: ${yamlString(SANDBOX_ACCT_ID)} }
+  - name: iot
+    type: thingsboard
+    baseUrl: ${iot.url}
+    sandbox: true
+    credentials:
+      username: { value: ${yamlString(TB_USERNAME)} }
+      password: { value: ${yamlString(TB_PASSWORD)} }
+`;
+  return {
+    configYaml,
+    async close() {
+      await Promise.all([crm.close(), erp.close(), iot.close()]);
+    },
+  };
+}
