@@ -301,8 +301,8 @@ export class Merger {
    * Never merge on a fuzzy match: a new serial that is an existing one with one character more or
    * less (the classic typo) becomes a data issue for a person, with both records as evidence.
    * Substitutions are not flagged: sequential serials (…001, …002) differ by one substitution all
-   * the time. Trigram index (on lower(serial)) finds candidates, levenshtein() confirms; one
-   * statement per batch, one issue per pair.
+   * the time. Exact lookups through one-character deletions (device_serial_variant, kept by a
+   * trigger), so the check stays linear; one statement per batch, one issue per pair.
    */
   private async flagNearDuplicateDevices(created: Array<{ id: string; serial: string }>): Promise<void> {
     if (!created.length) return;
@@ -317,8 +317,14 @@ export class Merger {
                 jsonb_build_object('newSerial', n.serial, 'newDeviceId', n.id, 'existingSerial', d.serial, 'existingDeviceId', d.id,
                                    'existingModel', d.model, 'source', ?::text) as evidence
            from jsonb_to_recordset(?::jsonb) n(id bigint, serial text)
-           join device d on lower(d.serial) % lower(n.serial) and d.id <> n.id
-            and abs(length(d.serial) - length(n.serial)) = 1 and levenshtein(d.serial, n.serial) = 1
+           join lateral (
+             -- the new serial with one character removed is a known serial (new has one more) ...
+             select d.* from generate_series(1, length(n.serial)) i
+               join device d on d.serial = substr(n.serial, 1, i - 1) || substr(n.serial, i + 1)
+             union
+             -- ... or the new serial is a known serial with one character removed (new has one less)
+             select d.* from device_serial_variant v join device d on d.id = v.device_id where v.variant = n.serial
+           ) d on d.id <> n.id
        ) found
        order by fingerprint, entity_id
        on conflict (fingerprint) do update set last_seen = now()`,

@@ -1,9 +1,8 @@
-import { Entity, Index, ManyToOne, Property, Unique } from '@mikro-orm/core';
+import { Entity, Index, ManyToOne, PrimaryKey, Property, Unique } from '@mikro-orm/core';
 import { BaseEntity, LineageMap } from './base';
 import { Customer } from './customer';
 
 @Entity({ tableName: 'device' })
-@Index({ name: 'device_serial_trgm_idx', expression: 'create index "device_serial_trgm_idx" on "device" using gin (lower("serial") gin_trgm_ops)' })
 export class Device extends BaseEntity {
   /** Normalized serial (trimmed, upper-case, half-width, no inner spaces). */
   @Unique({ name: 'device_serial_key' })
@@ -32,4 +31,15 @@ export class Device extends BaseEntity {
 
   @Property({ type: 'integer', version: true, default: 1 })
   version: number = 1;
+}
+
+/** A serial with one character removed (maintained by a trigger): finds near-duplicate serials by exact lookup. */
+@Entity({ tableName: 'device_serial_variant' })
+export class DeviceSerialVariant {
+  @PrimaryKey({ type: 'string', columnType: 'text' })
+  variant!: string;
+
+  @Index({ name: 'device_serial_variant_device_idx' })
+  @ManyToOne(() => Device, { primary: true, deleteRule: 'cascade' })
+  device!: Device;
 }

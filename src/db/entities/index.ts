@@ -1,5 +1,5 @@
 import { Customer } from './customer';
-import { Device } from './device';
+import { Device, DeviceSerialVariant } from './device';
 import { Telemetry } from './telemetry';
 import { Purchase } from './purchase';
 import { PartCompatibility, SparePart, Stock } from './spare-part';
@@ -11,11 +11,11 @@ export * from './base';
 export {
   Customer, Device, Telemetry, Purchase, SparePart, PartCompatibility, Stock,
   Ticket, TicketEvent, TicketNumberCounter, SourceLink, AuditLog, DataIssue, ApiKey,
-  SourceRecordRow, SyncState, SyncRun, Complaint, MappingVersion,
+  SourceRecordRow, SyncState, SyncRun, Complaint, MappingVersion, DeviceSerialVariant,
 };
 
 export const ALL_ENTITIES = [
   Customer, Device, Telemetry, Purchase, SparePart, PartCompatibility, Stock,
   Ticket, TicketEvent, TicketNumberCounter, SourceLink, AuditLog, DataIssue, ApiKey,
-  SourceRecordRow, SyncState, SyncRun, Complaint, MappingVersion,
+  SourceRecordRow, SyncState, SyncRun, Complaint, MappingVersion, DeviceSerialVariant,
 ];
