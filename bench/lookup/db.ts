@@ -56,6 +56,16 @@ export async function readMarker(adminUrl: string, benchUrl: string): Promise<Se
   });
 }
 
+/** Applies migrations added since the database was seeded (a reused database keeps up with the code). */
+export async function migratePending(benchUrl: string): Promise<string[]> {
+  const orm = await openOrm(benchUrl);
+  try {
+    return await migrate(orm);
+  } finally {
+    await orm.close(true);
+  }
+}
+
 /** Drops and recreates the benchmark database, then applies the project's migrations to it. */
 export async function recreateDatabase(adminUrl: string, benchUrl: string): Promise<string[]> {
   await withClient(adminUrl, async (c) => {

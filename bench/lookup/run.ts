@@ -7,7 +7,7 @@ import os from 'node:os';
 import type { MikroORM } from '@mikro-orm/postgresql';
 import { openOrm } from '../../src/db/orm';
 import { BASE_CUSTOMERS, BenchArgs, USAGE, parseArgs } from './args';
-import { BENCH_DATABASE, SEED_VERSION, databaseUrls, readMarker, recreateDatabase, withClient } from './db';
+import { BENCH_DATABASE, SEED_VERSION, databaseUrls, readMarker, recreateDatabase, withClient, migratePending } from './db';
 import { countRows, seed } from './seed';
 import { buildHeavySample, buildSample, SampleItem } from './sample';
 import { LookupAnswer, sqlLookup, sqlLookupPrepared } from './baseline';
@@ -39,6 +39,8 @@ async function prepareDatabase(args: BenchArgs, adminUrl: string, benchUrl: stri
     const marker = await readMarker(adminUrl, benchUrl);
     if (marker && marker.customers === args.customers && marker.seed === args.seed && marker.version === SEED_VERSION) {
       log(`Reusing ${BENCH_DATABASE} (seeded with ${marker.customers} customers, seed ${marker.seed}).`);
+      const pending = await migratePending(benchUrl);
+      if (pending.length) log(`  applied pending migrations: ${pending.join(', ')}`);
       return { seedMs: null, counts: await withClient(benchUrl, countRows) };
     }
     log(`--reuse: ${BENCH_DATABASE} is ${marker ? `seeded differently (${JSON.stringify(marker)})` : 'missing or not fully seeded'}; rebuilding.`);
