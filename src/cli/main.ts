@@ -3,13 +3,14 @@ import 'reflect-metadata';
 import { Command } from 'commander';
 import { registerApiKeyCommands } from './apikey';
 import { registerDemoCommand } from './demo';
+import { registerExcelCommands } from './excel';
 import { registerMigrateCommand } from './migrate';
 import { registerSchemaCommands } from './schema';
 import { registerServeCommand } from './serve';
 import { registerSyncCommand } from './sync';
 import { registerWorkerCommand } from './worker';
 
-/** One binary, several roles: serve, worker, sync, migrate, apikey, schema, demo (later: excel, mapping). */
+/** One binary, several roles: serve, worker, sync, migrate, apikey, schema, demo, excel (later: mapping). */
 const program = new Command()
   .name('junction')
   .description('Junction: GraphQL master-data hub for service operations')
@@ -22,6 +23,7 @@ registerSchemaCommands(program);
 registerDemoCommand(program);
 registerWorkerCommand(program);
 registerSyncCommand(program);
+registerExcelCommands(program);
 
 program.parseAsync(process.argv).catch((e: unknown) => {
   const err = e as { message?: string; extensions?: Record<string, unknown> };

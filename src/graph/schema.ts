@@ -6,6 +6,7 @@ import { ApiKeyResolver } from './resolvers/api-keys';
 import { CustomerConnectionResolver, TicketConnectionResolver } from './resolvers/connections';
 import { CustomerResolver } from './resolvers/customer';
 import { DeviceResolver, SparePartResolver } from './resolvers/device';
+import { ExcelResolver } from './resolvers/excel';
 import { LookupResolver } from './resolvers/lookup';
 import { MappingResolver } from './resolvers/mappings';
 import { SyncResolver, SyncRunConnectionResolver } from './resolvers/sync';
@@ -19,7 +20,7 @@ export function buildGatewaySchema(): GraphQLSchema {
     resolvers: [
       LookupResolver, CustomerResolver, DeviceResolver, SparePartResolver, TicketResolver,
       CustomerConnectionResolver, TicketConnectionResolver, ApiKeyResolver, MappingResolver,
-      SyncResolver, SyncRunConnectionResolver,
+      SyncResolver, SyncRunConnectionResolver, ExcelResolver,
     ],
     authChecker,
     authMode: 'error',

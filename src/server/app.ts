@@ -17,6 +17,7 @@ import { MappingStore } from '../mapping/store';
 import { toCanonical } from '../sync/canonical';
 import { SyncRequests } from '../sync/requests';
 import { TicketService } from '../tickets/ticket-service';
+import { createExcelRouter } from '../excel/http';
 import { createApollo, unauthenticated } from './apollo';
 import { readiness } from './health';
 
@@ -75,6 +76,9 @@ export async function startServer(opts: StartOptions = {}): Promise<RunningServe
     const r = await readiness(orm, redis);
     res.status(r.ready ? 200 : 503).json(r);
   });
+  // Excel import/export for batch and admin keys (jobs run in this process; see src/excel/jobs.ts).
+  const excel = createExcelRouter({ orm, verifier, engine: mappings.engine, tickets });
+  app.use('/excel', excel.router);
   app.use(
     '/graphql',
     express.json({ limit: '1mb' }),
@@ -106,6 +110,7 @@ export async function startServer(opts: StartOptions = {}): Promise<RunningServe
       await new Promise<void>((resolve) => server.close(() => resolve()));
       server.closeAllConnections();
       await apollo.stop();
+      await excel.close();
       await sync.close();
       redis.disconnect();
       await orm.close(true);

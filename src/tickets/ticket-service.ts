@@ -84,31 +84,39 @@ export class TicketService {
   constructor(private readonly orm: MikroORM, private readonly clock: () => Date = () => new Date()) {}
 
   async create(input: CreateTicketInput, actor: Actor): Promise<{ id: string; number: string }> {
+    text(input.fault, 'input.fault', true);
+    checkCategory(input.category, 'input.category');
+    text(input.note, 'input.note', false);
+    return this.orm.em.fork().transactional((em) => this.createIn(em, input, actor));
+  }
+
+  /**
+   * `create` inside the caller's transaction (Excel imports put many rows, or a row and its
+   * row-hash claim, in one). Checks the input again; throws like `create`.
+   */
+  async createIn(em: EntityManager, input: CreateTicketInput, actor: Actor): Promise<{ id: string; number: string }> {
     const fault = text(input.fault, 'input.fault', true)!;
     checkCategory(input.category, 'input.category');
     const note = text(input.note, 'input.note', false);
     const priority = input.priority ?? TicketPriority.P2;
-
-    return this.orm.em.fork().transactional(async (em) => {
-      const { customer, device } = await this.resolveParties(em, input);
-      const now = this.clock();
-      const sla = slaDeadlines(priority, now);
-      const ticket = em.create(Ticket, {
-        number: await nextTicketNumber(em, now),
-        customer, device: device ?? null, fault, priority, status: TicketStatus.NEW,
-        categoryL1: input.category?.level1 ?? null, categoryL2: input.category?.level2 ?? null, categoryL3: input.category?.level3 ?? null,
-        eta: input.eta ?? null, slaResponseDue: sla.responseDue, slaResolveDue: sla.resolveDue,
-        createdBy: actor.name, createdAt: now, updatedAt: now,
-      } as any);
-      await em.flush();
-      const changes = this.diff({} as Ticket, ticket);
-      em.persist(em.create(TicketEvent, {
-        ticket, type: TicketEventType.CREATED, toStatus: TicketStatus.NEW, changes, note, actor: actor.name, origin: actor.origin, at: now,
-      } as any));
-      this.audit(em, ticket.id, changes, actor, now);
-      await em.flush();
-      return { id: ticket.id, number: ticket.number };
-    });
+    const { customer, device } = await this.resolveParties(em, input);
+    const now = this.clock();
+    const sla = slaDeadlines(priority, now);
+    const ticket = em.create(Ticket, {
+      number: await nextTicketNumber(em, now),
+      customer, device: device ?? null, fault, priority, status: TicketStatus.NEW,
+      categoryL1: input.category?.level1 ?? null, categoryL2: input.category?.level2 ?? null, categoryL3: input.category?.level3 ?? null,
+      eta: input.eta ?? null, slaResponseDue: sla.responseDue, slaResolveDue: sla.resolveDue,
+      createdBy: actor.name, createdAt: now, updatedAt: now,
+    } as any);
+    await em.flush();
+    const changes = this.diff({} as Ticket, ticket);
+    em.persist(em.create(TicketEvent, {
+      ticket, type: TicketEventType.CREATED, toStatus: TicketStatus.NEW, changes, note, actor: actor.name, origin: actor.origin, at: now,
+    } as any));
+    this.audit(em, ticket.id, changes, actor, now);
+    await em.flush();
+    return { id: ticket.id, number: ticket.number };
   }
 
   async update(number: string, patch: UpdateTicketInput, actor: Actor, expectedVersion?: number | null): Promise<string> {

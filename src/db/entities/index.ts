@@ -6,16 +6,17 @@ import { PartCompatibility, SparePart, Stock } from './spare-part';
 import { Ticket, TicketEvent, TicketNumberCounter } from './ticket';
 import { ApiKey, AuditLog, DataIssue, SourceLink } from './metadata';
 import { Complaint, MappingVersion, SourceRecordRow, SyncRun, SyncState } from './sync';
+import { ExcelJob, ExcelRow } from './excel';
 
 export * from './base';
 export {
   Customer, Device, Telemetry, Purchase, SparePart, PartCompatibility, Stock,
   Ticket, TicketEvent, TicketNumberCounter, SourceLink, AuditLog, DataIssue, ApiKey,
-  SourceRecordRow, SyncState, SyncRun, Complaint, MappingVersion, DeviceSerialVariant,
+  SourceRecordRow, SyncState, SyncRun, Complaint, MappingVersion, DeviceSerialVariant, ExcelRow, ExcelJob,
 };
 
 export const ALL_ENTITIES = [
   Customer, Device, Telemetry, Purchase, SparePart, PartCompatibility, Stock,
   Ticket, TicketEvent, TicketNumberCounter, SourceLink, AuditLog, DataIssue, ApiKey,
-  SourceRecordRow, SyncState, SyncRun, Complaint, MappingVersion, DeviceSerialVariant,
+  SourceRecordRow, SyncState, SyncRun, Complaint, MappingVersion, DeviceSerialVariant, ExcelRow, ExcelJob,
 ];

@@ -2,10 +2,12 @@ import type { MigrationObject } from '@mikro-orm/core';
 import { Migration20261123000000Init } from './Migration20261123000000Init';
 import { Migration20261123010000Sync } from './Migration20261123010000Sync';
 import { Migration20261123020000Similarity } from './Migration20261123020000Similarity';
+import { Migration20261123030000Excel } from './Migration20261123030000Excel';
 
 /** Every committed migration, in order. Add new ones at the end. */
 export const MIGRATIONS: MigrationObject[] = [
   { name: 'Migration20261123000000Init', class: Migration20261123000000Init },
   { name: 'Migration20261123010000Sync', class: Migration20261123010000Sync },
   { name: 'Migration20261123020000Similarity', class: Migration20261123020000Similarity },
+  { name: 'Migration20261123030000Excel', class: Migration20261123030000Excel },
 ];

@@ -1,0 +1,534 @@
+import { createHash } from 'crypto';
+import { promises as fs } from 'fs';
+import type { EntityManager, MikroORM } from '@mikro-orm/postgresql';
+import { bulkExecutor, sqlRows } from '../db/sql';
+import { JunctionError } from '../errors/codes';
+import { textArray } from '../graph/loaders';
+import type { CompiledMapping, MappingEngine } from '../mapping/engine';
+import { MappingError } from '../mapping/errors';
+import { CanonicalRecord } from '../sync/canonical';
+import { MergeItem, Merger } from '../sync/merge';
+import type { Actor, CreateTicketInput, TicketService } from '../tickets/ticket-service';
+import { FirstSeen } from './dedupe';
+import { ExcelFileError } from './errors';
+import { fillFromMasterData } from './master-data';
+import { OpenOptions, ParsedRow, RowError, SheetReader } from './reader';
+import { LineWriter, readLines, restatus, ResultLine, RowStatus } from './results';
+import { fieldLabel, mergeRecords, recordErrorToRow, ticketField, ticketRecord } from './rows';
+import { ExcelTemplate, loadTemplate } from './template';
+
+export interface ImportRequest {
+  template: string | ExcelTemplate;
+  /** The file on disk. */
+  path: string;
+  /** The name people know the file by (upload name): used in errors, lineage and results. */
+  fileName: string;
+  /** All or nothing: one row with an error and nothing is imported. */
+  atomic?: boolean;
+  /** Check everything, write nothing. */
+  dryRun?: boolean;
+  actor: Actor;
+  /** excel_job id when the import runs as a job. */
+  jobId?: string | null;
+  /** Where the result JSON Lines go. */
+  resultPath: string;
+  batchSize?: number;
+  limits?: OpenOptions;
+  onProgress?: (p: ImportProgress) => void;
+  /** The headers and sheet are known (before the first row is imported). */
+  onStart?: (info: { sheet: string; headers: string[]; expectedRows: number }) => void;
+}
+
+export interface ImportProgress {
+  /** Rows the sheet has, roughly (known after the file checks). */
+  expectedRows: number;
+  processed: number;
+  imported: number;
+  unchanged: number;
+  failed: number;
+}
+
+export type ImportStatus = 'SUCCEEDED' | 'PARTIAL' | 'FAILED';
+
+export interface ImportSummary extends ImportProgress {
+  template: string;
+  file: string;
+  sheet: string | null;
+  headers: string[];
+  status: ImportStatus;
+  /** Whether the import's writes were committed (false: dry run, --atomic with errors, or a refused file). */
+  committed: boolean;
+  atomic: boolean;
+  dryRun: boolean;
+  error: ReturnType<ExcelFileError['toJSON']> | null;
+  resultPath: string;
+  durationMs: number;
+}
+
+/**
+ * Hook for the legacy-system bridge: the standard JSON (result lines) of a committed import can
+ * be pushed on to a configured target through the write-back pipeline. Write-back does not exist
+ * yet; nothing is registered, and `junction excel import --jsonl` / the job's result.jsonl are the
+ * standard JSON Lines such a target will receive.
+ */
+export type StandardJsonSink = (summary: ImportSummary, lines: AsyncIterable<ResultLine>) => Promise<void>;
+
+/** One row on its way through an import. */
+interface Work {
+  parsed: ParsedRow;
+  status: RowStatus;
+  /** The standard JSON: canonical records flattened to { entity, ...fields }. */
+  records: unknown[];
+  canonical?: CanonicalRecord[];
+  filled: string[];
+  ticket?: string | null;
+  input?: CreateTicketInput;
+}
+
+const DEFAULT_BATCH = 2000;
+
+export class ExcelImporter {
+  /** See StandardJsonSink; empty until write-back exists. */
+  readonly sinks: StandardJsonSink[] = [];
+
+  constructor(
+    private readonly orm: MikroORM,
+    private readonly engine: MappingEngine,
+    private readonly tickets: TicketService,
+  ) {}
+
+  async run(req: ImportRequest): Promise<ImportSummary> {
+    const started = Date.now();
+    const summary: ImportSummary = {
+      template: typeof req.template === 'string' ? req.template : req.template.name, file: req.fileName, sheet: null, headers: [],
+      status: 'FAILED', committed: false, atomic: !!req.atomic, dryRun: !!req.dryRun, error: null, resultPath: req.resultPath,
+      durationMs: 0, expectedRows: 0, processed: 0, imported: 0, unchanged: 0, failed: 0,
+    };
+    const out = new LineWriter(req.resultPath);
+    try {
+      const t = typeof req.template === 'string' ? loadTemplate(req.template) : req.template;
+      const mapping = this.engine.get(t.mapping); // a mapping that does not compile fails before anything is read
+      const reader = await SheetReader.open(req.path, req.fileName, t, req.limits);
+      summary.sheet = reader.sheet.name;
+      summary.expectedRows = reader.expectedRows;
+      const run = new ImportRun(this, t, mapping, reader, req, summary, out);
+      if (t.target === 'merge') await run.merge();
+      else await run.tickets();
+    } catch (e) {
+      summary.error = asFileError(e, req.fileName, summary.sheet).toJSON();
+      summary.committed = false;
+    } finally {
+      await out.close();
+    }
+    if (!summary.committed && (summary.imported > 0 || summary.dryRun)) await restatus(req.resultPath, summary.dryRun ? 'VALID' : 'NOT_IMPORTED');
+    if (!summary.committed && !summary.dryRun) summary.imported = 0;
+    if (summary.error) summary.status = 'FAILED';
+    else if (summary.atomic && summary.failed > 0) {
+      summary.status = 'FAILED';
+      summary.error = new ExcelFileError('ROWS_FAILED', `${summary.failed} row${summary.failed === 1 ? '' : 's'} failed; with --atomic nothing was imported`, {
+        file: req.fileName, sheet: summary.sheet,
+      }).toJSON();
+    } else summary.status = summary.failed > 0 ? 'PARTIAL' : 'SUCCEEDED';
+    summary.durationMs = Date.now() - started;
+    if (summary.committed) for (const sink of this.sinks) await sink(summary, readLines(req.resultPath));
+    return summary;
+  }
+
+  /** @internal */
+  get db(): MikroORM {
+    return this.orm;
+  }
+
+  /** @internal */
+  get ticketService(): TicketService {
+    return this.tickets;
+  }
+}
+
+function asFileError(e: unknown, file: string, sheet: string | null): ExcelFileError {
+  if (e instanceof ExcelFileError) return e;
+  if (e instanceof MappingError) return new ExcelFileError('INTERNAL', e.message, { file, sheet });
+  return new ExcelFileError('INTERNAL', `the import failed: ${(e as Error)?.message ?? String(e)}`, { file, sheet });
+}
+
+class ImportRun {
+  private readonly contentSeen = new FirstSeen();
+  private readonly keySeen = new FirstSeen();
+  private readonly at = new Date().toISOString();
+  private readonly batchSize: number;
+
+  constructor(
+    private readonly importer: ExcelImporter,
+    private readonly t: ExcelTemplate,
+    private readonly mapping: CompiledMapping,
+    private readonly reader: SheetReader,
+    private readonly req: ImportRequest,
+    private readonly summary: ImportSummary,
+    private readonly out: LineWriter,
+  ) {
+    this.batchSize = req.batchSize ?? DEFAULT_BATCH;
+  }
+
+  private externalId(row: number): string {
+    return `${this.req.fileName}#${this.reader.sheet.name}!${row}`;
+  }
+
+  private started = false;
+  private start(): void {
+    if (this.started || !this.reader.header) return;
+    this.started = true;
+    this.summary.headers = this.reader.header.headers;
+    this.req.onStart?.({ sheet: this.reader.sheet.name, headers: this.summary.headers, expectedRows: this.reader.expectedRows });
+  }
+
+  /** In-file repeats: the same values twice, or the same key (serial, phone) with other values. */
+  private dedupe(rows: ParsedRow[]): void {
+    const keys = this.t.key ?? [];
+    for (const r of rows) {
+      if (r.errors.length) continue;
+      const prev = this.contentSeen.check(r.hash, r.row);
+      if (prev) {
+        r.errors.push({ code: 'DUPLICATE_ROW', message: `repeats row ${prev} (the same values); the row is imported once, from row ${prev}` });
+        continue;
+      }
+      if (!keys.length || keys.some((k) => r.fields[k] === null)) continue;
+      const key = createHash('sha256').update(keys.map((k) => String(r.fields[k])).join('\u0001')).digest('hex');
+      const first = this.keySeen.check(key, r.row);
+      if (first) {
+        const where = fieldLabel(this.t, this.reader.header, keys[0]);
+        r.errors.push({
+          code: 'DUPLICATE_KEY', field: keys[0], column: where.column, header: where.header,
+          message: `${where.label}: ${keys.map((k) => r.fields[k]).join(' / ')} is also in row ${first} with other values; keep one row for it`,
+        });
+      }
+    }
+  }
+
+  /** Fill from master data, then the template's mapping; failures become row errors. */
+  private async mapRows(db: MikroORM | EntityManager, rows: ParsedRow[]): Promise<Work[]> {
+    const fill = await fillFromMasterData(db, this.t, rows);
+    const work: Work[] = [];
+    for (let i = 0; i < rows.length; i++) {
+      const r = rows[i];
+      const w: Work = { parsed: r, status: r.errors.length ? 'FAILED' : 'IMPORTED', records: [], filled: fill.filled[i] };
+      work.push(w);
+      if (r.errors.length) continue;
+      try {
+        const output = await this.mapping.evaluate(r.fields, {
+          externalId: this.externalId(r.row), version: r.hash, system: 'excel', connector: 'excel', stream: this.t.name,
+          file: this.req.fileName, sheet: this.reader.sheet.name, row: r.row,
+        });
+        if (this.t.target === 'merge') {
+          w.canonical = mergeRecords(output);
+          w.records = w.canonical.map((c) => ({ entity: c.entity, ...c.fields }));
+        }
+        else {
+          const { record, input } = ticketRecord(output);
+          w.records = [record];
+          w.input = input;
+          this.checkTicketParties(w, fill.found[i]);
+        }
+      } catch (e) {
+        r.errors.push(e instanceof MappingError
+          ? { code: e.code, message: `the ${this.t.name} mapping failed for this row: ${e.message}` }
+          : recordErrorToRow(this.t, this.reader.header, e as Error));
+      }
+      if (r.errors.length) w.status = 'FAILED';
+    }
+    return work;
+  }
+
+  /** The ticket service's own checks, run for the whole batch up front so a dry run reports them. */
+  private checkTicketParties(w: Work, found: Partial<Record<'device' | 'customer', Record<string, unknown> | null>>): void {
+    const f = w.parsed.fields;
+    const err = (field: string, code: string, text: string) => {
+      const where = fieldLabel(this.t, this.reader.header, field);
+      w.parsed.errors.push({ code, message: `${where.label}: ${text}`, column: where.column, header: where.header, field });
+    };
+    if (f.serial !== null && !found.device) return err('serial', 'NOT_FOUND', `no device ${f.serial} in master data`);
+    if (f.phone !== null && !found.customer) return err('phone', 'NOT_FOUND', `no customer with phone ${f.phone} in master data`);
+    if (found.device && f.phone === null) return err('phone', 'MISSING_VALUE', `device ${f.serial} has no known owner; give the customer's phone`);
+    const owner = found.device?.ownerPhone;
+    if (owner && f.phone !== owner) return err('serial', 'CONFLICT', `device ${f.serial} belongs to the customer with phone ${owner}, not ${f.phone}`);
+  }
+
+  private line(w: Work): ResultLine {
+    const r = w.parsed;
+    const values: ResultLine['values'] = {};
+    const headers = this.summary.headers;
+    for (let i = 0; i < headers.length; i++) if (headers[i]) values[headers[i]] = r.cells[i] ?? null;
+    return {
+      file: this.req.fileName, sheet: this.reader.sheet.name, row: r.row, status: w.status,
+      error: r.errors.length ? r.errors.map((e) => e.message).join('; ') : null, errors: r.errors,
+      values, records: w.records, filled: w.filled, ...(w.ticket !== undefined ? { ticket: w.ticket } : {}),
+    };
+  }
+
+  private count(work: Work[]): void {
+    for (const w of work) {
+      this.summary.processed++;
+      if (w.status === 'FAILED') this.summary.failed++;
+      else if (w.status === 'UNCHANGED') this.summary.unchanged++;
+      else this.summary.imported++;
+    }
+    this.req.onProgress?.({
+      expectedRows: this.summary.expectedRows, processed: this.summary.processed, imported: this.summary.imported,
+      unchanged: this.summary.unchanged, failed: this.summary.failed,
+    });
+  }
+
+  // ---- customers, devices: the sync's merge, one transaction for the whole file --------------------
+
+  /**
+   * Reading overlaps writing: while batch n is merged (PostgreSQL works), batch n+1 is read. The
+   * whole file is one transaction, so a file refused part way (damaged, too many empty rows)
+   * leaves nothing behind; rows with errors are left out (savepoint per batch, per row on a
+   * database error); --atomic and --dry-run roll back at the end.
+   */
+  async merge(): Promise<void> {
+    const em = this.importer.db.em.fork();
+    await em.begin();
+    let inflight: Promise<void> = Promise.resolve();
+    let failure: unknown = null;
+    try {
+      for await (const batch of this.reader.batches(this.batchSize)) {
+        this.start();
+        this.dedupe(batch);
+        await inflight;
+        inflight = this.mergeBatch(em, batch);
+        inflight.catch(() => undefined);
+      }
+      this.start();
+      await inflight;
+    } catch (e) {
+      failure = e;
+      await inflight.catch(() => undefined);
+    }
+    const keep = !failure && !this.summary.dryRun && !(this.summary.atomic && this.summary.failed > 0);
+    if (keep) {
+      await em.commit();
+      this.summary.committed = true;
+    } else await em.rollback();
+    if (failure) throw failure;
+  }
+
+  private async mergeBatch(em: EntityManager, rows: ParsedRow[]): Promise<void> {
+    const work = await this.mapRows(em, rows);
+    const ready = work.filter((w) => w.status === 'IMPORTED');
+    if (ready.length && !(this.summary.atomic && (this.summary.failed > 0 || ready.length < work.length))) {
+      try {
+        await em.transactional((sp) => this.applyMerge(sp, ready));
+      } catch (e) {
+        if (ready.length === 1) this.failRow(ready[0], e);
+        else {
+          // Find the row the database refused: each on its own savepoint.
+          for (const w of ready) {
+            w.status = 'IMPORTED';
+            w.parsed.errors = [];
+            try {
+              await em.transactional((sp) => this.applyMerge(sp, [w]));
+            } catch (err) {
+              this.failRow(w, err);
+            }
+          }
+        }
+      }
+    }
+    this.count(work);
+    await this.out.write(work.map((w) => this.line(w)));
+  }
+
+  private failRow(w: Work, e: unknown): void {
+    w.status = 'FAILED';
+    w.parsed.errors.push({ code: 'DATABASE_ERROR', message: `the database refused the row: ${(e as Error)?.message ?? String(e)}` });
+  }
+
+  /** Claim the row hashes (already claimed = UNCHANGED), merge the rest, release the claims of rows that failed. */
+  private async applyMerge(em: EntityManager, ready: Work[]): Promise<void> {
+    const exec = bulkExecutor(em);
+    const claimed = await exec<{ row_hash: string }>(
+      `insert into excel_row (template, row_hash, job_id, file_name, sheet, row_number, status)
+       select ?, x.h, ?::bigint, ?, ?, x.n, 'IMPORTED' from jsonb_to_recordset(?::jsonb) x(h text, n int)
+       on conflict (template, row_hash) do nothing returning row_hash`,
+      [this.t.name, this.req.jobId ?? null, this.req.fileName, this.reader.sheet.name, JSON.stringify(ready.map((w) => ({ h: w.parsed.hash, n: w.parsed.row })))],
+    );
+    const mine = new Set(claimed.map((c) => c.row_hash));
+    const items: MergeItem[] = [];
+    ready.forEach((w, index) => {
+      if (!mine.has(w.parsed.hash)) {
+        w.status = 'UNCHANGED';
+        return;
+      }
+      for (const record of w.canonical ?? []) {
+        // The merger replaces references by ids in place: give it its own copy of the fields.
+        items.push({ index, externalId: this.externalId(w.parsed.row), version: w.parsed.hash, at: this.at, record: { entity: record.entity, fields: { ...record.fields } } });
+      }
+    });
+    if (!items.length) return;
+    const errors = await new Merger(em, { connector: 'excel', system: 'excel', stream: this.t.name }).merge(items);
+    const released: string[] = [];
+    for (const [index, e] of errors) {
+      const w = ready[index];
+      w.status = 'FAILED';
+      w.parsed.errors.push(recordErrorToRow(this.t, this.reader.header, e));
+      released.push(w.parsed.hash);
+    }
+    if (released.length) await exec(`delete from excel_row where template = ? and row_hash = any(?::text[])`, [this.t.name, released]);
+  }
+
+  // ---- tickets: check the whole file first, then create through the ticket service -----------
+
+  /**
+   * Phase 1 reads and checks every row (master data lookups only, nothing written) into a spool;
+   * a file refused part way therefore leaves nothing behind. Phase 2 creates the tickets through
+   * TicketService (number, SLA, history, audit), each row with its row-hash claim in one
+   * transaction (--atomic: all rows in one), so a row is never created twice.
+   */
+  async tickets(): Promise<void> {
+    const spoolPath = `${this.req.resultPath}.spool`;
+    const spool = new LineWriter(spoolPath);
+    try {
+      try {
+        for await (const batch of this.reader.batches(this.batchSize)) {
+          this.start();
+          this.dedupe(batch);
+          const work = await this.mapRows(this.importer.db, batch);
+          await this.markImported(work);
+          await spool.write(work.map((w) => ({ ...this.line(w), _input: w.input, _hash: w.parsed.hash } as ResultLine)));
+        }
+        this.start();
+      } finally {
+        await spool.close();
+      }
+      let phase1Failed = 0;
+      for await (const l of readLines(spoolPath)) if (l.status === 'FAILED') phase1Failed++;
+      const create = !this.summary.dryRun && !(this.summary.atomic && phase1Failed > 0);
+      if (create && this.summary.atomic) await this.createAtomic(spoolPath);
+      else await this.createEach(spoolPath, create);
+    } finally {
+      await fs.rm(spoolPath, { force: true });
+    }
+  }
+
+  /** Rows imported by an earlier file: UNCHANGED, with the ticket they made. */
+  private async markImported(work: Work[]): Promise<void> {
+    const ready = work.filter((w) => w.status === 'IMPORTED');
+    if (!ready.length) return;
+    const rows = await sqlRows<{ row_hash: string; entity_id: string | null }>(this.importer.db,
+      `select row_hash, entity_id from excel_row where template = ? and row_hash = any(?::text[])`, [this.t.name, textArray(ready.map((w) => w.parsed.hash))]);
+    const done = new Map(rows.map((r) => [r.row_hash, r.entity_id]));
+    for (const w of ready) {
+      if (done.has(w.parsed.hash)) {
+        w.status = 'UNCHANGED';
+        w.ticket = done.get(w.parsed.hash) ?? null;
+      }
+    }
+  }
+
+  private actor(row: number) {
+    return { name: this.req.actor.name, origin: `excel:${this.externalId(row)}` };
+  }
+
+  /** Claims the row hash and creates the ticket in the caller's transaction; UNCHANGED when already claimed. */
+  private async createOne(em: EntityManager, l: ResultLine & { _input?: CreateTicketInput; _hash?: string }): Promise<void> {
+    const claim = await sqlRows<{ id: string }>(em,
+      `insert into excel_row (template, row_hash, job_id, file_name, sheet, row_number, status, entity_type)
+       values (?, ?, ?::bigint, ?, ?, ?, 'CREATED', 'ticket') on conflict (template, row_hash) do nothing returning id`,
+      [this.t.name, l._hash, this.req.jobId ?? null, this.req.fileName, this.reader.sheet.name, l.row]);
+    if (!claim.length) {
+      const prev = await sqlRows<{ entity_id: string | null }>(em, `select entity_id from excel_row where template = ? and row_hash = ?`, [this.t.name, l._hash]);
+      l.status = 'UNCHANGED';
+      l.ticket = prev[0]?.entity_id ?? null;
+      return;
+    }
+    const input = { ...l._input!, eta: l._input!.eta ? new Date(l._input!.eta as unknown as string) : null };
+    const { id, number } = await this.importer.ticketService.createIn(em, input, this.actor(l.row));
+    const lineage = { system: 'excel', connector: 'excel', stream: this.t.name, externalId: this.externalId(l.row), at: this.at };
+    const fields = ['fault', 'priority', 'category', 'eta', 'customer', 'device'];
+    await sqlRows(em, `update ticket set lineage = ?::jsonb where id = ?`, [JSON.stringify(Object.fromEntries(fields.map((f) => [f, lineage]))), id]);
+    await sqlRows(em, `update excel_row set entity_id = ? where id = ?`, [number, claim[0].id]);
+    l.ticket = number;
+    (l.records[0] as Record<string, unknown>).number = number;
+  }
+
+  private ticketError(l: ResultLine, e: unknown): void {
+    const field = e instanceof JunctionError ? ticketField(e.details.field) : undefined;
+    const where = field ? fieldLabel(this.t, this.reader.header, field) : null;
+    const err: RowError = where
+      ? { code: (e as JunctionError).code, message: `${where.label}: ${(e as Error).message}`, column: where.column, header: where.header, field }
+      : { code: (e as JunctionError).code ?? 'FAILED', message: (e as Error)?.message ?? String(e) };
+    l.status = 'FAILED';
+    l.errors = [...l.errors, err];
+    l.error = l.errors.map((x) => x.message).join('; ');
+  }
+
+  private strip(l: ResultLine & { _input?: unknown; _hash?: unknown }): ResultLine {
+    const { _input, _hash, ...line } = l;
+    void _input;
+    void _hash;
+    return line;
+  }
+
+  /** Default mode: a transaction per row (short locks; a failed row does not stop the others). */
+  private async createEach(spoolPath: string, create: boolean): Promise<void> {
+    let batch: ResultLine[] = [];
+    const flush = async () => {
+      this.count(batch.map((l) => ({ status: l.status } as Work)));
+      await this.out.write(batch);
+      batch = [];
+    };
+    for await (const l of readLines(spoolPath)) {
+      if (create && l.status === 'IMPORTED') {
+        try {
+          await this.importer.db.em.fork().transactional((em) => this.createOne(em, l));
+        } catch (e) {
+          this.ticketError(l, e);
+        }
+      }
+      batch.push(this.strip(l));
+      if (batch.length >= 200) await flush();
+    }
+    await flush();
+    this.summary.committed = create;
+  }
+
+  /** --atomic: every ticket in one transaction; the first failure rolls all of them back. */
+  private async createAtomic(spoolPath: string): Promise<void> {
+    const em = this.importer.db.em.fork();
+    await em.begin();
+    let failedAt: number | null = null;
+    const tmp = new LineWriter(`${spoolPath}.out`);
+    try {
+      for await (const l of readLines(spoolPath)) {
+        if (failedAt === null && l.status === 'IMPORTED') {
+          try {
+            await this.createOne(em, l);
+          } catch (e) {
+            this.ticketError(l, e);
+            failedAt = l.row;
+          }
+        }
+        await tmp.write([this.strip(l)]);
+      }
+    } finally {
+      await tmp.close();
+    }
+    if (failedAt === null) {
+      await em.commit();
+      this.summary.committed = true;
+    } else await em.rollback();
+    let batch: ResultLine[] = [];
+    for await (const l of readLines(`${spoolPath}.out`)) {
+      batch.push(l);
+      if (batch.length >= 200) {
+        this.count(batch.map((x) => ({ status: x.status } as Work)));
+        await this.out.write(batch);
+        batch = [];
+      }
+    }
+    this.count(batch.map((x) => ({ status: x.status } as Work)));
+    await this.out.write(batch);
+    await fs.rm(`${spoolPath}.out`, { force: true });
+  }
+}
+

@@ -1,0 +1,326 @@
+import { createHash } from 'crypto';
+import ExcelJS from 'exceljs';
+import { ArchiveLimits, MergeRange, SheetInfo, WorkbookArchive } from './archive';
+import { BadValue, CellIssue, parseValue, RawValue, readCell } from './cells';
+import { columnLetter, ExcelFileError } from './errors';
+import { ExcelTemplate, headerIndex, headerKey, importColumns, SheetLimits, sheetLimits, TemplateColumn } from './template';
+
+/** A problem with one value of one row; the row is reported with it and not imported. */
+export interface RowError {
+  code: string;
+  message: string;
+  /** Column letter and header, when the problem is in one cell. */
+  column?: string;
+  header?: string;
+  field?: string;
+}
+
+export interface ParsedRow {
+  /** Row number as Excel shows it. */
+  row: number;
+  /** The row's cells as read (formulas by their cached value), one per header column. */
+  cells: RawValue[];
+  /** Typed, normalized values by template field (null when empty). */
+  fields: Record<string, unknown>;
+  errors: RowError[];
+  /** Hash of the template name and the normalized values: the same row imports once. */
+  hash: string;
+}
+
+export interface HeaderInfo {
+  row: number;
+  /** Header text per column (index 0 = column A), as written in the file. */
+  headers: string[];
+  /** Column index (0-based) → template column, for the columns the template knows. */
+  mapped: Array<{ index: number; column: TemplateColumn }>;
+}
+
+export interface OpenOptions {
+  archive?: Partial<ArchiveLimits>;
+  sheet?: Partial<SheetLimits>;
+}
+
+const HEADER_SEARCH_ROWS = 10;
+
+/**
+ * Streams the template's sheet out of a checked workbook with exceljs's WorkbookReader: memory
+ * stays flat whatever the row count. Each row is read cell by cell (formulas by their cached
+ * value, merged cells filled down from their first row, full-width characters and numbers as
+ * text handled by the column type) into typed values plus the errors found.
+ */
+export class SheetReader {
+  header: HeaderInfo | null = null;
+
+  private constructor(
+    readonly path: string,
+    readonly file: string,
+    readonly template: ExcelTemplate,
+    readonly sheet: SheetInfo,
+    readonly date1904: boolean,
+    /** `<row>` elements in the sheet, header included: for progress. */
+    readonly rowElements: number,
+    private readonly merges: MergeRange[],
+    private readonly limits: SheetLimits,
+  ) {}
+
+  /** Archive checks (magic, directory, caps), sheet choice, then a counted inflate of every entry. */
+  static async open(path: string, file: string, template: ExcelTemplate, opts: OpenOptions = {}): Promise<SheetReader> {
+    const archive = await WorkbookArchive.open(path, file, opts.archive);
+    const sheet = chooseSheet(archive.info.sheets, template, file);
+    if (!/xl\/worksheets\/sheet\d+[.]xml$/.test(sheet.path) || !archive.entry(sheet.path)) {
+      throw new ExcelFileError('UNSUPPORTED', `the sheet is stored as ${sheet.path}, which this reader cannot open; open the file in Excel and save it again`, { file, sheet: sheet.name });
+    }
+    const limits = { ...sheetLimits(template), ...(opts.sheet ?? {}) };
+    const scan = await archive.verify(sheet.path);
+    if (scan.rows - template.headerRow > limits.maxRows) {
+      throw new ExcelFileError('TOO_MANY_ROWS', `the sheet has ${scan.rows} rows; at most ${limits.maxRows} data rows can be imported at once: split the file`, { file, sheet: sheet.name });
+    }
+    return new SheetReader(path, file, template, sheet, archive.info.date1904, scan.rows, scan.merges, limits);
+  }
+
+  /** Rows after the header, roughly (empty and styled rows included). */
+  get expectedRows(): number {
+    return Math.max(0, this.rowElements - this.template.headerRow);
+  }
+
+  private where(row?: number, column?: number) {
+    return { file: this.file, sheet: this.sheet.name, row: row ?? null, column: column ? columnLetter(column) : null };
+  }
+
+  /** The data rows in batches of `size`; empty rows are skipped. Throws ExcelFileError for the whole file. */
+  async *batches(size: number): AsyncGenerator<ParsedRow[]> {
+    const reader = new ExcelJS.stream.xlsx.WorkbookReader(this.path, {
+      sharedStrings: 'cache', styles: 'ignore', hyperlinks: 'ignore', worksheets: 'emit', entries: 'ignore',
+    });
+    const sheetNo = /sheet(\d+)\.xml$/.exec(this.sheet.path)![1];
+    let found = false;
+    try {
+      for await (const ws of reader as AsyncIterable<any>) {
+        const isTarget = ws.name === this.sheet.name || (ws.name === `Sheet${sheetNo}` && String(ws.id) === sheetNo);
+        if (!isTarget) continue; // not iterated: exceljs drains the entry
+        found = true;
+        yield* this.readSheet(ws, size);
+        break;
+      }
+    } catch (e) {
+      if (e instanceof ExcelFileError) throw e;
+      throw new ExcelFileError('CORRUPT', `the sheet could not be read (${(e as Error).message}); open the file in Excel and save it again`, this.where());
+    } finally {
+      (reader as any).stream?.destroy?.();
+    }
+    if (!found) throw new ExcelFileError('SHEET_NOT_FOUND', 'the sheet could not be found in the workbook', this.where());
+  }
+
+  private async *readSheet(ws: AsyncIterable<any>, size: number): AsyncGenerator<ParsedRow[]> {
+    const t = this.template;
+    const date1904 = this.date1904;
+    const ctx = { date1904 };
+    const fillDown = new Map<number, MergeRange[]>();
+    for (const m of this.merges) {
+      if (m.bottom <= m.top) continue;
+      const list = fillDown.get(m.left) ?? [];
+      list.push(m);
+      fillDown.set(m.left, list);
+    }
+    const mergeTop = new Map<string, RawValue>();
+    const keepTop = (r: number, col: number, v: RawValue) => {
+      const ranges = fillDown.get(col);
+      if (ranges?.some((m) => m.top === r)) mergeTop.set(`${r}:${col}`, v);
+    };
+    const mergedValue = (r: number, col: number): RawValue => {
+      const ranges = fillDown.get(col);
+      if (!ranges) return null;
+      for (const m of ranges) if (m.top < r && r <= m.bottom) return mergeTop.get(`${m.top}:${col}`) ?? null;
+      return null;
+    };
+
+    let header: HeaderInfo | null = null;
+    let batch: ParsedRow[] = [];
+    let emptyRun = 0;
+    let emptyFrom = 0;
+    let lastRow = 0;
+    const fieldsOf = importColumns(t);
+    for await (const row of ws) {
+      const r: number = row.number;
+      if (!Number.isInteger(r) || r <= lastRow) throw new ExcelFileError('CORRUPT', 'a row has no valid row number', this.where(lastRow + 1));
+      lastRow = r;
+      const values: unknown[] = row.values; // sparse, index 1 = column A
+      if (!header) {
+        if (r < t.headerRow) continue;
+        header = this.readHeader(r, values);
+        if (!header) {
+          if (r >= t.headerRow + HEADER_SEARCH_ROWS - 1) break;
+          continue;
+        }
+        this.header = header;
+        continue;
+      }
+      const width = header.headers.length;
+      if (values.length - 1 > width) {
+        for (let c = width + 1; c < values.length; c++) {
+          if (values[c] === null || values[c] === undefined) continue;
+          if (c > this.limits.maxColumns) {
+            throw new ExcelFileError('TOO_MANY_COLUMNS', `a value in column ${columnLetter(c)} is beyond the ${this.limits.maxColumns} columns a sheet may use`, this.where(r, c));
+          }
+        }
+      }
+      const cells: RawValue[] = new Array(width);
+      const errors: RowError[] = [];
+      let empty = true;
+      for (let c = 1; c <= width; c++) {
+        const raw = readCell(values[c], date1904);
+        if (raw instanceof CellIssue) {
+          cells[c - 1] = null;
+          empty = false;
+          continue; // reported below when the column is one the template reads
+        }
+        let v = raw;
+        if ((v === null || v === '') && fillDown.size) v = mergedValue(r, c);
+        else if (fillDown.size) keepTop(r, c, v);
+        cells[c - 1] = v;
+        if (v !== null && v !== '') empty = false;
+      }
+      let extra: number | null = null;
+      for (let c = 1; c <= width && extra === null; c++) if (!header.headers[c - 1] && cells[c - 1] !== null && cells[c - 1] !== '') extra = c;
+      for (let c = width + 1; c < values.length && extra === null; c++) {
+        const v = values[c];
+        if (v !== null && v !== undefined && v !== '') {
+          extra = c;
+          empty = false;
+          break;
+        }
+      }
+      if (empty) {
+        if (emptyRun++ === 0) emptyFrom = r;
+        if (emptyRun > this.limits.maxEmptyRun) {
+          throw new ExcelFileError('TOO_MANY_EMPTY_ROWS', `rows ${emptyFrom}–${r} are empty (formatted but without values); delete the empty rows or clear their formatting in Excel, then import again`, this.where(emptyFrom));
+        }
+        continue;
+      }
+      emptyRun = 0;
+
+      const fields: Record<string, unknown> = {};
+      for (const col of fieldsOf) fields[col.field] = null;
+      for (const { index, column } of header.mapped) {
+        if (column.exportOnly) continue;
+        const letter = columnLetter(index + 1);
+        const raw = readCell(values[index + 1], date1904);
+        if (raw instanceof CellIssue) {
+          errors.push({ code: raw.code, message: `${column.header} (column ${letter}) ${raw.message}`, column: letter, header: header.headers[index], field: column.field });
+          continue;
+        }
+        const v = parseValue(column, cells[index], ctx);
+        if (v instanceof BadValue) {
+          errors.push({ code: v.code, message: `${column.header} (column ${letter}): ${v.message}`, column: letter, header: header.headers[index], field: column.field });
+          continue;
+        }
+        fields[column.field] = v;
+      }
+      for (const col of fieldsOf) {
+        if (col.required && fields[col.field] === null && !errors.some((e) => e.field === col.field)) {
+          const at = header.mapped.find((m) => m.column === col);
+          const letter = at ? columnLetter(at.index + 1) : undefined;
+          errors.push({ code: 'MISSING_VALUE', message: `${col.header}${letter ? ` (column ${letter})` : ''} is empty; it is required`, column: letter, header: col.header, field: col.field });
+        }
+      }
+      for (const group of t.requireOneOf ?? []) {
+        if (group.every((f) => fields[f] === null) && !errors.some((e) => e.field && group.includes(e.field))) {
+          const names = group.map((f) => {
+            const at = header!.mapped.find((m) => m.column.field === f);
+            const col = t.columns.find((c) => c.field === f)!;
+            return at ? `${col.header} (column ${columnLetter(at.index + 1)})` : col.header;
+          });
+          errors.push({ code: 'MISSING_VALUE', message: `give at least one of ${names.join(' or ')}` });
+        }
+      }
+      if (extra !== null) {
+        errors.push({ code: 'NO_HEADER', message: `column ${columnLetter(extra)} has a value but no header; add a header or move the value`, column: columnLetter(extra) });
+      }
+      batch.push({ row: r, cells, fields, errors, hash: rowHash(t.name, fieldsOf, fields) });
+      if (batch.length >= size) {
+        yield batch;
+        batch = [];
+      }
+    }
+    if (!header) {
+      const expected = importColumns(t).filter((c) => c.required).map((c) => c.header).join(', ');
+      throw new ExcelFileError('HEADER_NOT_FOUND', lastRow
+        ? `no header row found in rows ${t.headerRow}–${t.headerRow + HEADER_SEARCH_ROWS - 1}; the ${t.title} template expects headers such as ${expected}`
+        : 'the sheet is empty', this.where(t.headerRow));
+    }
+    if (batch.length) yield batch;
+  }
+
+  /** The header row, or null when this row holds none of the template's headers. */
+  private readHeader(r: number, values: unknown[]): HeaderInfo | null {
+    const t = this.template;
+    const index = headerIndex(t);
+    const headers: string[] = [];
+    let known = 0;
+    let last = 0;
+    for (let c = 1; c < values.length; c++) {
+      const raw = readCell(values[c], this.date1904);
+      const text = raw === null || raw instanceof CellIssue ? '' : String(raw).trim();
+      headers[c - 1] = text;
+      if (text) last = c;
+      if (index.has(headerKey(text))) known++;
+    }
+    if (!known) return null;
+    headers.length = last;
+    for (let c = 0; c < headers.length; c++) if (headers[c] === undefined) headers[c] = '';
+    if (last > this.limits.maxColumns) {
+      throw new ExcelFileError('TOO_MANY_COLUMNS', `the header row uses ${last} columns; at most ${this.limits.maxColumns}`, this.where(r, this.limits.maxColumns + 1));
+    }
+    const mapped: HeaderInfo['mapped'] = [];
+    const seenText = new Map<string, number>();
+    const seenField = new Map<string, number>();
+    for (let i = 0; i < headers.length; i++) {
+      const key = headerKey(headers[i]);
+      if (!key) continue;
+      const prev = seenText.get(key);
+      if (prev !== undefined) {
+        throw new ExcelFileError('DUPLICATE_HEADER', `header "${headers[i]}" appears twice (columns ${columnLetter(prev + 1)} and ${columnLetter(i + 1)}); keep one of them`, this.where(r, i + 1));
+      }
+      seenText.set(key, i);
+      const column = index.get(key);
+      if (!column) continue;
+      const other = seenField.get(column.field);
+      if (other !== undefined) {
+        throw new ExcelFileError('DUPLICATE_HEADER',
+          `headers "${headers[other]}" (column ${columnLetter(other + 1)}) and "${headers[i]}" (column ${columnLetter(i + 1)}) both mean ${column.header}; keep one of them`, this.where(r, i + 1));
+      }
+      seenField.set(column.field, i);
+      mapped.push({ index: i, column });
+    }
+    const missing = importColumns(t).filter((c) => c.required && !seenField.has(c.field));
+    const missingGroups = (t.requireOneOf ?? []).filter((g) => !g.some((f) => seenField.has(f)));
+    if (missing.length || missingGroups.length) {
+      const parts = missing.map((c) => `${c.header}${c.aliases?.length ? ` (also accepted: ${c.aliases.join(', ')})` : ''}`);
+      for (const g of missingGroups) parts.push(`one of ${g.map((f) => t.columns.find((c) => c.field === f)!.header).join(' / ')}`);
+      throw new ExcelFileError('MISSING_HEADERS', `missing required column${parts.length > 1 ? 's' : ''}: ${parts.join('; ')}`, this.where(r));
+    }
+    return { row: r, headers, mapped };
+  }
+}
+
+function chooseSheet(sheets: SheetInfo[], t: ExcelTemplate, file: string): SheetInfo {
+  const want = headerKey(t.sheet);
+  const named = sheets.find((s) => headerKey(s.name) === want);
+  if (named) return named;
+  const visible = sheets.filter((s) => !s.state || s.state === 'visible');
+  if (visible.length === 1) return visible[0];
+  if (!sheets.length) throw new ExcelFileError('SHEET_NOT_FOUND', 'the workbook has no sheets', { file });
+  throw new ExcelFileError('SHEET_NOT_FOUND', `no sheet "${t.sheet}"; the workbook has ${sheets.map((s) => `"${s.name}"`).join(', ')}: rename the sheet to import to "${t.sheet}"`, { file });
+}
+
+/** Same template + same normalized values = same hash, however the cells were written. */
+export function rowHash(template: string, columns: TemplateColumn[], fields: Record<string, unknown>): string {
+  const h = createHash('sha256');
+  h.update(template);
+  for (const c of columns) {
+    const v = fields[c.field];
+    h.update('\u0001');
+    if (v !== null && v !== undefined) h.update(typeof v === 'string' ? v : JSON.stringify(v));
+  }
+  return h.digest('hex').slice(0, 32);
+}
