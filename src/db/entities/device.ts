@@ -33,13 +33,16 @@ export class Device extends BaseEntity {
   version: number = 1;
 }
 
-/** A serial with one character removed (maintained by a trigger): finds near-duplicate serials by exact lookup. */
+/**
+ * A serial with one character removed (maintained by triggers on device): finds near-duplicate
+ * serials by exact lookup. No foreign key on purpose (see the Similarity migration).
+ */
 @Entity({ tableName: 'device_serial_variant' })
 export class DeviceSerialVariant {
   @PrimaryKey({ type: 'string', columnType: 'text' })
   variant!: string;
 
   @Index({ name: 'device_serial_variant_device_idx' })
-  @ManyToOne(() => Device, { primary: true, deleteRule: 'cascade' })
-  device!: Device;
+  @PrimaryKey({ type: 'bigint' })
+  deviceId!: string;
 }

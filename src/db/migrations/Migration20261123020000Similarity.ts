@@ -12,8 +12,9 @@ export class Migration20261123020000Similarity extends Migration {
     this.addSql(`create table "device_serial_variant" ("variant" text not null, "device_id" bigint not null,
       constraint "device_serial_variant_pkey" primary key ("variant", "device_id"))`);
     this.addSql(`create index "device_serial_variant_device_idx" on "device_serial_variant" ("device_id")`);
-    this.addSql(`alter table "device_serial_variant" add constraint "device_serial_variant_device_id_foreign"
-      foreign key ("device_id") references "device" ("id") on update cascade on delete cascade`);
+    // No foreign key on purpose: it doubled the cost of bulk device inserts (one check per variant
+    // row). Device ids are never reused and every lookup joins back to device, so a variant left
+    // behind by a deleted device can never match anything.
     this.addSql(`create function junction_device_serial_variants_insert() returns trigger language plpgsql as $$
 begin
   insert into device_serial_variant (variant, device_id)
