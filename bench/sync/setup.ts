@@ -2,9 +2,10 @@ import { createHash } from 'node:crypto';
 import { Client } from 'pg';
 import { startSalesforceSandbox } from '../../connectors/salesforce/sandbox/server';
 import { startKingdeeSandbox } from '../../connectors/kingdee/sandbox/server';
-import { buildKingdeeData, SANDBOX_ACCT_ID, SANDBOX_PASSWORD as KD_PASSWORD, SANDBOX_USER as KD_USER } from '../../connectors/kingdee/sandbox/data';
+import { buildKingdeeData } from '../../connectors/kingdee/sandbox/data';
 import { startThingsBoardSandbox } from '../../connectors/thingsboard/sandbox/server';
-import { buildThingsBoardSandboxData, SANDBOX_PASSWORD as TB_PASSWORD, SANDBOX_USERNAME as TB_USERNAME } from '../../connectors/thingsboard/sandbox/data';
+import { buildThingsBoardSandboxData } from '../../connectors/thingsboard/sandbox/data';
+import { sandboxConnectorsYaml } from '../../src/demo/sandboxes';
 import { migrate, openOrm } from '../../src/db/orm';
 import type { RecordSplit } from './args';
 
@@ -69,8 +70,6 @@ export interface BenchSandboxes {
   close(): Promise<void>;
 }
 
-const yamlString = (s: string): string => JSON.stringify(s);
-
 /**
  * A synthetic serial replaced by a pseudo-random one of the same prefix (deterministic): the
  * sandboxes number their synthetic serials in sequence (SYN000000001, SIMAC0000000001, ...), so
@@ -108,31 +107,7 @@ export async function startBenchSandboxes(split: RecordSplit, distinctSerials = 
   }
   const erp = await startKingdeeSandbox({ port: 0, host: '127.0.0.1', data: erpData });
   const iot = await startThingsBoardSandbox({ port: 0, host: '127.0.0.1', data: iotData });
-  const c = crm.control.credentials;
-  const configYaml = `connectors:
-  - name: crm
-    type: salesforce
-    baseUrl: ${crm.url}
-    sandbox: true
-    credentials:
-      clientId: { value: ${yamlString(c.clientId)} }
-      clientSecret: { value: ${yamlString(c.clientSecret)} }
-  - name: erp
-    type: kingdee
-    baseUrl: ${erp.url}
-    sandbox: true
-    credentials:
-      username: { value: ${yamlString(KD_USER)} }
-      password: { value: ${yamlString(KD_PASSWORD)} }
-    options: { acctId: ${yamlString(SANDBOX_ACCT_ID)} }
-  - name: iot
-    type: thingsboard
-    baseUrl: ${iot.url}
-    sandbox: true
-    credentials:
-      username: { value: ${yamlString(TB_USERNAME)} }
-      password: { value: ${yamlString(TB_PASSWORD)} }
-`;
+  const configYaml = sandboxConnectorsYaml({ crm: crm.url, erp: erp.url, iot: iot.url }, crm.control.credentials);
   return {
     configYaml,
     async close() {
