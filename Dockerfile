@@ -19,6 +19,8 @@ COPY --from=build /app/dist ./dist
 COPY --from=build /app/package.json ./
 COPY mappings ./mappings
 COPY schema ./schema
+# The demo writes its generated connector config (junction.demo.yaml) into the working directory.
+RUN chown node:node /app
 EXPOSE 4000
 USER node
 ENTRYPOINT ["node", "dist/src/cli/main.js"]
