@@ -1,5 +1,7 @@
-import { Client } from 'pg';
-import { migrate, openOrm } from '../../src/db/orm';
+import type { Client } from 'pg';
+import { databaseUrls as sharedUrls, migratePending, recreateDatabase as recreateShared, withClient } from '../common/db';
+
+export { migratePending, withClient };
 
 /** The benchmark's own database; never the developer's or a test run's. */
 export const BENCH_DATABASE = 'junction_bench_lookup';
@@ -13,32 +15,9 @@ export interface SeedMarker {
   version: number;
 }
 
-function withDatabase(url: string, database: string): string {
-  const u = new URL(url);
-  u.pathname = `/${database}`;
-  return u.toString();
-}
-
-/**
- * Admin connection and the benchmark database's URL. The base URL comes from BENCH_DATABASE_URL
- * or DATABASE_URL; its database is used for CREATE/DROP DATABASE unless it is the benchmark's own.
- */
+/** Admin connection and the benchmark database's URL. */
 export function databaseUrls(): { adminUrl: string; benchUrl: string } {
-  const base = process.env.BENCH_DATABASE_URL || process.env.DATABASE_URL || 'postgres://postgres@127.0.0.1:5432/postgres';
-  const u = new URL(base);
-  const baseDb = decodeURIComponent(u.pathname.replace(/^\//, ''));
-  const adminUrl = !baseDb || baseDb === BENCH_DATABASE ? withDatabase(base, 'postgres') : base;
-  return { adminUrl, benchUrl: withDatabase(base, BENCH_DATABASE) };
-}
-
-export async function withClient<T>(url: string, fn: (c: Client) => Promise<T>): Promise<T> {
-  const client = new Client({ connectionString: url });
-  await client.connect();
-  try {
-    return await fn(client);
-  } finally {
-    await client.end();
-  }
+  return sharedUrls(BENCH_DATABASE);
 }
 
 /** The marker of a finished seed, or null when the database is missing or was not fully seeded. */
@@ -56,28 +35,9 @@ export async function readMarker(adminUrl: string, benchUrl: string): Promise<Se
   });
 }
 
-/** Applies migrations added since the database was seeded (a reused database keeps up with the code). */
-export async function migratePending(benchUrl: string): Promise<string[]> {
-  const orm = await openOrm(benchUrl);
-  try {
-    return await migrate(orm);
-  } finally {
-    await orm.close(true);
-  }
-}
-
 /** Drops and recreates the benchmark database, then applies the project's migrations to it. */
 export async function recreateDatabase(adminUrl: string, benchUrl: string): Promise<string[]> {
-  await withClient(adminUrl, async (c) => {
-    await c.query(`DROP DATABASE IF EXISTS "${BENCH_DATABASE}" WITH (FORCE)`);
-    await c.query(`CREATE DATABASE "${BENCH_DATABASE}"`);
-  });
-  const orm = await openOrm(benchUrl);
-  try {
-    return await migrate(orm);
-  } finally {
-    await orm.close(true);
-  }
+  return recreateShared(adminUrl, benchUrl, BENCH_DATABASE);
 }
 
 export async function writeMarker(c: Client, marker: SeedMarker): Promise<void> {

@@ -1,53 +1,25 @@
 import { createHash } from 'node:crypto';
-import { Client } from 'pg';
+import type { Client } from 'pg';
 import { startSalesforceSandbox } from '../../connectors/salesforce/sandbox/server';
 import { startKingdeeSandbox } from '../../connectors/kingdee/sandbox/server';
 import { buildKingdeeData } from '../../connectors/kingdee/sandbox/data';
 import { startThingsBoardSandbox } from '../../connectors/thingsboard/sandbox/server';
 import { buildThingsBoardSandboxData } from '../../connectors/thingsboard/sandbox/data';
 import { sandboxConnectorsYaml } from '../../src/demo/sandboxes';
-import { migrate, openOrm } from '../../src/db/orm';
+import { databaseUrls as sharedUrls, recreateDatabase as recreateShared } from '../common/db';
 import type { RecordSplit } from './args';
 
 /** The benchmark's own database; never the developer's or a test run's. */
 export const BENCH_DATABASE = 'junction_bench_sync';
 
-function withDatabase(url: string, database: string): string {
-  const u = new URL(url);
-  u.pathname = `/${database}`;
-  return u.toString();
-}
-
 /** Admin connection (for DROP/CREATE DATABASE) and the benchmark database's URL. */
 export function databaseUrls(): { adminUrl: string; benchUrl: string } {
-  const base = process.env.BENCH_DATABASE_URL || process.env.DATABASE_URL || 'postgres://postgres@127.0.0.1:5432/postgres';
-  const baseDb = decodeURIComponent(new URL(base).pathname.replace(/^\//, ''));
-  const adminUrl = !baseDb || baseDb === BENCH_DATABASE ? withDatabase(base, 'postgres') : base;
-  return { adminUrl, benchUrl: withDatabase(base, BENCH_DATABASE) };
-}
-
-export async function withClient<T>(url: string, fn: (c: Client) => Promise<T>): Promise<T> {
-  const client = new Client({ connectionString: url });
-  await client.connect();
-  try {
-    return await fn(client);
-  } finally {
-    await client.end();
-  }
+  return sharedUrls(BENCH_DATABASE);
 }
 
 /** Drops and recreates the benchmark database, then applies the project's migrations. */
-export async function recreateDatabase(adminUrl: string, benchUrl: string): Promise<string[]> {
-  await withClient(adminUrl, async (c) => {
-    await c.query(`DROP DATABASE IF EXISTS "${BENCH_DATABASE}" WITH (FORCE)`);
-    await c.query(`CREATE DATABASE "${BENCH_DATABASE}"`);
-  });
-  const orm = await openOrm(benchUrl);
-  try {
-    return await migrate(orm);
-  } finally {
-    await orm.close(true);
-  }
+export function recreateDatabase(adminUrl: string, benchUrl: string): Promise<string[]> {
+  return recreateShared(adminUrl, benchUrl, BENCH_DATABASE);
 }
 
 /** Empties every table the migrations created (not the migrations' own), identities restarted. */
