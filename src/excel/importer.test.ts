@@ -224,8 +224,10 @@ describe('rows', () => {
     expect(d!.lineage.model).toMatchObject({ system: 'excel', stream: 'devices', externalId: 'lineage.xlsx#设备!2' });
     const links = await sqlRows(orm, `select * from source_link where system = 'excel' and external_id = 'lineage.xlsx#设备!2'`);
     expect(links.map((l: any) => l.entity_type).sort()).toEqual(['customer', 'device']);
-    const audit = await sqlRows(orm, `select * from audit_log where origin like '%lineage.xlsx#设备!2' and field = 'model'`);
+    // A new device is one creation row holding every value set.
+    const audit = await sqlRows<any>(orm, `select * from audit_log where origin like '%lineage.xlsx#设备!2' and entity_type = 'device'`);
     expect(audit).toHaveLength(1);
+    expect(audit[0]).toMatchObject({ field: '(created)', before: null, after: { serial: 'SN-LIN', model: 'KFR-LIN' } });
   });
 
   it('fills what is missing from master data (serial → model, warranty, owner; phone → name)', async () => {

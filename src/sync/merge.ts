@@ -86,6 +86,9 @@ const GOLDEN: Partial<Record<EntityName, GoldenSpec>> = {
 /** Entities merged in this order, so references (owner, customer, device) exist before they are used. */
 export const MERGE_ORDER: EntityName[] = ['customer', 'device', 'spare_part', 'stock', 'purchase', 'complaint', 'telemetry'];
 
+/** audit_log.field of the one row that records a golden record's creation; its `after` holds every value set. */
+export const CREATED_FIELD = '(created)';
+
 const sameValue = (a: unknown, b: unknown) => JSON.stringify(a ?? null) === JSON.stringify(b ?? null);
 
 /**
@@ -193,7 +196,7 @@ export class Merger {
     for (const c of created) {
       const item = batch.find((i) => i.record.fields.serial === c.serial)!;
       this.links.push({ stream: this.source.stream, externalId: item.externalId, entity: 'device', id: String(c.id), version: item.version });
-      this.audit.push({ entity: 'device', id: String(c.id), field: 'serial', before: null, after: c.serial, externalId: item.externalId });
+      this.audit.push({ entity: 'device', id: String(c.id), field: CREATED_FIELD, before: null, after: { serial: c.serial }, externalId: item.externalId });
     }
   }
 
@@ -272,10 +275,14 @@ export class Merger {
       for (const s of newStates) {
         const id = idByKey.get(keyCols.map((c) => String(s.row[c.column] ?? '')).join('\u0000'))!;
         s.row[idCol] = id;
+        // A creation is one audit row holding every value set (field CREATED_FIELD), not one row per field:
+        // the same facts, a sixth of the rows on bulk loads.
+        const values: Record<string, unknown> = {};
         for (const [field, col] of Object.entries({ ...spec.key, ...spec.fields })) {
           const v = s.row[col.column];
-          if (v !== null && v !== undefined) this.audit.push({ entity, id, field, before: null, after: v, externalId: s.items[0].externalId });
+          if (v !== null && v !== undefined) values[field] = v;
         }
+        this.audit.push({ entity, id, field: CREATED_FIELD, before: null, after: values, externalId: s.items[0].externalId });
       }
     }
     const changed = [...state.values()].filter((s) => !s.isNew && s.dirty);
