@@ -153,3 +153,25 @@ describe('cross-system data checks', () => {
     expect(run.summary.filter((r: any) => r.error).map((r: any) => r.rule).sort()).toEqual(['does-not-compile', 'throws']);
   });
 });
+
+describe('junction checks run', () => {
+  let db: { name: string; url: string };
+  beforeAll(async () => {
+    db = await cloneTemplate();
+    const orm = await openOrm(db.url);
+    await seedQualityData(orm);
+    await orm.close(true);
+  });
+  afterAll(() => dropDatabase(db.name));
+
+  it('runs the named rules, prints what each did and exits 0', async () => {
+    const { runChecksCommand } = await import('../../src/cli/checks');
+    let out = '';
+    const code = await runChecksCommand({ rule: ['repeat-failure', 'serial-two-owners'] }, { stdout: { write: (s: string) => (out += s) }, databaseUrl: db.url });
+    expect(code).toBe(0);
+    expect(out).toContain('serial-two-owners: 1 found (1 new, 0 reopened), 0 resolved');
+    expect(out).toContain('repeat-failure: 1 found (1 new, 0 reopened), 0 resolved');
+    expect(out).toMatch(/checks run \d+: SUCCEEDED/);
+    await expect(runChecksCommand({ rule: ['nope'] }, { stdout: { write: () => true }, databaseUrl: db.url })).rejects.toThrow('unknown rule(s): nope');
+  });
+});
