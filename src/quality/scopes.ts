@@ -184,29 +184,33 @@ export const SCOPES: Record<string, Scope> = {
   model_fault_window: {
     entityType: 'model',
     description:
-      'Per device model and fault category (level 1/2/3): the tickets that fall in some window of windowDays holding at least minTickets of them ' +
-      '(cancelled tickets do not count).',
+      'Per device model and fault category (level 1/2/3): the tickets that fall in some window of windowDays (both ends included) holding at ' +
+      'least minTickets of them (cancelled tickets do not count).',
     thresholds: {
       windowDays: { min: 1, max: 365, integer: true, description: 'length of the window, in days' },
       minTickets: { min: 2, max: 1000, integer: true, description: 'tickets within one window that make a repeat failure' },
     },
+    // Two window functions instead of a self-join (linear after the sort): `ahead` counts the
+    // tickets in the window each ticket opens; a ticket belongs to a repeat when some window
+    // opened at most windowDays before it holds enough (`best`).
     query: (th) => ({
       sql: `with t as (
             select t.id, t.number, t.created_at, d.model, concat_ws(' / ', t.category_l1, t.category_l2, t.category_l3) as category
               from ticket t join device d on d.id = t.device_id
              where t.status <> 'CANCELLED' and d.model is not null and t.category_l1 is not null
-          ), windows as (
-            -- every ticket opens a window; a window holding enough tickets marks all of them
-            select a.model, a.category, b.id
-              from t a join t b on b.model = a.model and b.category = a.category
-                              and b.created_at >= a.created_at and b.created_at < a.created_at + make_interval(days => ?::int)
-             where (select count(*) from t c where c.model = a.model and c.category = a.category
-                      and c.created_at >= a.created_at and c.created_at < a.created_at + make_interval(days => ?::int)) >= ?
-          ), marked as (select distinct model, category, id from windows)
+          ), counted as (
+            select t.*, count(*) over (partition by model, category order by created_at
+                                       range between current row and make_interval(days => ?::int) following) as ahead
+              from t
+          ), marked as (
+            select c.*, max(ahead) over (partition by model, category order by created_at
+                                         range between make_interval(days => ?::int) preceding and current row) as best
+              from counted c
+          )
           select 'model' as entity_type, null::bigint as entity_id, m.model || ' | ' || m.category as key,
             jsonb_build_object('model', m.model, 'category', m.category,
-              'tickets', jsonb_agg(jsonb_build_object('number', t.number, 'createdAt', t.created_at) order by t.created_at, t.id)) as view
-          from marked m join t on t.id = m.id
+              'tickets', jsonb_agg(jsonb_build_object('number', m.number, 'createdAt', m.created_at) order by m.created_at, m.id)) as view
+          from marked m where m.best >= ?
           group by m.model, m.category order by m.model, m.category`,
       params: [th.windowDays, th.windowDays, th.minTickets],
     }),
