@@ -2,6 +2,7 @@
 import 'reflect-metadata';
 import { Command } from 'commander';
 import { registerApiKeyCommands } from './apikey';
+import { registerChecksCommands } from './checks';
 import { registerDemoCommand } from './demo';
 import { registerExcelCommands } from './excel';
 import { registerMigrateCommand } from './migrate';
@@ -24,6 +25,7 @@ registerDemoCommand(program);
 registerWorkerCommand(program);
 registerSyncCommand(program);
 registerExcelCommands(program);
+registerChecksCommands(program);
 
 program.parseAsync(process.argv).catch((e: unknown) => {
   const err = e as { message?: string; extensions?: Record<string, unknown> };

@@ -15,6 +15,9 @@ import { SyncPipeline } from '../sync/pipeline';
 import { AppliedSchedules, applySchedules, createSyncQueue, redisConnection, SyncQueue, SYNC_QUEUE } from '../sync/queue';
 import { describeSchedule } from '../sync/schedule';
 import { startSyncWorker, SyncWorker } from '../sync/worker';
+import { applyChecksSchedule, ChecksQueue, createChecksQueue, requestChecksAfterSync, startChecksWorker } from '../quality/queue';
+import { loadRules } from '../quality/rules';
+import { QualityRunner } from '../quality/runner';
 import { onShutdown } from './shutdown';
 
 export interface WorkerRuntimeOptions {
@@ -30,6 +33,8 @@ export interface WorkerRuntimeOptions {
   orm?: MikroORM;
   /** Default: the files under mappings/ (admin-saved versions apply over it either way). */
   engine?: MappingEngine;
+  /** The data checks: rules file (default mappings/quality/rules.json); false: no checks in this worker. */
+  checks?: { rulesFile?: string; debounceMs?: number } | false;
 }
 
 export interface WorkerRuntime {
@@ -37,6 +42,8 @@ export interface WorkerRuntime {
   queue: SyncQueue;
   sync: SyncWorker;
   applied: AppliedSchedules | null;
+  /** The data checks queue (after each sync and on the rules file's schedule); null when switched off. */
+  checks: { queue: ChecksQueue; runner: QualityRunner } | null;
   close(): Promise<void>;
 }
 
@@ -48,6 +55,7 @@ export async function startWorkerRuntime(opts: WorkerRuntimeOptions = {}): Promi
   const orm = opts.orm ?? (await openOrm(opts.databaseUrl ?? config.databaseUrl));
   let connection: Redis | null = null;
   let queue: SyncQueue | null = null;
+  let checksQueue: ChecksQueue | null = null;
   try {
     const prefix = opts.prefix ?? config.queuePrefix;
     connection = redisConnection(opts.redisUrl ?? config.redisUrl);
@@ -56,8 +64,16 @@ export async function startWorkerRuntime(opts: WorkerRuntimeOptions = {}): Promi
     // Files are the mapping defaults; admin-saved versions are re-applied before every run.
     const mappings = new MappingStore(orm, opts.engine ?? new MappingEngine());
     const pipeline = new SyncPipeline(orm, mappings.engine, setup.instances);
+    // Data checks: a rules file that is refused (e.g. a threshold out of range) stops the start, with its error.
+    const checksOpts = opts.checks === false ? null : opts.checks ?? {};
+    const runner = checksOpts ? new QualityRunner(orm, loadRules(checksOpts.rulesFile)) : null;
+    checksQueue = runner ? createChecksQueue({ connection, prefix }) : null;
+    if (runner && checksQueue && opts.schedules !== false) await applyChecksSchedule(checksQueue, runner.rules.schedule);
+    const checksWorker = runner ? startChecksWorker({ connection, prefix, runner }) : null;
+    const cq = checksQueue;
     const sync = startSyncWorker({
       connection, prefix, concurrency: opts.concurrency, orm, pipeline, instances: setup.instances, prepare: () => mappings.loadActive(),
+      afterRun: cq ? (run) => requestChecksAfterSync(cq, `sync:${run.connector}/${run.stream} run ${run.runId}`, checksOpts ? checksOpts.debounceMs : undefined) : undefined,
     });
     const q = queue;
     const c = connection;
@@ -66,8 +82,11 @@ export async function startWorkerRuntime(opts: WorkerRuntimeOptions = {}): Promi
       queue: q,
       sync,
       applied,
+      checks: runner && cq ? { queue: cq, runner } : null,
       async close() {
         await sync.close();
+        await checksWorker?.close();
+        await cq?.close();
         await q.close();
         await c.quit().catch(() => c.disconnect());
         await closeInstances(setup.instances);
@@ -75,6 +94,7 @@ export async function startWorkerRuntime(opts: WorkerRuntimeOptions = {}): Promi
       },
     };
   } catch (e) {
+    await checksQueue?.close().catch(() => undefined);
     await queue?.close().catch(() => undefined);
     connection?.disconnect();
     await closeInstances(setup.instances);

@@ -6,6 +6,7 @@ import { Device, Purchase, SparePart, StockLevel, Telemetry } from './types/devi
 import { Ticket, TicketEvent } from './types/ticket';
 import { pgDate } from './types/scalars';
 import { OPEN_STATUSES, TicketStatus } from '../tickets/ticket-enums';
+import { dataIssuesByCustomerLoader } from '../quality/customer-issues';
 
 /** A PostgreSQL array literal of ids, bound as one parameter (`?::bigint[]`) so SQL text stays fixed. */
 export function idArray(ids: readonly string[]): string {
@@ -321,6 +322,7 @@ export function createLoaders(orm: MikroORM) {
     customerById, customerByPhone, deviceById, deviceBySerial, devicesByOwner, telemetryByDevice,
     purchasesByDevice, purchasesByCustomer, compatiblePartsByDevice, stockByPart, ticketById, ticketByNumber,
     ticketPage, ticketCount, historyByTicket, statsByCustomer, sourceLinks,
+    dataIssuesByCustomer: dataIssuesByCustomerLoader(orm),
   };
 }
 

@@ -5,6 +5,7 @@ import { authChecker } from './context';
 import { ApiKeyResolver } from './resolvers/api-keys';
 import { CustomerConnectionResolver, TicketConnectionResolver } from './resolvers/connections';
 import { CustomerResolver } from './resolvers/customer';
+import { CustomerDataIssuesResolver, DataIssueConnectionResolver, DataIssueResolver } from './resolvers/data-issues';
 import { DeviceResolver, SparePartResolver } from './resolvers/device';
 import { ExcelResolver } from './resolvers/excel';
 import { LookupResolver } from './resolvers/lookup';
@@ -21,6 +22,7 @@ export function buildGatewaySchema(): GraphQLSchema {
       LookupResolver, CustomerResolver, DeviceResolver, SparePartResolver, TicketResolver,
       CustomerConnectionResolver, TicketConnectionResolver, ApiKeyResolver, MappingResolver,
       SyncResolver, SyncRunConnectionResolver, ExcelResolver,
+      DataIssueResolver, DataIssueConnectionResolver, CustomerDataIssuesResolver,
     ],
     authChecker,
     authMode: 'error',

@@ -39,7 +39,7 @@ const SPECS: Record<EntityName, { fields: Record<string, FieldType>; required: s
   stock: { fields: { partCode: 'text', warehouse: 'text', quantity: 'int' }, required: ['partCode', 'warehouse', 'quantity'] },
   telemetry: { fields: { serial: 'serial', online: 'bool', lastSeenAt: 'timestamp', runCount: 'bigint', alerts: 'textlist', firmware: 'text' }, required: ['serial'] },
   complaint: {
-    fields: { caseNumber: 'text', customer: 'ref', serial: 'serial', subject: 'text', status: 'status', openedAt: 'timestamp', closedAt: 'timestamp' },
+    fields: { caseNumber: 'text', customer: 'ref', serial: 'serial', subject: 'text', ticketNumber: 'text', status: 'status', openedAt: 'timestamp', closedAt: 'timestamp' },
     required: ['caseNumber', 'status'],
   },
 };

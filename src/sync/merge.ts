@@ -78,6 +78,7 @@ const GOLDEN: Partial<Record<EntityName, GoldenSpec>> = {
     key: { caseNumber: { column: 'case_number', type: 'text' } },
     fields: {
       customer: { column: 'customer_id', type: 'bigint' }, serial: { column: 'device_id', type: 'bigint' }, subject: { column: 'subject', type: 'text' },
+      ticketNumber: { column: 'ticket_number', type: 'text' },
       status: { column: 'status', type: 'text' }, openedAt: { column: 'opened_at', type: 'timestamptz' }, closedAt: { column: 'closed_at', type: 'timestamptz' },
     },
   },

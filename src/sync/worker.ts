@@ -33,6 +33,8 @@ export interface SyncWorkerDeps {
   holder?: string;
   /** Runs before each sync, holding the stream's lock (e.g. apply admin-saved mapping versions). */
   prepare?: () => Promise<unknown>;
+  /** Runs after a run that did not fail (e.g. queue the data checks); its errors are logged, never fail the job. */
+  afterRun?: (run: { connector: string; stream: string; runId: string; status: string }) => Promise<unknown>;
 }
 
 export interface SyncWorkerOptions extends SyncWorkerDeps {
@@ -109,6 +111,8 @@ export function createSyncProcessor(deps: SyncWorkerDeps, shutdown: AbortSignal 
         throw new Error(`${connector}/${stream} run ${result.runId} failed: ${result.error ?? 'no error message'}`);
       }
       logger.info('sync run finished', { connector, stream, jobId: job.id, ...summary });
+      await deps.afterRun?.({ connector, stream, runId: result.runId, status: result.status })
+        .catch((e: Error) => logger.warn('after-sync hook failed', { connector, stream, runId: result.runId, message: e.message }));
       return summary;
     } catch (e) {
       if (shutdown.aborted && !(e instanceof DelayedError)) return await requeue(job, token, e instanceof Error ? e.message : String(e));

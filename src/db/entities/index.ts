@@ -4,7 +4,7 @@ import { Telemetry } from './telemetry';
 import { Purchase } from './purchase';
 import { PartCompatibility, SparePart, Stock } from './spare-part';
 import { Ticket, TicketEvent, TicketNumberCounter } from './ticket';
-import { ApiKey, AuditLog, DataIssue, SourceLink } from './metadata';
+import { ApiKey, AuditLog, DataIssue, QualityRun, SourceLink } from './metadata';
 import { Complaint, MappingVersion, SourceRecordRow, SyncRun, SyncState } from './sync';
 import { ExcelJob, ExcelRow } from './excel';
 
@@ -12,11 +12,11 @@ export * from './base';
 export {
   Customer, Device, Telemetry, Purchase, SparePart, PartCompatibility, Stock,
   Ticket, TicketEvent, TicketNumberCounter, SourceLink, AuditLog, DataIssue, ApiKey,
-  SourceRecordRow, SyncState, SyncRun, Complaint, MappingVersion, DeviceSerialVariant, ExcelRow, ExcelJob,
+  SourceRecordRow, SyncState, SyncRun, Complaint, MappingVersion, DeviceSerialVariant, ExcelRow, ExcelJob, QualityRun,
 };
 
 export const ALL_ENTITIES = [
   Customer, Device, Telemetry, Purchase, SparePart, PartCompatibility, Stock,
   Ticket, TicketEvent, TicketNumberCounter, SourceLink, AuditLog, DataIssue, ApiKey,
-  SourceRecordRow, SyncState, SyncRun, Complaint, MappingVersion, DeviceSerialVariant, ExcelRow, ExcelJob,
+  SourceRecordRow, SyncState, SyncRun, Complaint, MappingVersion, DeviceSerialVariant, ExcelRow, ExcelJob, QualityRun,
 ];

@@ -72,6 +72,7 @@ export class AuditLog {
 @Entity({ tableName: 'data_issue' })
 @Index({ name: 'data_issue_entity_idx', properties: ['entityType', 'entityId'] })
 @Index({ name: 'data_issue_state_idx', properties: ['state', 'kind'] })
+@Index({ name: 'data_issue_rule_idx', properties: ['rule', 'state'] })
 export class DataIssue {
   @PrimaryKey({ type: 'bigint', autoincrement: true })
   id!: string;
@@ -114,6 +115,38 @@ export class DataIssue {
 
   @Property({ type: 'string', columnType: 'text', nullable: true })
   resolutionNote?: string | null;
+
+  /** The check rule that found it (src/quality); null for issues raised elsewhere (sync merge). */
+  @Property({ type: 'string', columnType: 'text', nullable: true })
+  rule?: string | null;
+
+  /** Who or what closed it: `sync:<connector>/<stream> run <n>`, `schedule`, `apikey:<name>`. */
+  @Property({ type: 'string', columnType: 'text', nullable: true })
+  resolvedBy?: string | null;
+}
+
+/** One run of the cross-system checks: per rule what it found, opened, closed, or why it failed. */
+@Entity({ tableName: 'quality_run' })
+export class QualityRun {
+  @PrimaryKey({ type: 'bigint', autoincrement: true })
+  id!: string;
+
+  /** What started it: `sync:<connector>/<stream> run <n>`, `schedule`, `cli`, `api`. */
+  @Property({ type: 'string', columnType: 'text' })
+  trigger!: string;
+
+  /** RUNNING, SUCCEEDED, PARTIAL (some rules failed and were skipped) */
+  @Property({ type: 'string', columnType: 'text', default: 'RUNNING' })
+  status: string = 'RUNNING';
+
+  @Property({ type: 'Date', columnType: 'timestamptz', defaultRaw: 'now()' })
+  startedAt: Date = new Date();
+
+  @Property({ type: 'Date', columnType: 'timestamptz', nullable: true })
+  finishedAt?: Date | null;
+
+  @Property({ type: 'json', columnType: 'jsonb', defaultRaw: `'[]'::jsonb` })
+  summary: unknown[] = [];
 }
 
 /**

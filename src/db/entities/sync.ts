@@ -130,6 +130,11 @@ export class Complaint {
   @Property({ type: 'string', columnType: 'text', nullable: true })
   subject?: string | null;
 
+  /** The Junction ticket the case names (subject, description or a ticket field), when it does. */
+  @Index({ name: 'complaint_ticket_number_idx' })
+  @Property({ type: 'string', columnType: 'text', nullable: true })
+  ticketNumber?: string | null;
+
   /** OPEN or CLOSED */
   @Property({ type: 'string', columnType: 'text' })
   status!: string;

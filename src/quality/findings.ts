@@ -1,0 +1,85 @@
+import type { Exec } from '../db/sql';
+
+export interface Finding {
+  fingerprint: string;
+  kind: string;
+  severity: string;
+  entity_type: string;
+  entity_id: string | null;
+  message: string;
+  evidence: unknown;
+}
+
+export interface StoreCounts {
+  opened: number;
+  reopened: number;
+  updated: number;
+  resolved: number;
+}
+
+/**
+ * Writes one rule's findings and closes what it no longer finds, in the caller's transaction
+ * (two statements, whatever the number of findings). State rules:
+ * - new fingerprint → OPEN (first_seen = last_seen = now);
+ * - found again → last_seen, message and evidence refreshed, first_seen kept;
+ *   OPEN stays OPEN; a finding the checks closed themselves (RESOLVED by a run) reopens;
+ *   ACKNOWLEDGED, IGNORED or RESOLVED by a person keep their state while the evidence is the
+ *   same and reopen (OPEN, resolution cleared) when it changed — a person judged those values;
+ * - not found any more → OPEN and ACKNOWLEDGED become RESOLVED with resolved_by = the run
+ *   (`sync:<connector>/<stream> run <n>`, `schedule`…); IGNORED stays IGNORED.
+ * State changes made here are written to audit_log (entity data_issue, field state).
+ */
+export async function storeFindings(exec: Exec, rule: string, findings: Finding[], resolvedBy: string): Promise<StoreCounts> {
+  const rows = await exec<{ id: string; before: string | null; after: string }>(
+    `with found as (
+       select * from jsonb_to_recordset(?::jsonb)
+         as f(fingerprint text, kind text, severity text, entity_type text, entity_id bigint, message text, evidence jsonb)
+     ), old as (
+       select d.fingerprint, d.state from data_issue d join found f on f.fingerprint = d.fingerprint
+     ), up as (
+       insert into data_issue as d (kind, severity, state, entity_type, entity_id, fingerprint, message, evidence, rule)
+       select kind, severity, 'OPEN', entity_type, entity_id, fingerprint, message, evidence, ? from found
+       on conflict (fingerprint) do update set
+         kind = excluded.kind, severity = excluded.severity, entity_type = excluded.entity_type, entity_id = excluded.entity_id,
+         message = excluded.message, evidence = excluded.evidence, rule = excluded.rule, last_seen = now(),
+         state = case
+           when d.state = 'OPEN' then 'OPEN'
+           when d.state = 'RESOLVED' and coalesce(d.resolved_by, '') not like 'apikey:%' then 'OPEN'
+           when d.evidence = excluded.evidence then d.state
+           else 'OPEN' end,
+         resolved_at = case when d.state = 'RESOLVED' and (coalesce(d.resolved_by, '') not like 'apikey:%' or d.evidence <> excluded.evidence)
+                            then null else d.resolved_at end,
+         resolved_by = case when d.state = 'RESOLVED' and (coalesce(d.resolved_by, '') not like 'apikey:%' or d.evidence <> excluded.evidence)
+                            then null else d.resolved_by end
+       returning d.id, d.fingerprint, d.state
+     )
+     select up.id, old.state as before, up.state as after from up left join old on old.fingerprint = up.fingerprint`,
+    [JSON.stringify(findings), rule],
+  );
+  const closed = await exec<{ id: string; before: string; after: string }>(
+    `with gone as (
+       select id, state from data_issue
+        where rule = ? and state in ('OPEN', 'ACKNOWLEDGED') and not (fingerprint = any(?::text[]))
+        for update
+     )
+     update data_issue d set state = 'RESOLVED', resolved_at = now(), resolved_by = ?
+       from gone where d.id = gone.id
+     returning d.id, gone.state as before, d.state as after`,
+    [rule, `{${findings.map((f) => `"${f.fingerprint.replace(/["\\]/g, '\\$&')}"`).join(',')}}`, resolvedBy],
+  );
+  const changes = [...rows.filter((r) => r.before !== null && r.before !== r.after), ...closed];
+  if (changes.length) {
+    await exec(
+      `insert into audit_log (entity_type, entity_id, field, before, after, actor, origin)
+       select 'data_issue', c.id, 'state', to_jsonb(c.before), to_jsonb(c.after), 'system', ?
+         from jsonb_to_recordset(?::jsonb) as c(id bigint, before text, after text)`,
+      [`checks:${resolvedBy}`, JSON.stringify(changes)],
+    );
+  }
+  return {
+    opened: rows.filter((r) => r.before === null).length,
+    reopened: rows.filter((r) => r.before !== null && r.before !== 'OPEN' && r.after === 'OPEN').length,
+    updated: rows.filter((r) => r.before !== null).length,
+    resolved: closed.length,
+  };
+}
