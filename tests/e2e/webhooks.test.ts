@@ -333,6 +333,36 @@ describe('ThingsBoard rule-engine REST API Call (JSON, shared secret)', () => {
   });
 });
 
+describe('webhookEvents (GraphQL, admin)', () => {
+  const q = `query($connector: String, $status: WebhookEventStatus, $first: Int, $after: String) {
+    webhookEvents(connector: $connector, status: $status, first: $first, after: $after) {
+      edges { node { id connector kind status deliveries merged failed records { stream externalId } errorCode errorMessage recordErrors { stream externalId code message } payload } }
+      pageInfo { hasNextPage endCursor }
+    }
+  }`;
+
+  it('lists pushes newest first, filtered by connector and status, with errors and the body as received', async () => {
+    const failed = await hub.gql(q, { connector: 'crm', status: 'FAILED', first: 20 }, hub.keys.admin);
+    expect(failed.errors).toBeUndefined();
+    const nodes = failed.data.webhookEvents.edges.map((e: any) => e.node);
+    const stored = (await events('crm')).filter((e) => e.status === 'FAILED').reverse();
+    expect(nodes.map((n: any) => n.id)).toEqual(stored.map((e) => String(e.id)));
+    expect(nodes[0]).toMatchObject({ connector: 'crm', status: 'FAILED', errorCode: 'WEBHOOK_BAD_PAYLOAD', recordErrors: [expect.objectContaining({ stream: 'accounts', externalId: '0015g00000JsOnAAAZ' })] });
+    expect(nodes.some((n: any) => n.payload === '{"records": [' && n.errorCode === 'WEBHOOK_MALFORMED')).toBe(true);
+
+    const iot = await hub.gql(q, { connector: 'iot', status: 'PROCESSED', first: 1 }, hub.keys.admin);
+    expect(iot.data.webhookEvents.edges[0].node).toMatchObject({ kind: 'thingsboard.telemetry', records: [{ stream: 'devices', externalId: DEVICE_ID }] });
+    expect(iot.data.webhookEvents.pageInfo.hasNextPage).toBe(true);
+    const next = await hub.gql(q, { connector: 'iot', status: 'PROCESSED', first: 1, after: iot.data.webhookEvents.pageInfo.endCursor }, hub.keys.admin);
+    expect(Number(next.data.webhookEvents.edges[0].node.id)).toBeLessThan(Number(iot.data.webhookEvents.edges[0].node.id));
+  });
+
+  it('is for admin keys only', async () => {
+    const r = await hub.gql(q, {}, hub.keys.portal);
+    expect(r.errors?.[0].extensions?.code).toBe('FORBIDDEN');
+  });
+});
+
 describe('which connectors accept pushes', () => {
   it('answers 404 for an unknown connector and for one without a webhook section', async () => {
     const unknown = await send('nope', '{}', { 'content-type': 'application/json' });
