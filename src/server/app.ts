@@ -82,7 +82,7 @@ export async function startServer(opts: StartOptions = {}): Promise<RunningServe
   const excel = createExcelRouter({ orm, verifier, engine: mappings.engine, tickets });
   app.use('/excel', excel.router);
   // Pushes from the sources (no API key: each sender proves itself per connector, src/webhooks).
-  app.use('/webhooks', createWebhookRouter(new WebhookService(orm, mappings.engine, { configPath: config.connectorsConfig })));
+  app.use('/webhooks', createWebhookRouter(new WebhookService(orm, mappings, { configPath: config.connectorsConfig })));
   app.use(
     '/graphql',
     express.json({ limit: '1mb' }),

@@ -27,7 +27,7 @@ import type { ConnectorEntry } from '../connectors/config';
 import { sqlOne } from '../db/sql';
 import { ErrorCode } from '../errors/codes';
 import { logger } from '../logging/logger';
-import type { MappingEngine } from '../mapping/engine';
+import type { MappingStore } from '../mapping/store';
 import { loadSyncSetup } from '../sync/instances';
 import { ConnectorInstance, IngestResult, SyncPipeline } from '../sync/pipeline';
 import { readSecret, WebhookSettings } from './config';
@@ -83,7 +83,7 @@ export class WebhookService {
 
   constructor(
     private readonly orm: MikroORM,
-    private readonly engine: MappingEngine,
+    private readonly mappings: MappingStore,
     private readonly opts: WebhookServiceOptions = {},
   ) {}
 
@@ -97,7 +97,7 @@ export class WebhookService {
     const config = loadConnectorsConfig(this.opts.configPath, this.opts.env ?? process.env);
     const placeholders = new Proxy({} as NodeJS.ProcessEnv, { get: (_t, key) => (typeof key === 'string' ? 'not-read' : undefined) });
     const { instances } = loadSyncSetup(undefined, { config, env: placeholders });
-    this.setup = { entries: new Map(config.connectors.map((e) => [e.name, e])), instances, pipeline: new SyncPipeline(this.orm, this.engine, instances) };
+    this.setup = { entries: new Map(config.connectors.map((e) => [e.name, e])), instances, pipeline: new SyncPipeline(this.orm, this.mappings.engine, instances) };
     return this.setup;
   }
 
@@ -185,7 +185,8 @@ export class WebhookService {
     }
     if (eventId) dedupe = `event:${eventId}`;
 
-    // 2. Store and process, one transaction.
+    // 2. Store and process, one transaction, with the mappings admins saved (as the sync worker does).
+    await this.mappings.loadActive();
     const kindGuess = 'batch' in parsed ? parsed.batch.kind : `${entry.type}.${soap ? 'outbound-message' : 'json'}`;
     const result = await this.orm.em.fork().transactional(async (em) => {
       const claimed = await claimEvent(em, { connector: entry.name, kind: kindGuess, dedupeKey: sha256(`${dedupe}`), contentType: req.contentType?.slice(0, 200) ?? null, payload: text });

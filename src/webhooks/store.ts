@@ -24,7 +24,8 @@ export async function claimEvent(em: EntityManager, e: { connector: string; kind
   const [row] = await exec<{ id: string; status: string; inserted: boolean }>(
     `insert into webhook_event (connector, kind, dedupe_key, content_type, payload, status)
      values (?, ?, ?, ?, ?, 'FAILED')
-     on conflict (connector, dedupe_key) do update set deliveries = webhook_event.deliveries + 1
+     on conflict (connector, dedupe_key) do update set deliveries = webhook_event.deliveries + 1,
+       payload = case when webhook_event.status = 'FAILED' then excluded.payload else webhook_event.payload end
      returning id, status, (xmax = 0) as inserted`,
     [e.connector, e.kind, e.dedupeKey, e.contentType, e.payload],
   );

@@ -258,10 +258,34 @@ describe('Salesforce Apex / Flow callouts (JSON, HMAC-SHA256)', () => {
     expect(b.json).toMatchObject({ duplicate: true, eventId: a.json.eventId });
   });
 
+  it('processes a delivery again when its first attempt failed (the sender fixed it and resent)', async () => {
+    const first = await postSigned(account('钱多', 'none'), { headers: { 'x-junction-event-id': 'evt-fix' } });
+    expect(first.status).toBe(422);
+    const fixed = await postSigned(account('钱多', '13600136000'), { headers: { 'x-junction-event-id': 'evt-fix' } });
+    expect(fixed.status).toBe(200);
+    expect(fixed.json).toMatchObject({ duplicate: false, status: 'PROCESSED', merged: 1, eventId: first.json.error.eventId });
+    const ev = await sqlOne<any>(hub.server.orm, `select status, deliveries, error, payload from webhook_event where id = ?`, [fixed.json.eventId]);
+    expect(ev).toMatchObject({ status: 'PROCESSED', deliveries: 2, error: null });
+    expect(ev.payload).toContain('13600136000');
+  });
+
   it('refuses an oversized body (413) and a wrong content type (415)', async () => {
     const big = await postSigned(JSON.stringify({ records: [], pad: 'x'.repeat(70_000) }));
     expect(big.status).toBe(413);
     expect(big.json.error).toMatchObject({ code: 'WEBHOOK_TOO_LARGE' });
+    // Chunked, without Content-Length: cut off while reading.
+    const chunk = new TextEncoder().encode('x'.repeat(16_384));
+    let sent = 0;
+    const stream = new ReadableStream<Uint8Array>({
+      pull(c) {
+        if (sent++ < 8) c.enqueue(chunk);
+        else c.close();
+      },
+    });
+    const chunked = await fetch(`${base}/crm`, { method: 'POST', headers: { 'content-type': 'application/json' }, body: stream, duplex: 'half' } as RequestInit);
+    expect(chunked.status).toBe(413);
+    expect(chunked.headers.get('content-length')).not.toBeNull();
+    expect(((await chunked.json()) as any).error.code).toBe('WEBHOOK_TOO_LARGE');
     const plain = await send('crm', account('X'), { 'content-type': 'text/plain' });
     expect(plain.status).toBe(415);
     expect(plain.json.error.message).toBe('Content-Type "text/plain" is not accepted by connector crm: send application/json or text/xml (SOAP 1.1)');
