@@ -15,12 +15,13 @@
  * pull pages (Merger), so a push waits at most for the page being merged, never for a whole run.
  *
  * Replays: the dedupe key is the sender's delivery id (X-Junction-Event-Id, or Salesforce's
- * notification ids), else the HMAC signature (unique per signing), else the body and timestamp.
+ * notification ids), else the HMAC signature (unique per signing), else the body with what dates
+ * it (timestamp header, X-TB-Ts); a shared-secret push with nothing that dates it has no guard.
  * A repeat of a processed delivery is acknowledged (200 / Ack true, `duplicate: true`) without
  * processing it again: senders retry when an answer is lost, and refusing the retry would only
  * make them retry for a day. A captured request replayed gains nothing: it changes nothing.
  */
-import { createHash } from 'crypto';
+import { createHash, randomUUID } from 'crypto';
 import type { MikroORM } from '@mikro-orm/postgresql';
 import { loadConnectorsConfig } from '../connectors/config';
 import type { ConnectorEntry } from '../connectors/config';
@@ -171,7 +172,13 @@ export class WebhookService {
       } else {
         verifyToken(secret(hook.secret, 'secret'), header(hook.tokenHeader), hook.tokenHeader);
         if (timestamp) checkTimestamp(timestamp, hook.timestampHeader, hook.toleranceSeconds);
-        dedupe = `body:${sha256(req.body)}:${timestamp ?? ''}`;
+        // Without a signature, a delivery is its body plus what dates it and the headers that feed
+        // the record (X-TB-*). With nothing that dates it, the same body sent twice may be two real
+        // events (active true → false → true): no replay guard then, and processing it again is
+        // harmless (unchanged content is skipped by its hash, older values by their timestamps).
+        const stamp = timestamp ?? header('x-tb-ts');
+        const fed = Object.keys(req.headers).filter((k) => k.startsWith('x-tb-')).sort().map((k) => `${k}=${req.headers[k]}`).join('\n');
+        dedupe = stamp ? `body:${sha256(req.body)}:${stamp}:${sha256(fed)}` : `once:${randomUUID()}`;
       }
       parsed = attempt(() => {
         let body: unknown;

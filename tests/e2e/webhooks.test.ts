@@ -343,6 +343,24 @@ describe('ThingsBoard rule-engine REST API Call (JSON, shared secret)', () => {
     expect(src.payload.attributes).toEqual({ active: true, lastActivityTime: now });
   });
 
+  it('processes the same body again when it is a new event (another X-TB-Ts, or nothing that dates it)', async () => {
+    const online = async () => (await sqlOne<any>(hub.server.orm, `select t.online from telemetry t join device d on d.id = t.device_id where d.serial = 'GA72H2305123456'`)).online;
+    const attrs = (active: boolean, ts?: number) => tb({ active }, { 'x-tb-kind': 'attributes', ...(ts ? { 'x-tb-ts': String(ts) } : {}) });
+    expect((await attrs(false, now + 2000)).json.duplicate).toBe(false);
+    expect(await online()).toBe(false);
+    expect((await attrs(true, now + 3000)).json.duplicate).toBe(false);
+    expect(await online()).toBe(true);
+    expect((await attrs(true, now + 3000)).json.duplicate).toBe(true);
+    // Undated pushes (another device, found by name: no X-TB-Device-Id) take the time they arrive: both are processed.
+    const undated = (active: boolean) => tb({ active }, { 'x-tb-kind': 'attributes', 'x-tb-device-name': 'DK20P2601584965', 'x-tb-device-id': '' });
+    expect((await undated(false)).json).toMatchObject({ duplicate: false, merged: 1 });
+    expect((await undated(true)).json).toMatchObject({ duplicate: false, merged: 1 });
+    const lock = await sqlOne<any>(hub.server.orm, `select t.online from telemetry t join device d on d.id = t.device_id where d.serial = 'DK20P2601584965'`);
+    expect(lock.online).toBe(true);
+    const src = await sqlRows<any>(hub.server.orm, `select external_id from source_record where connector = 'iot' and payload->'device'->>'name' = 'DK20P2601584965'`);
+    expect(src).toEqual([{ external_id: 'name:DK20P2601584965' }]);
+  });
+
   it('refuses a missing or wrong shared secret and a body without the device name', async () => {
     const none = await send('iot', '{"runCount": 1}', { 'content-type': 'application/json', 'x-tb-device-name': 'X' });
     expect(none.status).toBe(401);
@@ -375,7 +393,7 @@ describe('webhookEvents (GraphQL, admin)', () => {
     expect(nodes.some((n: any) => n.payload === '{"records": [' && n.errorCode === 'WEBHOOK_MALFORMED')).toBe(true);
 
     const iot = await hub.gql(q, { connector: 'iot', status: 'PROCESSED', first: 1 }, hub.keys.admin);
-    expect(iot.data.webhookEvents.edges[0].node).toMatchObject({ kind: 'thingsboard.telemetry', records: [{ stream: 'devices', externalId: DEVICE_ID }] });
+    expect(iot.data.webhookEvents.edges[0].node).toMatchObject({ kind: 'thingsboard.attributes', records: [{ stream: 'devices', externalId: 'name:DK20P2601584965' }] });
     expect(iot.data.webhookEvents.pageInfo.hasNextPage).toBe(true);
     const next = await hub.gql(q, { connector: 'iot', status: 'PROCESSED', first: 1, after: iot.data.webhookEvents.pageInfo.endCursor }, hub.keys.admin);
     expect(Number(next.data.webhookEvents.edges[0].node.id)).toBeLessThan(Number(iot.data.webhookEvents.edges[0].node.id));
