@@ -53,6 +53,12 @@ connectors:
       mode: shared-secret
       secret: { env: TEST_WEBHOOK_IOT_SECRET }
       tokenHeader: X-Junction-Token
+  - name: iot-unset
+    type: thingsboard
+    baseUrl: http://127.0.0.1:9
+    sandbox: true
+    credentials: { username: { value: u }, password: { value: p } }
+    webhook: { mode: shared-secret, secret: { env: TEST_WEBHOOK_NEVER_SET } }
 `);
   hub = await startTestHub({ connectorsConfig: configFile });
   base = `http://127.0.0.1:${hub.server.port}/webhooks`;
@@ -414,5 +420,11 @@ describe('which connectors accept pushes', () => {
     expect(quiet.status).toBe(404);
     expect(quiet.json.error).toMatchObject({ code: 'WEBHOOK_NOT_ENABLED' });
     expect(quiet.json.error.message).toContain('has no webhook section');
+  });
+
+  it('answers 500 naming the missing environment variable (never a value) when the secret cannot be read', async () => {
+    const r = await send('iot-unset', '{"a": 1}', { 'content-type': 'application/json', 'x-junction-token': IOT_SECRET, 'x-tb-device-name': 'X' });
+    expect(r.status).toBe(500);
+    expect(r.json.error).toEqual({ code: 'WEBHOOK_MISCONFIGURED', message: 'Connector iot-unset: webhook.secret cannot be read (environment variable TEST_WEBHOOK_NEVER_SET is not set)' });
   });
 });
