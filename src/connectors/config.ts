@@ -24,13 +24,18 @@ import { ConnectorError } from './errors';
 import type { RetryOptions } from './http';
 import type { RateLimitOptions } from './rate-limit';
 import { Secret } from './secret';
+import { parseWebhookSection, WebhookSettings } from '../webhooks/config';
 
 export const DEFAULT_CONFIG_PATH = 'junction.config.yaml';
 
 export type CredentialRef = { env: string } | { value: string };
 
 /** One `connectors[]` entry as validated from the file; credentials not yet resolved. */
-export type ConnectorEntry = Omit<ConnectorConfig, 'credentials'> & { credentials: Record<string, CredentialRef> };
+export type ConnectorEntry = Omit<ConnectorConfig, 'credentials'> & {
+  credentials: Record<string, CredentialRef>;
+  /** Inbound push (`POST /webhooks/<name>`): how senders are verified (src/webhooks/config.ts). */
+  webhook?: WebhookSettings;
+};
 
 export interface ConnectorsConfig {
   /** File the config came from, for messages. */
@@ -74,7 +79,7 @@ export function loadConnectorsConfig(path?: string, env: NodeJS.ProcessEnv = pro
   return parseConnectorsConfig(readFileSync(file, 'utf8'), file);
 }
 
-const ENTRY_KEYS = ['name', 'type', 'baseUrl', 'sandbox', 'credentials', 'timeoutMs', 'retry', 'rateLimit', 'streams', 'options'];
+const ENTRY_KEYS = ['name', 'type', 'baseUrl', 'sandbox', 'credentials', 'timeoutMs', 'retry', 'rateLimit', 'streams', 'options', 'webhook'];
 const RETRY_KEYS = ['maxAttempts', 'baseDelayMs', 'maxDelayMs', 'maxRetryAfterMs'];
 const RATE_KEYS = ['requestsPerSecond', 'burst', 'maxConcurrent'];
 const NAME = /^[a-z][a-z0-9_-]{0,62}$/;
@@ -191,6 +196,8 @@ export function parseConnectorsConfig(text: string, source: string = DEFAULT_CON
       else options = raw.options;
     }
 
+    const webhook = parseWebhookSection(raw.webhook, at('webhook'), issue, sandbox);
+
     connectors.push({
       name: String(name),
       type: String(raw.type),
@@ -202,6 +209,7 @@ export function parseConnectorsConfig(text: string, source: string = DEFAULT_CON
       ...(rateLimit ? { rateLimit } : {}),
       streams,
       options,
+      ...(webhook ? { webhook } : {}),
     });
   });
 

@@ -12,6 +12,7 @@ import { LookupResolver } from './resolvers/lookup';
 import { MappingResolver } from './resolvers/mappings';
 import { SyncResolver, SyncRunConnectionResolver } from './resolvers/sync';
 import { TicketResolver } from './resolvers/ticket';
+import { WebhookResolver } from './resolvers/webhooks';
 
 let cached: GraphQLSchema | null = null;
 
@@ -21,7 +22,7 @@ export function buildGatewaySchema(): GraphQLSchema {
     resolvers: [
       LookupResolver, CustomerResolver, DeviceResolver, SparePartResolver, TicketResolver,
       CustomerConnectionResolver, TicketConnectionResolver, ApiKeyResolver, MappingResolver,
-      SyncResolver, SyncRunConnectionResolver, ExcelResolver,
+      SyncResolver, SyncRunConnectionResolver, ExcelResolver, WebhookResolver,
       DataIssueResolver, DataIssueConnectionResolver, CustomerDataIssuesResolver,
     ],
     authChecker,

@@ -18,6 +18,8 @@ import { toCanonical } from '../sync/canonical';
 import { SyncRequests } from '../sync/requests';
 import { TicketService } from '../tickets/ticket-service';
 import { createExcelRouter } from '../excel/http';
+import { createWebhookRouter } from '../webhooks/router';
+import { WebhookService } from '../webhooks/service';
 import { createApollo, unauthenticated } from './apollo';
 import { readiness } from './health';
 
@@ -79,6 +81,8 @@ export async function startServer(opts: StartOptions = {}): Promise<RunningServe
   // Excel import/export for batch and admin keys (jobs run in this process; see src/excel/jobs.ts).
   const excel = createExcelRouter({ orm, verifier, engine: mappings.engine, tickets });
   app.use('/excel', excel.router);
+  // Pushes from the sources (no API key: each sender proves itself per connector, src/webhooks).
+  app.use('/webhooks', createWebhookRouter(new WebhookService(orm, mappings, { configPath: config.connectorsConfig })));
   app.use(
     '/graphql',
     express.json({ limit: '1mb' }),

@@ -1,7 +1,7 @@
-import type { MikroORM } from '@mikro-orm/postgresql';
+import type { EntityManager, MikroORM } from '@mikro-orm/postgresql';
 import type { Connector, SourceRecord } from '../connectors';
 import { bulkExecutor, sqlOne, sqlRows } from '../db/sql';
-import type { MappingEngine } from '../mapping/engine';
+import type { CompiledMapping, MappingEngine } from '../mapping/engine';
 import { MappingError } from '../mapping/errors';
 import { RecordError, toCanonical } from './canonical';
 import { contentHash } from './hash';
@@ -45,6 +45,24 @@ export class SyncError extends Error {
     super(message);
   }
 }
+
+/** What a pushed page did: counts and each failed record's error. */
+export interface IngestResult {
+  fetched: number;
+  unchanged: number;
+  merged: number;
+  failed: number;
+  errors: Array<{ externalId: string; code: string; message: string; field: string | null }>;
+}
+
+/** The payload already stored for a record (source_record), for pushes that send part of it. */
+export interface StoredPayload {
+  version: string | null;
+  payload: unknown;
+}
+
+/** The record to stage given what is stored (null = nothing stored yet), or null to skip it as stale. */
+export type CombinePayload = (stored: StoredPayload | null, incoming: SourceRecord) => SourceRecord | null;
 
 interface StagedRecord {
   index: number;
@@ -132,79 +150,31 @@ export class SyncPipeline {
     return { ...progress, status, durationMs: Date.now() - started, ...(error ? { error } : {}) };
   }
 
+  /**
+   * A page of records a source pushed (webhooks): staged, mapped and merged exactly like a pulled
+   * page, in the caller's transaction (`em`) or one of its own. No cursor and no sync_run: a push
+   * is not a run. `combine` sees each record with the payload already stored for it (rows locked)
+   * and returns the payload to stage, or null when the push is older than what is stored (counted
+   * as unchanged) — so a partial push (a few fields, one telemetry key) completes the record
+   * instead of replacing it, and a late retry never overwrites newer data.
+   */
+  async ingestPage(
+    connector: string, stream: string, records: SourceRecord[], opts: { em?: EntityManager; combine?: CombinePayload } = {},
+  ): Promise<IngestResult> {
+    const inst = this.instance(connector, stream);
+    const mapping = this.engine.get(`${inst.type}/${stream}`);
+    const run = (em: EntityManager) => this.stagePage(em, inst, stream, mapping, records, { force: false, combine: opts.combine });
+    return opts.em ? run(opts.em) : this.orm.em.fork().transactional(run);
+  }
+
   /** One page in one transaction: staging, mapping, merge, statuses, cursor and run counts. */
   private async processPage(
     inst: ConnectorInstance, stream: string, records: SourceRecord[], opts: { cursor: string | null | undefined; force: boolean }, progress: SyncProgress,
   ): Promise<void> {
     const mapping = this.engine.get(`${inst.type}/${stream}`);
-    const fetchedAt = new Date().toISOString();
-    const counts = { fetched: records.length, unchanged: 0, merged: 0, failed: 0 };
-
-    await this.orm.em.fork().transactional(async (em) => {
+    const counts = await this.orm.em.fork().transactional(async (em) => {
       const exec = bulkExecutor(em);
-      // The same record twice in one page: the later copy wins.
-      const unique = new Map<string, SourceRecord>();
-      for (const r of records) unique.set(String(r.externalId), r);
-      const staged = [...unique.values()].map((r) => ({
-        external_id: String(r.externalId), version: r.version ?? null, payload: r.payload ?? null, hash: contentHash(r.payload ?? null),
-        at: r.updatedAt ?? null,
-      }));
-      const changed = staged.length
-        ? await exec<any>(
-          `insert into source_record (connector, stream, external_id, version, payload, hash, status)
-           select ?, ?, x.external_id, x.version, x.payload, x.hash, 'PENDING'
-             from jsonb_to_recordset(?::jsonb) x(external_id text, version text, payload jsonb, hash text)
-           on conflict (connector, stream, external_id) do update
-             set version = excluded.version, payload = excluded.payload, hash = excluded.hash, fetched_at = now(), status = 'PENDING', error = null
-             where ? or source_record.hash is distinct from excluded.hash or source_record.status <> 'MERGED'
-           returning id, external_id`,
-          [inst.name, stream, JSON.stringify(staged), opts.force],
-        )
-        : [];
-      counts.unchanged = records.length - changed.length;
-      const byExternal = new Map(staged.map((s) => [s.external_id, s]));
-      const work: StagedRecord[] = changed.map((c, index) => {
-        const s = byExternal.get(c.external_id)!;
-        return { index, externalId: s.external_id, version: s.version, at: s.at ? new Date(s.at).toISOString() : fetchedAt, payload: s.payload };
-      });
-
-      const errors = new Map<number, RecordError | MappingError>();
-      const items: MergeItem[] = [];
-      // One record at a time: JSONata's time budget runs from the start of each evaluation, so
-      // starting a whole page at once would charge each record for all the others (false timeouts),
-      // and interleaving thousands of async evaluations mostly feeds the garbage collector.
-      const mapped: ReturnType<typeof toCanonical>[] = [];
-      for (const w of work) {
-        try {
-          const out = await mapping.evaluate(w.payload, { externalId: w.externalId, version: w.version, system: inst.system, connector: inst.name, stream });
-          mapped.push(toCanonical(out));
-        } catch (e) {
-          errors.set(w.index, e instanceof RecordError || e instanceof MappingError ? e : new RecordError('MAPPING_FAILED', String((e as Error)?.message ?? e)));
-          mapped.push([]);
-        }
-      }
-      mapped.forEach((records, i) => {
-        for (const record of records) items.push({ index: work[i].index, externalId: work[i].externalId, version: work[i].version, at: work[i].at, record });
-      });
-      const mergeErrors = await new Merger(em, { connector: inst.name, system: inst.system, stream }).merge(items);
-      for (const [i, e] of mergeErrors) errors.set(i, e);
-
-      const statuses = work.map((w) => {
-        const e = errors.get(w.index);
-        return {
-          id: changed[w.index].id, status: e ? 'FAILED' : 'MERGED',
-          error: e ? { code: e.code, message: e.message, field: (e as RecordError).field ?? (e as MappingError).details?.field ?? null } : null,
-        };
-      });
-      if (statuses.length) {
-        await exec(
-          `update source_record s set status = x.status, error = x.error, mapped_at = now(), mapping_version = ?
-             from jsonb_to_recordset(?::jsonb) x(id bigint, status text, error jsonb) where s.id = x.id`,
-          [mapping.version, JSON.stringify(statuses)],
-        );
-      }
-      counts.failed = errors.size;
-      counts.merged = work.length - errors.size;
+      const result = await this.stagePage(em, inst, stream, mapping, records, { force: opts.force });
       if (opts.cursor !== undefined) {
         await exec(
           `insert into sync_state (connector, stream, cursor, updated_at) values (?, ?, ?, now())
@@ -214,13 +184,102 @@ export class SyncPipeline {
       }
       await exec(
         `update sync_run set pages = pages + 1, fetched = fetched + ?, unchanged = unchanged + ?, merged = merged + ?, failed = failed + ? where id = ?`,
-        [counts.fetched, counts.unchanged, counts.merged, counts.failed, progress.runId],
+        [result.fetched, result.unchanged, result.merged, result.failed, progress.runId],
       );
+      return result;
     });
     progress.pages += 1;
     progress.fetched += counts.fetched;
     progress.unchanged += counts.unchanged;
     progress.merged += counts.merged;
     progress.failed += counts.failed;
+  }
+
+  /** Staging, mapping, merge and source_record statuses of one page, inside `em`'s transaction. */
+  private async stagePage(
+    em: EntityManager, inst: ConnectorInstance, stream: string, mapping: CompiledMapping, records: SourceRecord[],
+    opts: { force: boolean; combine?: CombinePayload },
+  ): Promise<IngestResult> {
+    const fetchedAt = new Date().toISOString();
+    const counts: IngestResult = { fetched: records.length, unchanged: 0, merged: 0, failed: 0, errors: [] };
+    const exec = bulkExecutor(em);
+    // The same record twice in one page: the later copy wins.
+    let unique = new Map<string, SourceRecord>();
+    for (const r of records) unique.set(String(r.externalId), r);
+    if (opts.combine && unique.size) {
+      const stored = new Map<string, StoredPayload>();
+      for (const row of await exec<any>(
+        `select external_id, version, payload from source_record where connector = ? and stream = ? and external_id in (select jsonb_array_elements_text(?::jsonb)) for update`,
+        [inst.name, stream, JSON.stringify([...unique.keys()])],
+      )) stored.set(row.external_id, { version: row.version, payload: row.payload });
+      const combined = new Map<string, SourceRecord>();
+      for (const [id, r] of unique) {
+        const next = opts.combine(stored.get(id) ?? null, r);
+        if (next) combined.set(id, next);
+      }
+      unique = combined;
+    }
+    const staged = [...unique.values()].map((r) => ({
+      external_id: String(r.externalId), version: r.version ?? null, payload: r.payload ?? null, hash: contentHash(r.payload ?? null),
+      at: r.updatedAt ?? null,
+    }));
+    const changed = staged.length
+      ? await exec<any>(
+        `insert into source_record (connector, stream, external_id, version, payload, hash, status)
+         select ?, ?, x.external_id, x.version, x.payload, x.hash, 'PENDING'
+           from jsonb_to_recordset(?::jsonb) x(external_id text, version text, payload jsonb, hash text)
+         on conflict (connector, stream, external_id) do update
+           set version = excluded.version, payload = excluded.payload, hash = excluded.hash, fetched_at = now(), status = 'PENDING', error = null
+           where ? or source_record.hash is distinct from excluded.hash or source_record.status <> 'MERGED'
+         returning id, external_id`,
+        [inst.name, stream, JSON.stringify(staged), opts.force],
+      )
+      : [];
+    counts.unchanged = records.length - changed.length;
+    const byExternal = new Map(staged.map((s) => [s.external_id, s]));
+    const work: StagedRecord[] = changed.map((c, index) => {
+      const s = byExternal.get(c.external_id)!;
+      return { index, externalId: s.external_id, version: s.version, at: s.at ? new Date(s.at).toISOString() : fetchedAt, payload: s.payload };
+    });
+
+    const errors = new Map<number, RecordError | MappingError>();
+    const items: MergeItem[] = [];
+    // One record at a time: JSONata's time budget runs from the start of each evaluation, so
+    // starting a whole page at once would charge each record for all the others (false timeouts),
+    // and interleaving thousands of async evaluations mostly feeds the garbage collector.
+    const mapped: ReturnType<typeof toCanonical>[] = [];
+    for (const w of work) {
+      try {
+        const out = await mapping.evaluate(w.payload, { externalId: w.externalId, version: w.version, system: inst.system, connector: inst.name, stream });
+        mapped.push(toCanonical(out));
+      } catch (e) {
+        errors.set(w.index, e instanceof RecordError || e instanceof MappingError ? e : new RecordError('MAPPING_FAILED', String((e as Error)?.message ?? e)));
+        mapped.push([]);
+      }
+    }
+    mapped.forEach((records, i) => {
+      for (const record of records) items.push({ index: work[i].index, externalId: work[i].externalId, version: work[i].version, at: work[i].at, record });
+    });
+    const mergeErrors = await new Merger(em, { connector: inst.name, system: inst.system, stream }).merge(items);
+    for (const [i, e] of mergeErrors) errors.set(i, e);
+
+    const statuses = work.map((w) => {
+      const e = errors.get(w.index);
+      return {
+        id: changed[w.index].id, status: e ? 'FAILED' : 'MERGED',
+        error: e ? { code: e.code, message: e.message, field: (e as RecordError).field ?? (e as MappingError).details?.field ?? null } : null,
+      };
+    });
+    if (statuses.length) {
+      await exec(
+        `update source_record s set status = x.status, error = x.error, mapped_at = now(), mapping_version = ?
+           from jsonb_to_recordset(?::jsonb) x(id bigint, status text, error jsonb) where s.id = x.id`,
+        [mapping.version, JSON.stringify(statuses)],
+      );
+    }
+    counts.failed = errors.size;
+    counts.merged = work.length - errors.size;
+    counts.errors = work.flatMap((w, i) => (statuses[i].error ? [{ externalId: w.externalId, ...statuses[i].error! }] : []));
+    return counts;
   }
 }

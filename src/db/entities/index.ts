@@ -7,16 +7,17 @@ import { Ticket, TicketEvent, TicketNumberCounter } from './ticket';
 import { ApiKey, AuditLog, DataIssue, QualityRun, SourceLink } from './metadata';
 import { Complaint, MappingVersion, SourceRecordRow, SyncRun, SyncState } from './sync';
 import { ExcelJob, ExcelRow } from './excel';
+import { WebhookEvent } from './webhook';
 
 export * from './base';
 export {
   Customer, Device, Telemetry, Purchase, SparePart, PartCompatibility, Stock,
   Ticket, TicketEvent, TicketNumberCounter, SourceLink, AuditLog, DataIssue, ApiKey,
-  SourceRecordRow, SyncState, SyncRun, Complaint, MappingVersion, DeviceSerialVariant, ExcelRow, ExcelJob, QualityRun,
+  SourceRecordRow, SyncState, SyncRun, Complaint, MappingVersion, DeviceSerialVariant, ExcelRow, ExcelJob, QualityRun, WebhookEvent,
 };
 
 export const ALL_ENTITIES = [
   Customer, Device, Telemetry, Purchase, SparePart, PartCompatibility, Stock,
   Ticket, TicketEvent, TicketNumberCounter, SourceLink, AuditLog, DataIssue, ApiKey,
-  SourceRecordRow, SyncState, SyncRun, Complaint, MappingVersion, DeviceSerialVariant, ExcelRow, ExcelJob, QualityRun,
+  SourceRecordRow, SyncState, SyncRun, Complaint, MappingVersion, DeviceSerialVariant, ExcelRow, ExcelJob, QualityRun, WebhookEvent,
 ];
