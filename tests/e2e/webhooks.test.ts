@@ -160,6 +160,20 @@ describe('Salesforce Outbound Messages (SOAP)', () => {
     expect(evs[0].deliveries).toBe(2);
   });
 
+  it('completes the stored record with a message that selects fewer fields, and skips one older than what is stored', async () => {
+    // Only Id, Name and SystemModstamp: the stored Phone still identifies the customer.
+    const partial = await postSoap(outboundMessage([{ id: '04l5g00000PaRtLAAV', type: 'Account', fields: '<sf:Id>0015g00000WbHk1AAF</sf:Id><sf:Name>王芳 (VIP)</sf:Name><sf:SystemModstamp>2026-11-20T08:30:00.000Z</sf:SystemModstamp>' }]));
+    expect(partial.status).toBe(200);
+    expect((await sqlOne<any>(hub.server.orm, `select name, tier from customer where phone = '+8613800138123'`))).toEqual({ name: '王芳 (VIP)', tier: 'GOLD' });
+    // Delivered late (Salesforce retries out of order): older than the stored version.
+    const late = await postSoap(outboundMessage([{ id: '04l5g00000LaTeEAAV', type: 'Account', fields: ACCOUNT_FIELDS('王芳 (old)', '2026-11-20T07:00:00.000Z') }]));
+    expect(late.status).toBe(200);
+    expect(late.text).toContain('<Ack>true</Ack>');
+    expect((await sqlOne<any>(hub.server.orm, `select name from customer where phone = '+8613800138123'`)).name).toBe('王芳 (VIP)');
+    const ev = (await events('crm')).pop();
+    expect(ev).toMatchObject({ status: 'PROCESSED', records: 1, merged: 0, unchanged: 1 });
+  });
+
   it('merges a pushed Case into a complaint of the pushed account, with nil fields and text booleans read as Salesforce means them', async () => {
     const r = await postSoap(outboundMessage([
       { id: '04l5g00000AbCdFAAV', type: 'Case', fields: '<sf:Id>5005g00000Q1w2EAAR</sf:Id><sf:CaseNumber>00009001</sf:CaseNumber><sf:AccountId>0015g00000WbHk1AAF</sf:AccountId><sf:Subject>E1 高压保护</sf:Subject><sf:Status>Working</sf:Status><sf:IsClosed>false</sf:IsClosed><sf:ClosedDate xsi:nil="true"/><sf:CreatedDate>2026-11-20T08:10:00.000Z</sf:CreatedDate><sf:SystemModstamp>2026-11-20T08:10:00.000Z</sf:SystemModstamp><sf:Serial_Number__c>ga50n 2409 331842</sf:Serial_Number__c>' },
