@@ -149,7 +149,9 @@ export class WebhookService {
     let parsed: { batch: PushBatch } | { error: WebhookError } | null = null;
     let dedupe: string;
     const eventId = header(hook.eventIdHeader)?.trim();
-    const text = req.body.toString('utf8');
+    // PostgreSQL text and jsonb hold no NUL character: kept visible as U+FFFD in the stored body,
+    // refused in parsed values (below), so a push is never a database error that would repeat forever.
+    const text = req.body.toString('utf8').split('\u0000').join('\uFFFD');
     if (soap) {
       // Outbound Messages cannot sign nor set headers: a token in the endpoint URL, then the organization.
       const token = typeof req.query.token === 'string' ? req.query.token : header(hook.tokenHeader);
@@ -187,6 +189,7 @@ export class WebhookService {
         } catch (e) {
           throw webhookError(ErrorCode.WEBHOOK_MALFORMED, `The JSON body does not parse: ${(e as Error).message}`);
         }
+        if (/\\u0000/i.test(text)) throw webhookError(ErrorCode.WEBHOOK_MALFORMED, 'The JSON body holds a NUL character (\\u0000), which Junction does not store');
         return { batch: entry.type === 'salesforce' ? parseSalesforceJson(body, streams) : parseThingsBoardPush(req.headers, body) };
       });
     }

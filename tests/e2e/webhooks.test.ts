@@ -160,6 +160,20 @@ describe('Salesforce Outbound Messages (SOAP)', () => {
     expect(evs[0].deliveries).toBe(2);
   });
 
+  it('completes the stored record with a message that selects fewer fields, and skips one older than what is stored', async () => {
+    // Only Id, Name and SystemModstamp: the stored Phone still identifies the customer.
+    const partial = await postSoap(outboundMessage([{ id: '04l5g00000PaRtLAAV', type: 'Account', fields: '<sf:Id>0015g00000WbHk1AAF</sf:Id><sf:Name>王芳 (VIP)</sf:Name><sf:SystemModstamp>2026-11-20T08:30:00.000Z</sf:SystemModstamp>' }]));
+    expect(partial.status).toBe(200);
+    expect((await sqlOne<any>(hub.server.orm, `select name, tier from customer where phone = '+8613800138123'`))).toEqual({ name: '王芳 (VIP)', tier: 'GOLD' });
+    // Delivered late (Salesforce retries out of order): older than the stored version.
+    const late = await postSoap(outboundMessage([{ id: '04l5g00000LaTeEAAV', type: 'Account', fields: ACCOUNT_FIELDS('王芳 (old)', '2026-11-20T07:00:00.000Z') }]));
+    expect(late.status).toBe(200);
+    expect(late.text).toContain('<Ack>true</Ack>');
+    expect((await sqlOne<any>(hub.server.orm, `select name from customer where phone = '+8613800138123'`)).name).toBe('王芳 (VIP)');
+    const ev = (await events('crm')).pop();
+    expect(ev).toMatchObject({ status: 'PROCESSED', records: 1, merged: 0, unchanged: 1 });
+  });
+
   it('merges a pushed Case into a complaint of the pushed account, with nil fields and text booleans read as Salesforce means them', async () => {
     const r = await postSoap(outboundMessage([
       { id: '04l5g00000AbCdFAAV', type: 'Case', fields: '<sf:Id>5005g00000Q1w2EAAR</sf:Id><sf:CaseNumber>00009001</sf:CaseNumber><sf:AccountId>0015g00000WbHk1AAF</sf:AccountId><sf:Subject>E1 高压保护</sf:Subject><sf:Status>Working</sf:Status><sf:IsClosed>false</sf:IsClosed><sf:ClosedDate xsi:nil="true"/><sf:CreatedDate>2026-11-20T08:10:00.000Z</sf:CreatedDate><sf:SystemModstamp>2026-11-20T08:10:00.000Z</sf:SystemModstamp><sf:Serial_Number__c>ga50n 2409 331842</sf:Serial_Number__c>' },
@@ -188,7 +202,7 @@ describe('Salesforce Outbound Messages (SOAP)', () => {
     expect(await eventCount()).toBe(before);
   });
 
-  it('stores malformed XML and a DOCTYPE (entity expansion) as failed with a 400 fault', async () => {
+  it('stores malformed XML and a DOCTYPE (entity expansion) as failed with a 400 fault, and a NUL byte visibly replaced', async () => {
     const broken = await postSoap('<soapenv:Envelope xmlns:soapenv="http://schemas.xmlsoap.org/soap/envelope/"><soapenv:Body>');
     expect(broken.status).toBe(400);
     expect(broken.text).toContain('WEBHOOK_MALFORMED');
@@ -196,8 +210,13 @@ describe('Salesforce Outbound Messages (SOAP)', () => {
     expect(xxe.status).toBe(400);
     expect(xxe.text).toContain('a DOCTYPE is not allowed');
     expect(xxe.text).not.toContain('root:');
+    // A NUL byte (which PostgreSQL text cannot hold) is stored visibly replaced, not a database error.
+    const nul = await postSoap('<a>\u0000</a>');
+    expect(nul.status).toBe(422);
+    expect(nul.text).toContain('Expected a SOAP 1.1 Envelope');
     const failed = (await events('crm')).filter((e) => e.status === 'FAILED');
-    expect(failed.map((e) => e.error.code)).toEqual(['WEBHOOK_MALFORMED', 'WEBHOOK_MALFORMED']);
+    expect(failed.map((e) => e.error.code)).toEqual(['WEBHOOK_MALFORMED', 'WEBHOOK_MALFORMED', 'WEBHOOK_BAD_PAYLOAD']);
+    expect(failed[2].payload).toBe('<a>\uFFFD</a>');
   });
 
   it('stores a notification of an sObject type Junction does not map as failed (422) naming it', async () => {
@@ -301,6 +320,9 @@ describe('Salesforce Apex / Flow callouts (JSON, HMAC-SHA256)', () => {
     const malformed = await postSigned('{"records": [');
     expect(malformed.status).toBe(400);
     expect(malformed.json.error.code).toBe('WEBHOOK_MALFORMED');
+    const nul = await postSigned(JSON.stringify({ attributes: { type: 'Account' }, Id: '0015g00000NuLlAAAZ', Name: 'a\u0000b', Phone: '13500135000' }));
+    expect(nul.status).toBe(400);
+    expect(nul.json.error).toMatchObject({ code: 'WEBHOOK_MALFORMED', message: 'The JSON body holds a NUL character (\\u0000), which Junction does not store' });
     const shape = await postSigned(JSON.stringify({ hello: 'world' }));
     expect(shape.status).toBe(422);
     expect(shape.json.error).toMatchObject({ code: 'WEBHOOK_BAD_PAYLOAD' });
@@ -311,12 +333,12 @@ describe('Salesforce Apex / Flow callouts (JSON, HMAC-SHA256)', () => {
     expect(noPhone.status).toBe(422);
     expect(noPhone.json.error.message).toContain('has no valid phone');
     const evs = await events('crm');
-    const last = evs.slice(-4);
+    const last = evs.slice(-5);
     expect(last.map((e) => [e.status, e.error.code])).toEqual([
-      ['FAILED', 'WEBHOOK_MALFORMED'], ['FAILED', 'WEBHOOK_BAD_PAYLOAD'], ['FAILED', 'WEBHOOK_BAD_PAYLOAD'], ['FAILED', 'WEBHOOK_BAD_PAYLOAD'],
+      ['FAILED', 'WEBHOOK_MALFORMED'], ['FAILED', 'WEBHOOK_MALFORMED'], ['FAILED', 'WEBHOOK_BAD_PAYLOAD'], ['FAILED', 'WEBHOOK_BAD_PAYLOAD'], ['FAILED', 'WEBHOOK_BAD_PAYLOAD'],
     ]);
     expect(last[0].payload).toBe('{"records": [');
-    expect(last[3].error.records).toEqual([expect.objectContaining({ externalId: '0015g00000JsOnAAAZ', stream: 'accounts' })]);
+    expect(last[4].error.records).toEqual([expect.objectContaining({ externalId: '0015g00000JsOnAAAZ', stream: 'accounts' })]);
     const src = await sqlOne<any>(hub.server.orm, `select status, error from source_record where connector = 'crm' and external_id = '0015g00000JsOnAAAZ'`);
     expect(src.status).toBe('FAILED');
   });
