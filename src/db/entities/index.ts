@@ -7,16 +7,19 @@ import { Ticket, TicketEvent, TicketNumberCounter } from './ticket';
 import { ApiKey, AuditLog, DataIssue, SourceLink } from './metadata';
 import { Complaint, MappingVersion, SourceRecordRow, SyncRun, SyncState } from './sync';
 import { ExcelJob, ExcelRow } from './excel';
+import { WritebackApplied, WritebackOutbox } from './writeback';
 
 export * from './base';
 export {
   Customer, Device, Telemetry, Purchase, SparePart, PartCompatibility, Stock,
   Ticket, TicketEvent, TicketNumberCounter, SourceLink, AuditLog, DataIssue, ApiKey,
   SourceRecordRow, SyncState, SyncRun, Complaint, MappingVersion, DeviceSerialVariant, ExcelRow, ExcelJob,
+  WritebackOutbox, WritebackApplied,
 };
 
 export const ALL_ENTITIES = [
   Customer, Device, Telemetry, Purchase, SparePart, PartCompatibility, Stock,
   Ticket, TicketEvent, TicketNumberCounter, SourceLink, AuditLog, DataIssue, ApiKey,
   SourceRecordRow, SyncState, SyncRun, Complaint, MappingVersion, DeviceSerialVariant, ExcelRow, ExcelJob,
+  WritebackOutbox, WritebackApplied,
 ];
