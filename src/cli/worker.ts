@@ -1,6 +1,6 @@
 /**
  * `junction worker`: processes the `junction-sync` queue and keeps the stream schedules in Redis
- * matching junction.config.yaml. Scale out by starting more workers (all with the same config);
+ * matching junction.config.yaml; relays the write-back outbox and applies `junction-writeback` jobs. Scale out by starting more workers (all with the same config);
  * a stream never runs twice at once whatever the number of workers (advisory lock per stream).
  */
 import type { Command } from 'commander';
@@ -15,6 +15,8 @@ import { SyncPipeline } from '../sync/pipeline';
 import { AppliedSchedules, applySchedules, createSyncQueue, redisConnection, SyncQueue, SYNC_QUEUE } from '../sync/queue';
 import { describeSchedule } from '../sync/schedule';
 import { startSyncWorker, SyncWorker } from '../sync/worker';
+import { WRITEBACK_QUEUE } from '../writeback/queue';
+import { startWritebackRuntime, WritebackRuntime } from '../writeback/runtime';
 import { onShutdown } from './shutdown';
 
 export interface WorkerRuntimeOptions {
@@ -30,12 +32,17 @@ export interface WorkerRuntimeOptions {
   orm?: MikroORM;
   /** Default: the files under mappings/ (admin-saved versions apply over it either way). */
   engine?: MappingEngine;
+  /** Run the outbox relay and the write-back worker too (default true). */
+  writeback?: boolean;
+  /** Write-back jobs this process applies at once (default 16). */
+  writebackConcurrency?: number;
 }
 
 export interface WorkerRuntime {
   setup: SyncSetup;
   queue: SyncQueue;
   sync: SyncWorker;
+  writeback: WritebackRuntime | null;
   applied: AppliedSchedules | null;
   close(): Promise<void>;
 }
@@ -59,14 +66,22 @@ export async function startWorkerRuntime(opts: WorkerRuntimeOptions = {}): Promi
     const sync = startSyncWorker({
       connection, prefix, concurrency: opts.concurrency, orm, pipeline, instances: setup.instances, prepare: () => mappings.loadActive(),
     });
+    const writeback = opts.writeback === false ? null : await startWritebackRuntime({
+      orm, engine: mappings.engine, instances: setup.instances, connection, prefix, concurrency: opts.writebackConcurrency, prepare: () => mappings.loadActive(),
+    }).catch(async (e) => {
+      await sync.close();
+      throw e;
+    });
     const q = queue;
     const c = connection;
     return {
       setup,
       queue: q,
       sync,
+      writeback,
       applied,
       async close() {
+        await writeback?.close();
         await sync.close();
         await q.close();
         await c.quit().catch(() => c.disconnect());
@@ -90,9 +105,14 @@ export function registerWorkerCommand(program: Command): void {
     .option('--concurrency <n>', 'streams this process syncs at once (the same stream never twice)', (v) => Number(v), 2)
     .option('--no-schedules', 'only process queued jobs; leave the schedules in Redis as they are')
     .option('-c, --config <file>', 'connector config file (default: $JUNCTION_CONFIG, else ./junction.config.yaml)')
-    .action(async (opts: { concurrency: number; schedules: boolean; config?: string }) => {
+    .option('--no-writeback', `do not relay the outbox nor apply write-back jobs (queue ${WRITEBACK_QUEUE})`)
+    .option('--writeback-concurrency <n>', 'write-back jobs this process applies at once', (v) => Number(v), 16)
+    .action(async (opts: { concurrency: number; schedules: boolean; config?: string; writeback: boolean; writebackConcurrency: number }) => {
       if (!Number.isInteger(opts.concurrency) || opts.concurrency < 1) throw new Error('--concurrency must be a positive whole number');
-      const runtime = await startWorkerRuntime({ concurrency: opts.concurrency, schedules: opts.schedules, configPath: opts.config });
+      if (!Number.isInteger(opts.writebackConcurrency) || opts.writebackConcurrency < 1) throw new Error('--writeback-concurrency must be a positive whole number');
+      const runtime = await startWorkerRuntime({
+        concurrency: opts.concurrency, schedules: opts.schedules, configPath: opts.config, writeback: opts.writeback, writebackConcurrency: opts.writebackConcurrency,
+      });
       onShutdown(() => runtime.close());
       const out = process.stdout;
       out.write(`junction worker: ${runtime.setup.instances.size} connector(s) from ${runtime.setup.source}, concurrency ${opts.concurrency}\n`);
@@ -100,6 +120,6 @@ export function registerWorkerCommand(program: Command): void {
         for (const s of runtime.setup.schedules) out.write(`junction worker:   ${s.connector}/${s.stream}: ${describeSchedule(s.spec)}\n`);
         if (runtime.applied.removed.length) out.write(`junction worker: removed schedules no longer configured: ${runtime.applied.removed.join(', ')}\n`);
       } else out.write('junction worker: schedules left unchanged (--no-schedules)\n');
-      out.write(`junction worker: waiting for jobs on ${SYNC_QUEUE}\n`);
+      out.write(`junction worker: waiting for jobs on ${SYNC_QUEUE}${runtime.writeback ? ` and ${WRITEBACK_QUEUE} (outbox relay running, concurrency ${opts.writebackConcurrency})` : ''}\n`);
     });
 }
