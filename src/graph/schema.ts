@@ -11,6 +11,7 @@ import { LookupResolver } from './resolvers/lookup';
 import { MappingResolver } from './resolvers/mappings';
 import { SyncResolver, SyncRunConnectionResolver } from './resolvers/sync';
 import { TicketResolver } from './resolvers/ticket';
+import { TicketWriteBackResolver, WriteBackConnectionResolver, WriteBackResolver } from './resolvers/writeback';
 
 let cached: GraphQLSchema | null = null;
 
@@ -21,6 +22,7 @@ export function buildGatewaySchema(): GraphQLSchema {
       LookupResolver, CustomerResolver, DeviceResolver, SparePartResolver, TicketResolver,
       CustomerConnectionResolver, TicketConnectionResolver, ApiKeyResolver, MappingResolver,
       SyncResolver, SyncRunConnectionResolver, ExcelResolver,
+      WriteBackResolver, WriteBackConnectionResolver, TicketWriteBackResolver,
     ],
     authChecker,
     authMode: 'error',

@@ -18,6 +18,8 @@ import { toCanonical } from '../sync/canonical';
 import { SyncRequests } from '../sync/requests';
 import { TicketService } from '../tickets/ticket-service';
 import { createExcelRouter } from '../excel/http';
+import { WritebackAdmin } from '../writeback/admin';
+import { BOARD_PATH, createBoardRouter } from '../writeback/board';
 import { createApollo, unauthenticated } from './apollo';
 import { readiness } from './health';
 
@@ -66,6 +68,8 @@ export async function startServer(opts: StartOptions = {}): Promise<RunningServe
   await mappings.loadActive();
   // runSync queues jobs: Redis and the connector config are opened on the first request.
   const sync = new SyncRequests({ redisUrl: config.redisUrl, prefix: config.queuePrefix, configPath: config.connectorsConfig });
+  // Write-back retry/discard and the queue dashboard: the write-back queue is opened on first use.
+  const writeback = new WritebackAdmin(orm, { redisUrl: config.redisUrl, prefix: config.queuePrefix });
   const apollo = createApollo(config);
   await apollo.start();
 
@@ -79,6 +83,7 @@ export async function startServer(opts: StartOptions = {}): Promise<RunningServe
   // Excel import/export for batch and admin keys (jobs run in this process; see src/excel/jobs.ts).
   const excel = createExcelRouter({ orm, verifier, engine: mappings.engine, tickets });
   app.use('/excel', excel.router);
+  app.use(BOARD_PATH, createBoardRouter(verifier, () => [writeback.queue, sync.queue]));
   app.use(
     '/graphql',
     express.json({ limit: '1mb' }),
@@ -89,7 +94,7 @@ export async function startServer(opts: StartOptions = {}): Promise<RunningServe
         if (!m) throw unauthenticated('Send an API key as "Authorization: Bearer <key>"');
         const auth = await verifier.verify(m[1]);
         if (!auth) throw unauthenticated('The API key is not valid or was revoked');
-        return { orm, auth, loaders: createLoaders(orm), tickets, sync, mappings };
+        return { orm, auth, loaders: createLoaders(orm), tickets, sync, mappings, writeback };
       },
     }),
   );
@@ -112,6 +117,7 @@ export async function startServer(opts: StartOptions = {}): Promise<RunningServe
       await apollo.stop();
       await excel.close();
       await sync.close();
+      await writeback.close();
       redis.disconnect();
       await orm.close(true);
     },

@@ -167,7 +167,11 @@ export function createWritebackProcessor(deps: WritebackWorkerDeps) {
     }
 
     const target = row.payload.target ?? {};
-    const ctx = { idempotencyKey: key, targetId: target.externalId, targetVersion: target.version ?? null, lookupFirst: deps.idempotency !== false };
+    const ctx = {
+      idempotencyKey: key, targetId: target.externalId, targetVersion: target.version ?? null, lookupFirst: deps.idempotency !== false,
+      // retryWriteBack(force: true): a person decided Junction's value wins over the target's change
+      force: (row.payload as { force?: unknown }).force === true,
+    };
     try {
       let result = await op(payload, ctx);
       let forced: Record<string, unknown> | null = null;
