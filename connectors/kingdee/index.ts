@@ -28,6 +28,7 @@ import {
   StreamDefinition,
 } from '../../src/connectors';
 import { KingdeeClient, KingdeeCredentials, KingdeeRequestFormat, KINGDEE_MAX_LIMIT } from './client';
+import { kingdeeWrites } from './writes';
 import { createStream, defaultStreamSpecs, KingdeeStreamName, requiredColumns, StreamSpec, STREAM_NAMES } from './streams';
 
 export { KingdeeClient, KINGDEE_SERVICES } from './client';
@@ -195,6 +196,7 @@ export const kingdeeConnector: ConnectorDefinition = {
       name: config.name,
       streams,
       healthCheck,
+      write: kingdeeWrites(client, config.name),
       client,
       options,
       specs,

@@ -6,6 +6,7 @@ import { Connector, ConnectorDefinition, connectorRegistry, HealthResult, isConn
 import { SalesforceClient } from './client';
 import { parseSalesforceSettings } from './config';
 import { createQueryStream, streamSpecs } from './streams';
+import { salesforceWrites } from './writes';
 
 export { SalesforceClient } from './client';
 export type { QueryResult, SalesforceRecord, SaveResult } from './client';
@@ -33,6 +34,7 @@ export const salesforceConnector: ConnectorDefinition = {
     return {
       name: config.name,
       streams,
+      write: salesforceWrites(client),
       async healthCheck(): Promise<HealthResult> {
         const started = deps.clock.now();
         try {

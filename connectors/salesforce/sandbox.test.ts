@@ -111,7 +111,7 @@ describe('full and incremental reads', () => {
       expect(pages.slice(0, -1).every((p) => p.hasMore)).toBe(true);
       expect(pages[pages.length - 1].hasMore).toBe(false);
     }
-    expect(counts).toEqual({ Account: 40, Contact: 41, Case: 59 });
+    expect(counts).toEqual({ Account: 40, Contact: 41, Case: 59, Task: 0 });
     expect(sb.control.requests.filter((r) => /\/query\/01g/.test(r.path)).length).toBeGreaterThan(10);
   });
 

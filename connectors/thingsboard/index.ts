@@ -17,6 +17,7 @@
 import { Connector, ConnectorDefinition, ConnectorError, connectorRegistry, HealthResult, HttpClient, isConnectorError, Secret } from '../../src/connectors';
 import { ThingsBoardApiKeyAuth, ThingsBoardAuth, ThingsBoardClient, thingsboardVendorErrors } from './client';
 import { devicesStream, parseDevicesSettings } from './streams';
+import { thingsboardWrites } from './writes';
 
 export * from './client';
 export * from './streams';
@@ -68,6 +69,7 @@ export const thingsboardConnector: ConnectorDefinition = {
       client,
       authStats: auth.stats,
       streams: { devices: devicesStream({ connector: config.name, client, settings }) },
+      write: thingsboardWrites(client, config.name),
       async healthCheck(): Promise<HealthResult> {
         const started = deps.clock.now();
         try {

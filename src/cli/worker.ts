@@ -1,6 +1,6 @@
 /**
  * `junction worker`: processes the `junction-sync` queue and keeps the stream schedules in Redis
- * matching junction.config.yaml. Scale out by starting more workers (all with the same config);
+ * matching junction.config.yaml; relays the write-back outbox and applies `junction-writeback` jobs. Scale out by starting more workers (all with the same config);
  * a stream never runs twice at once whatever the number of workers (advisory lock per stream).
  */
 import type { Command } from 'commander';
@@ -18,6 +18,8 @@ import { startSyncWorker, SyncWorker } from '../sync/worker';
 import { applyChecksSchedule, ChecksQueue, createChecksQueue, requestChecksAfterSync, startChecksWorker } from '../quality/queue';
 import { loadRules } from '../quality/rules';
 import { QualityRunner } from '../quality/runner';
+import { WRITEBACK_QUEUE } from '../writeback/queue';
+import { startWritebackRuntime, WritebackRuntime } from '../writeback/runtime';
 import { onShutdown } from './shutdown';
 
 export interface WorkerRuntimeOptions {
@@ -35,12 +37,17 @@ export interface WorkerRuntimeOptions {
   engine?: MappingEngine;
   /** The data checks: rules file (default mappings/quality/rules.json); false: no checks in this worker. */
   checks?: { rulesFile?: string; debounceMs?: number } | false;
+  /** Run the outbox relay and the write-back worker too (default true). */
+  writeback?: boolean;
+  /** Write-back jobs this process applies at once (default 16). */
+  writebackConcurrency?: number;
 }
 
 export interface WorkerRuntime {
   setup: SyncSetup;
   queue: SyncQueue;
   sync: SyncWorker;
+  writeback: WritebackRuntime | null;
   applied: AppliedSchedules | null;
   /** The data checks queue (after each sync and on the rules file's schedule); null when switched off. */
   checks: { queue: ChecksQueue; runner: QualityRunner } | null;
@@ -75,15 +82,24 @@ export async function startWorkerRuntime(opts: WorkerRuntimeOptions = {}): Promi
       connection, prefix, concurrency: opts.concurrency, orm, pipeline, instances: setup.instances, prepare: () => mappings.loadActive(),
       afterRun: cq ? (run) => requestChecksAfterSync(cq, `sync:${run.connector}/${run.stream} run ${run.runId}`, checksOpts ? checksOpts.debounceMs : undefined) : undefined,
     });
+    const writeback = opts.writeback === false ? null : await startWritebackRuntime({
+      orm, engine: mappings.engine, instances: setup.instances, connection, prefix, concurrency: opts.writebackConcurrency, prepare: () => mappings.loadActive(),
+    }).catch(async (e) => {
+      await sync.close();
+      await checksWorker?.close();
+      throw e;
+    });
     const q = queue;
     const c = connection;
     return {
       setup,
       queue: q,
       sync,
+      writeback,
       applied,
       checks: runner && cq ? { queue: cq, runner } : null,
       async close() {
+        await writeback?.close();
         await sync.close();
         await checksWorker?.close();
         await cq?.close();
@@ -110,9 +126,14 @@ export function registerWorkerCommand(program: Command): void {
     .option('--concurrency <n>', 'streams this process syncs at once (the same stream never twice)', (v) => Number(v), 2)
     .option('--no-schedules', 'only process queued jobs; leave the schedules in Redis as they are')
     .option('-c, --config <file>', 'connector config file (default: $JUNCTION_CONFIG, else ./junction.config.yaml)')
-    .action(async (opts: { concurrency: number; schedules: boolean; config?: string }) => {
+    .option('--no-writeback', `do not relay the outbox nor apply write-back jobs (queue ${WRITEBACK_QUEUE})`)
+    .option('--writeback-concurrency <n>', 'write-back jobs this process applies at once', (v) => Number(v), 16)
+    .action(async (opts: { concurrency: number; schedules: boolean; config?: string; writeback: boolean; writebackConcurrency: number }) => {
       if (!Number.isInteger(opts.concurrency) || opts.concurrency < 1) throw new Error('--concurrency must be a positive whole number');
-      const runtime = await startWorkerRuntime({ concurrency: opts.concurrency, schedules: opts.schedules, configPath: opts.config });
+      if (!Number.isInteger(opts.writebackConcurrency) || opts.writebackConcurrency < 1) throw new Error('--writeback-concurrency must be a positive whole number');
+      const runtime = await startWorkerRuntime({
+        concurrency: opts.concurrency, schedules: opts.schedules, configPath: opts.config, writeback: opts.writeback, writebackConcurrency: opts.writebackConcurrency,
+      });
       onShutdown(() => runtime.close());
       const out = process.stdout;
       out.write(`junction worker: ${runtime.setup.instances.size} connector(s) from ${runtime.setup.source}, concurrency ${opts.concurrency}\n`);
@@ -120,6 +141,6 @@ export function registerWorkerCommand(program: Command): void {
         for (const s of runtime.setup.schedules) out.write(`junction worker:   ${s.connector}/${s.stream}: ${describeSchedule(s.spec)}\n`);
         if (runtime.applied.removed.length) out.write(`junction worker: removed schedules no longer configured: ${runtime.applied.removed.join(', ')}\n`);
       } else out.write('junction worker: schedules left unchanged (--no-schedules)\n');
-      out.write(`junction worker: waiting for jobs on ${SYNC_QUEUE}\n`);
+      out.write(`junction worker: waiting for jobs on ${SYNC_QUEUE}${runtime.writeback ? ` and ${WRITEBACK_QUEUE} (outbox relay running, concurrency ${opts.writebackConcurrency})` : ''}\n`);
     });
 }

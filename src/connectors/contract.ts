@@ -67,6 +67,15 @@ export interface WriteContext {
   idempotencyKey: string;
   /** Version the change was based on; a newer version at the target means skip/merge (CONNECTOR_CONFLICT). */
   targetVersion?: string | null;
+  /** The vendor id of the record written to (Account, Case, device...), when the operation needs one. */
+  targetId?: string;
+  /**
+   * Look for the effect of this key at the target before writing (default true). Only the fault
+   * suite's negative control turns it off, to prove the checker sees the duplicates it prevents.
+   */
+  lookupFirst?: boolean;
+  /** Write even though the target changed since `targetVersion` (survivorship said Junction wins). */
+  force?: boolean;
   signal?: AbortSignal;
 }
 
@@ -76,9 +85,16 @@ export interface WriteResult {
   version?: string | null;
   /** The target had already applied this idempotency key; nothing changed this time. */
   duplicate?: boolean;
+  /** The target already was as the write wanted it; nothing was sent. */
+  unchanged?: boolean;
+  /**
+   * Nothing written: the target changed since `targetVersion` (it answered 412 / its version
+   * differs). `current` is what it holds now (re-read), for survivorship and the data issue.
+   */
+  conflict?: { current: Record<string, unknown>; version?: string | null };
 }
 
-/** Write-back (later issue). Throw ConnectorError; the write-back job maps codes to retry / dead letter. */
+/** One write-back operation. Throw ConnectorError; the write-back worker maps codes to retry / dead letter. */
 export type WriteOperation = (payload: unknown, ctx: WriteContext) => Promise<WriteResult>;
 
 export interface Connector {

@@ -6,6 +6,7 @@ import { ErrorCode, JunctionError } from '../errors/codes';
 import type { SyncRequests } from '../sync/requests';
 import type { MappingStore } from '../mapping/store';
 import type { TicketService } from '../tickets/ticket-service';
+import type { WritebackAdmin } from '../writeback/admin';
 import type { Loaders } from './loaders';
 
 /** Per-request state: who is asking, the database, and this request's DataLoaders. */
@@ -18,6 +19,8 @@ export interface GraphContext {
   sync?: SyncRequests;
   /** Mapping admin (list, preview, save, rollback); absent where a gateway was built without it. */
   mappings?: MappingStore;
+  /** Write-back admin (retry, discard); absent where no queue is configured. */
+  writeback?: WritebackAdmin;
 }
 
 /** `@Authorized(Role.X)` on root fields; admin passes every check. */

@@ -13,6 +13,7 @@ import { MappingResolver } from './resolvers/mappings';
 import { SyncResolver, SyncRunConnectionResolver } from './resolvers/sync';
 import { TicketResolver } from './resolvers/ticket';
 import { WebhookResolver } from './resolvers/webhooks';
+import { TicketWriteBackResolver, WriteBackConnectionResolver, WriteBackResolver } from './resolvers/writeback';
 
 let cached: GraphQLSchema | null = null;
 
@@ -24,6 +25,7 @@ export function buildGatewaySchema(): GraphQLSchema {
       CustomerConnectionResolver, TicketConnectionResolver, ApiKeyResolver, MappingResolver,
       SyncResolver, SyncRunConnectionResolver, ExcelResolver, WebhookResolver,
       DataIssueResolver, DataIssueConnectionResolver, CustomerDataIssuesResolver,
+      WriteBackResolver, WriteBackConnectionResolver, TicketWriteBackResolver,
     ],
     authChecker,
     authMode: 'error',

@@ -20,6 +20,8 @@ import { TicketService } from '../tickets/ticket-service';
 import { createExcelRouter } from '../excel/http';
 import { createWebhookRouter } from '../webhooks/router';
 import { WebhookService } from '../webhooks/service';
+import { WritebackAdmin } from '../writeback/admin';
+import { BOARD_PATH, createBoardRouter } from '../writeback/board';
 import { createApollo, unauthenticated } from './apollo';
 import { readiness } from './health';
 
@@ -68,6 +70,8 @@ export async function startServer(opts: StartOptions = {}): Promise<RunningServe
   await mappings.loadActive();
   // runSync queues jobs: Redis and the connector config are opened on the first request.
   const sync = new SyncRequests({ redisUrl: config.redisUrl, prefix: config.queuePrefix, configPath: config.connectorsConfig });
+  // Write-back retry/discard and the queue dashboard: the write-back queue is opened on first use.
+  const writeback = new WritebackAdmin(orm, { redisUrl: config.redisUrl, prefix: config.queuePrefix });
   const apollo = createApollo(config);
   await apollo.start();
 
@@ -83,6 +87,7 @@ export async function startServer(opts: StartOptions = {}): Promise<RunningServe
   app.use('/excel', excel.router);
   // Pushes from the sources (no API key: each sender proves itself per connector, src/webhooks).
   app.use('/webhooks', createWebhookRouter(new WebhookService(orm, mappings, { configPath: config.connectorsConfig })));
+  app.use(BOARD_PATH, createBoardRouter(verifier, () => [writeback.queue, sync.queue]));
   app.use(
     '/graphql',
     express.json({ limit: '1mb' }),
@@ -93,7 +98,7 @@ export async function startServer(opts: StartOptions = {}): Promise<RunningServe
         if (!m) throw unauthenticated('Send an API key as "Authorization: Bearer <key>"');
         const auth = await verifier.verify(m[1]);
         if (!auth) throw unauthenticated('The API key is not valid or was revoked');
-        return { orm, auth, loaders: createLoaders(orm), tickets, sync, mappings };
+        return { orm, auth, loaders: createLoaders(orm), tickets, sync, mappings, writeback };
       },
     }),
   );
@@ -116,6 +121,7 @@ export async function startServer(opts: StartOptions = {}): Promise<RunningServe
       await apollo.stop();
       await excel.close();
       await sync.close();
+      await writeback.close();
       redis.disconnect();
       await orm.close(true);
     },

@@ -6,6 +6,7 @@ import { normalizePhone, normalizeSerial, normalizeTicketNumber } from '../ident
 import { isAllowedTransition, allowedNextStatuses, requiredFieldsFor, slaDeadlines } from './rules';
 import { nextTicketNumber } from './ticket-number';
 import { TicketEventType, TicketPriority, TicketStatus } from './ticket-enums';
+import { recordWriteBacks } from '../writeback/outbox';
 
 /** Who made a change and through which channel; written into history and audit. */
 export interface Actor {
@@ -116,6 +117,7 @@ export class TicketService {
     } as any));
     this.audit(em, ticket.id, changes, actor, now);
     await em.flush();
+    await recordWriteBacks(em, ticket, changes); // outbox rows commit with the ticket
     return { id: ticket.id, number: ticket.number };
   }
 
@@ -221,6 +223,7 @@ export class TicketService {
     } as any));
     this.audit(em, ticket.id, changes, actor, now);
     await em.flush();
+    await recordWriteBacks(em, ticket, changes); // outbox rows commit with the change
     return ticket.id;
   }
 

@@ -110,6 +110,7 @@ export function buildKingdeeData(options: BuildOptions = {}): KingdeeSandboxData
   const scale = options.scale ?? 0;
   if (!Number.isInteger(scale) || scale < 0) throw new Error(`scale must be a non-negative integer, got ${scale}`);
   if (scale > 0) addSynthetic(forms, scale);
+  forms.JUNC_ServiceRecord = serviceRecords(); // written by Junction, so never synthetic
   return {
     acctId: SANDBOX_ACCT_ID,
     acctName: 'Junction 演示账套',
@@ -448,4 +449,21 @@ function addSynthetic(forms: Record<string, SandboxForm>, n: number): void {
       FBaseQty: rng.int(0, 50),
     });
   }
+}
+
+/**
+ * A custom form (developer code JUNC) the site adds for Junction's write-back: one service
+ * record per ticket (FNumber = ticket number) on a serial. Empty until Junction writes.
+ */
+function serviceRecords(): SandboxForm {
+  return {
+    formId: 'JUNC_ServiceRecord',
+    columns: {
+      FID: 'number', FNumber: 'string', F_JUNC_SerialNo: 'string', F_JUNC_Status: 'string', F_JUNC_Fault: 'string',
+      F_JUNC_Solution: 'string', F_JUNC_Remark: 'string', F_JUNC_Key: 'string', FCreateDate: 'datetime', FModifyDate: 'datetime',
+    },
+    idKey: 'FID',
+    numberKey: 'FNumber',
+    rows: [],
+  };
 }

@@ -28,6 +28,7 @@ import type { AddressInfo, Socket } from 'net';
 import { buildKingdeeData, KingdeeSandboxData, SandboxForm, toKingdeeDateTime } from './data';
 import { compileFilter, compileOrder, FilterError, resolveColumn } from './filter';
 import { DEMO_NOW } from '../../../src/demo/dataset';
+import { EffectCounter } from '../../../src/connectors/sandbox-effects';
 
 export const SESSION_LOST_MESSAGE = '会话信息已丢失，请重新登录';
 export const WRONG_PASSWORD_MESSAGE = '用户名或密码错误！';
@@ -79,6 +80,10 @@ export interface KingdeeSandboxControl {
   now(): string;
   /** Drops pending injections and the request log. */
   reset(): void;
+  /** Saves counted by the F_JUNC_Key they carried; also served as `GET /__sandbox/effects`. */
+  readonly effects: EffectCounter;
+  /** The next `count` calls of `service` (default Save) are carried out, then the connection is cut before the answer. */
+  loseResponseNext(count: number, service?: string): void;
 }
 
 export interface KingdeeSandbox {
@@ -103,6 +108,8 @@ export async function startKingdeeSandbox(options: StartOptions = {}): Promise<K
   const failures: (Injection & { status: number; body?: string; headers?: Record<string, string> })[] = [];
   const delays: (Injection & { ms: number })[] = [];
   let garble = 0;
+  const losses: (Injection & { service: string })[] = [];
+  const effects = new EffectCounter();
   let loseSession = 0;
   const timers = new Set<NodeJS.Timeout>();
   const sockets = new Set<Socket>();
@@ -123,6 +130,10 @@ export async function startKingdeeSandbox(options: StartOptions = {}): Promise<K
     requests,
     get logins() {
       return logins;
+    },
+    effects,
+    loseResponseNext(count, service = 'save') {
+      losses.push({ count, service: service.toLowerCase() });
     },
     failNext(count, status = 500, body, headers) {
       failures.push({ count, status, body, headers });
@@ -170,6 +181,7 @@ export async function startKingdeeSandbox(options: StartOptions = {}): Promise<K
   };
 
   const handle = async (req: IncomingMessage, res: ServerResponse) => {
+    if (effects.serve(req, res)) return;
     const m = /^\/k3cloud\/([A-Za-z0-9_.]+)\.common\.kdsvc$/i.exec((req.url ?? '').split('?')[0]);
     if (req.method !== 'POST' || !m) {
       return send(res, 404, '<html><body>404 - File or directory not found.</body></html>', 'text/html');
@@ -223,11 +235,16 @@ export async function startKingdeeSandbox(options: StartOptions = {}): Promise<K
       const lost = statusOf([{ FieldName: null, Message: SESSION_LOST_MESSAGE, DIndex: 0 }], 1);
       return sendJson(res, service.toLowerCase() === 'executebillquery' ? [[{ Result: { ResponseStatus: lost } }]] : { Result: { ResponseStatus: lost } });
     }
+    const answer = (out: unknown) => {
+      // A lost response: the work is done, the answer never arrives.
+      if (losses[0]?.service === service.toLowerCase() && take(losses)) return void req.socket.destroy();
+      return sendJson(res, out);
+    };
     switch (service.toLowerCase()) {
       case 'executebillquery':
-        return sendJson(res, query(entry, body));
+        return answer(query(entry, body));
       case 'save':
-        return sendJson(res, save(entry, body));
+        return answer(save(entry, body));
       default:
         return sendJson(res, opError(`服务 ${service} 未在沙箱中实现`, 4));
     }
@@ -392,6 +409,8 @@ export async function startKingdeeSandbox(options: StartOptions = {}): Promise<K
     for (const [c, v] of Object.entries(values)) if (c !== form.idKey) row[c] = v;
     const modified = resolveColumn(form.columns, 'FModifyDate');
     if (modified) row[modified] = now;
+    const keyColumn = resolveColumn(form.columns, 'F_JUNC_Key');
+    if (keyColumn && values[keyColumn]) effects.record(String(values[keyColumn]));
     const rowId = row[form.idKey];
     const rowNumber = row[form.numberKey];
     return {

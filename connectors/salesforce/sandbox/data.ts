@@ -14,8 +14,8 @@
  */
 import { DEMO_NOW, DemoCustomer, DemoDataset, DemoRng, DemoTicket, generateDemoDataset } from '../../../src/demo/dataset';
 
-export type SObjectName = 'Account' | 'Contact' | 'Case';
-export const SOBJECT_NAMES: readonly SObjectName[] = ['Account', 'Contact', 'Case'];
+export type SObjectName = 'Account' | 'Contact' | 'Case' | 'Task';
+export const SOBJECT_NAMES: readonly SObjectName[] = ['Account', 'Contact', 'Case', 'Task'];
 
 export type SfValue = string | number | boolean | null;
 /** One record: canonical field API names → values (dateTimes as Salesforce writes them). */
@@ -25,6 +25,8 @@ export interface SalesforceSandboxData {
   Account: SfRow[];
   Contact: SfRow[];
   Case: SfRow[];
+  /** Activities (write-back notes); none in the demo data. */
+  Task?: SfRow[];
 }
 
 export interface SObjectSchema {
@@ -53,8 +55,15 @@ export const SANDBOX_SCHEMA: Record<SObjectName, SObjectSchema> = {
   },
   Case: {
     keyPrefix: '500',
-    fields: [...SYSTEM_FIELDS, 'CaseNumber', 'AccountId', 'ContactId', 'Subject', 'Description', 'Status', 'IsClosed', 'Origin', 'Priority', 'ClosedDate', 'Serial_Number__c'],
+    fields: [...SYSTEM_FIELDS, 'CaseNumber', 'AccountId', 'ContactId', 'Subject', 'Description', 'Status', 'IsClosed', 'Origin', 'Priority', 'ClosedDate', 'Serial_Number__c', 'Junction_Key__c'],
     readOnly: [...SYSTEM_FIELDS, 'CaseNumber', 'IsClosed', 'ClosedDate'],
+    required: [],
+  },
+  // Junction_Key__c: a text External ID field (not unique) the org adds for Junction's write-back.
+  Task: {
+    keyPrefix: '00T',
+    fields: [...SYSTEM_FIELDS, 'WhatId', 'WhoId', 'Subject', 'Description', 'Status', 'Priority', 'ActivityDate', 'TaskSubtype', 'Junction_Key__c'],
+    readOnly: SYSTEM_FIELDS,
     required: [],
   },
 };

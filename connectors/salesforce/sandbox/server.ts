@@ -10,6 +10,7 @@
 import { createHmac, randomBytes } from 'crypto';
 import { createServer, IncomingMessage, ServerResponse } from 'http';
 import type { AddressInfo } from 'net';
+import { EffectCounter } from '../../../src/connectors/sandbox-effects';
 import {
   buildSalesforceSandboxData,
   CLOSED_CASE_STATUSES,
@@ -106,6 +107,13 @@ export interface SandboxControl {
   counts(): Record<SObjectName, number>;
   /** Drops pending injections and the request log. */
   reset(): void;
+  /**
+   * Writes (create/update through the API) counted by the Junction_Key__c they carried; also
+   * served as `GET /__sandbox/effects`.
+   */
+  readonly effects: EffectCounter;
+  /** The next `times` matching requests are carried out, then the connection is cut before the answer. */
+  loseResponseNext(times: number, match?: RequestMatch): void;
 }
 
 export interface SalesforceSandbox {
@@ -139,6 +147,8 @@ interface Injection {
   match: RequestMatch;
   delayMs?: number;
   respond?: { status: number; body: string; headers: Record<string, string> };
+  /** Do the work, then destroy the socket instead of answering. */
+  loseResponse?: boolean;
 }
 
 class SoqlError extends Error {
@@ -214,12 +224,14 @@ export async function startSalesforceSandbox(options: SalesforceSandboxOptions =
   const tokens = new Set<string>();
   const locators = new Map<string, Locator>();
   let injections: Injection[] = [];
+  const lostResponses = new WeakSet<ServerResponse>();
   let refusedLogins = 0;
   let instanceUrl: string | null = null;
   let maxBatch: number | null = null;
   let apiUsage = 0;
   let idCounter = 0;
   const requests: SandboxRequestLog[] = [];
+  const effects = new EffectCounter();
   const timers = new Set<NodeJS.Timeout>();
   let url = '';
 
@@ -312,6 +324,7 @@ export async function startSalesforceSandbox(options: SalesforceSandboxOptions =
   // SOQL ------------------------------------------------------------------------------------
 
   const DT = '(\\d{4}-\\d{2}-\\d{2}T\\d{2}:\\d{2}:\\d{2}(?:\\.\\d{1,3})?(?:Z|[+-]\\d{2}:?\\d{2}))';
+  const WHERE_KEY = /^\(?\s*Junction_Key__c\s*=\s*'((?:[^'\\]|\\.)*)'\s*\)?$/i;
   const WHERE_AFTER = new RegExp(`^\\(?\\s*SystemModstamp\\s*>\\s*${DT}\\s*\\)?$`, 'i');
   const WHERE_KEYSET = new RegExp(`^\\(?\\s*SystemModstamp\\s*>\\s*${DT}\\s+OR\\s+\\(\\s*SystemModstamp\\s*=\\s*${DT}\\s+AND\\s+Id\\s*>\\s*'([A-Za-z0-9]{15,18})'\\s*\\)\\s*\\)?$`, 'i');
   const QUERY = /^\s*SELECT\s+(.+?)\s+FROM\s+([A-Za-z_][A-Za-z0-9_]*)(?:\s+WHERE\s+(.+?))?(?:\s+ORDER\s+BY\s+(.+?))?(?:\s+LIMIT\s+(\d+))?\s*$/is;
@@ -352,7 +365,12 @@ export async function startSalesforceSandbox(options: SalesforceSandboxOptions =
     if (where !== undefined) {
       const after = WHERE_AFTER.exec(where.trim());
       const keyset = WHERE_KEYSET.exec(where.trim());
-      if (keyset) {
+      const byKey = WHERE_KEY.exec(where.trim());
+      if (byKey) {
+        if (!fieldName(sobject, 'Junction_Key__c')) throw malformed(soql, 'Junction_Key__c', `No such column 'Junction_Key__c' on entity '${sobject}'`);
+        const key = byKey[1].replace(/\\(.)/g, '$1');
+        filter = (r) => r.fields.Junction_Key__c === key;
+      } else if (keyset) {
         const gt = parseDateTime(keyset[1]);
         const eq = parseDateTime(keyset[2]);
         const id = keyset[3];
@@ -408,6 +426,12 @@ export async function startSalesforceSandbox(options: SalesforceSandboxOptions =
   const send = (res: ServerResponse, log: SandboxRequestLog, status: number, body: unknown, headers: Record<string, string> = {}) => {
     log.status = status;
     if (res.writableEnded || res.destroyed) return;
+    if (lostResponses.has(res)) {
+      // The work is done; the answer never arrives (a dropped connection after a successful write).
+      log.status = 0;
+      res.socket?.destroy();
+      return;
+    }
     const text = body === undefined ? '' : typeof body === 'string' ? body : JSON.stringify(body);
     const h: Record<string, string> = { ...headers };
     if (body !== undefined && !h['Content-Type']) h['Content-Type'] = JSON_TYPE;
@@ -522,6 +546,7 @@ export async function startSalesforceSandbox(options: SalesforceSandboxOptions =
           if (method !== 'POST') return notAllowed(res, log, method, 'GET,HEAD,POST');
           const fields = checkBody(sobject, parseJson(await readBody(req)), true);
           const rec = write(sobject, null, fields);
+          effects.record(fields.Junction_Key__c as string | undefined);
           return send(res, log, 201, { id: rec.Id, success: true, errors: [] });
         }
         const row = tables.get(sobject)!.get(id);
@@ -546,6 +571,7 @@ export async function startSalesforceSandbox(options: SalesforceSandboxOptions =
             }
           }
           write(sobject, id, fields);
+          effects.record(fields.Junction_Key__c as string | undefined);
           return send(res, log, 204, undefined);
         }
         return notAllowed(res, log, method, 'GET,HEAD,PATCH');
@@ -587,6 +613,7 @@ export async function startSalesforceSandbox(options: SalesforceSandboxOptions =
           timers.add(t);
         });
       }
+      if (inj.loseResponse) lostResponses.add(res);
       if (inj.respond) {
         req.resume();
         return send(res, log, inj.respond.status, inj.respond.body, inj.respond.headers);
@@ -599,6 +626,7 @@ export async function startSalesforceSandbox(options: SalesforceSandboxOptions =
   };
 
   const server = createServer((req, res) => {
+    if (effects.serve(req, res)) return;
     const log: SandboxRequestLog = { method: req.method ?? 'GET', path: '', status: 0 };
     handle(req, res, log).catch((err: unknown) => {
       send(res, log, 500, sfError('UNKNOWN_EXCEPTION', `An unexpected error occurred in the sandbox: ${err instanceof Error ? err.message : String(err)}`));
@@ -681,7 +709,11 @@ export async function startSalesforceSandbox(options: SalesforceSandboxOptions =
       return sorted(sobject).map((r) => ({ ...r.fields }));
     },
     counts() {
-      return { Account: tables.get('Account')!.size, Contact: tables.get('Contact')!.size, Case: tables.get('Case')!.size };
+      return { Account: tables.get('Account')!.size, Contact: tables.get('Contact')!.size, Case: tables.get('Case')!.size, Task: tables.get('Task')!.size };
+    },
+    effects,
+    loseResponseNext(times, match = 'api') {
+      inject({ times, match, loseResponse: true });
     },
     reset() {
       injections = [];

@@ -12,6 +12,7 @@ import { createHmac, randomBytes, timingSafeEqual } from 'crypto';
 import { createServer, IncomingMessage, ServerResponse } from 'http';
 import type { AddressInfo } from 'net';
 import { TB_ATTRIBUTE_SCOPES, TbAttributeScope } from '../client';
+import { EffectCounter } from '../../../src/connectors/sandbox-effects';
 import { buildThingsBoardSandboxData, SandboxDevice, SandboxUser, ThingsBoardSandboxData } from './data';
 
 export interface ThingsBoardSandboxOptions {
@@ -78,6 +79,10 @@ export interface SandboxControl {
   resetStats(): void;
   /** Drops every pending injection. */
   clearInjections(): void;
+  /** Attribute saves counted by the `key` inside their object values; also `GET /__sandbox/effects`. */
+  readonly effects: EffectCounter;
+  /** The next `count` matching requests are carried out, then the connection is cut before the answer. */
+  loseResponseNext(count: number, options?: InjectOptions): void;
 }
 
 export interface ThingsBoardSandbox {
@@ -87,7 +92,7 @@ export interface ThingsBoardSandbox {
 }
 
 interface Injection {
-  kind: 'fail' | 'malformed' | 'slow';
+  kind: 'fail' | 'malformed' | 'slow' | 'lose';
   remaining: number;
   status?: number;
   ms?: number;
@@ -132,6 +137,7 @@ export async function startThingsBoardSandbox(options: ThingsBoardSandboxOptions
   let refreshGen = 1;
   let sessions = 0;
   let injections: Injection[] = [];
+  const effects = new EffectCounter();
   const timers = new Set<NodeJS.Timeout>();
   const stats: SandboxStats = { logins: 0, refreshes: 0, failedLogins: 0, requests: [], inFlight: 0, maxInFlight: 0 };
 
@@ -268,9 +274,13 @@ export async function startThingsBoardSandbox(options: ThingsBoardSandboxOptions
     const entries = Object.entries(body as Record<string, unknown>);
     if (entries.length === 0) throw new HttpError(400, 'No attributes data found in request body!', 31);
     const ts = now();
-    for (const [k, v] of entries) {
+    for (const [k] of entries) {
       if (k.trim() === '') throw new HttpError(400, 'Key cannot be empty or contains only spaces', 31);
+    }
+    for (const [k, v] of entries) {
       d.attributes[scope as TbAttributeScope][k] = { value: v, ts };
+      const key = v && typeof v === 'object' ? (v as { key?: unknown }).key : undefined;
+      if (typeof key === 'string') effects.record(key);
     }
   };
 
@@ -387,13 +397,16 @@ export async function startThingsBoardSandbox(options: ThingsBoardSandboxOptions
   const errorBody = (status: number, message: string, errorCode: number) => JSON.stringify({ status, message, errorCode, timestamp: now() });
 
   const handle = async (req: IncomingMessage, res: ServerResponse) => {
+    if (effects.serve(req, res)) return;
     const url = new URL(req.url ?? '/', 'http://sandbox.local');
     const method = (req.method ?? 'GET').toUpperCase();
     const path = url.pathname;
     stats.inFlight++;
     stats.maxInFlight = Math.max(stats.maxInFlight, stats.inFlight);
+    let lose = false;
     const send = (status: number, body: string | undefined, headers: Record<string, string> = {}) => {
       if (stats.requests.length < MAX_LOG) stats.requests.push({ method, path, query: url.search, status });
+      if (lose) return void req.socket.destroy(); // done, but the answer never arrives
       if (!res.headersSent) {
         res.writeHead(status, { ...(body !== undefined ? { 'Content-Type': 'application/json' } : {}), ...headers });
         res.end(body);
@@ -401,6 +414,7 @@ export async function startThingsBoardSandbox(options: ThingsBoardSandboxOptions
     };
     try {
       const rawBody = method === 'POST' || method === 'PUT' ? await readBody(req) : '';
+      lose = !!takeInjection('lose', method, path);
       const slow = takeInjection('slow', method, path);
       if (slow?.ms) await wait(slow.ms);
       const fail = takeInjection('fail', method, path);
@@ -460,6 +474,8 @@ export async function startThingsBoardSandbox(options: ThingsBoardSandboxOptions
     failNext: (count, status, o = {}) => void injections.push({ kind: 'fail', remaining: count, status, options: o }),
     malformedNext: (count, o = {}) => void injections.push({ kind: 'malformed', remaining: count, options: o }),
     slowNext: (count, ms, o = {}) => void injections.push({ kind: 'slow', remaining: count, ms, options: o }),
+    loseResponseNext: (count, o = {}) => void injections.push({ kind: 'lose', remaining: count, options: o }),
+    effects,
     expireTokens: () => void accessGen++,
     expireRefreshTokens: () => {
       accessGen++;

@@ -8,16 +8,19 @@ import { ApiKey, AuditLog, DataIssue, QualityRun, SourceLink } from './metadata'
 import { Complaint, MappingVersion, SourceRecordRow, SyncRun, SyncState } from './sync';
 import { ExcelJob, ExcelRow } from './excel';
 import { WebhookEvent } from './webhook';
+import { WritebackApplied, WritebackOutbox } from './writeback';
 
 export * from './base';
 export {
   Customer, Device, Telemetry, Purchase, SparePart, PartCompatibility, Stock,
   Ticket, TicketEvent, TicketNumberCounter, SourceLink, AuditLog, DataIssue, ApiKey,
   SourceRecordRow, SyncState, SyncRun, Complaint, MappingVersion, DeviceSerialVariant, ExcelRow, ExcelJob, QualityRun, WebhookEvent,
+  WritebackOutbox, WritebackApplied,
 };
 
 export const ALL_ENTITIES = [
   Customer, Device, Telemetry, Purchase, SparePart, PartCompatibility, Stock,
   Ticket, TicketEvent, TicketNumberCounter, SourceLink, AuditLog, DataIssue, ApiKey,
   SourceRecordRow, SyncState, SyncRun, Complaint, MappingVersion, DeviceSerialVariant, ExcelRow, ExcelJob, QualityRun, WebhookEvent,
+  WritebackOutbox, WritebackApplied,
 ];

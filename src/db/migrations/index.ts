@@ -3,6 +3,7 @@ import { Migration20261123000000Init } from './Migration20261123000000Init';
 import { Migration20261123010000Sync } from './Migration20261123010000Sync';
 import { Migration20261123020000Similarity } from './Migration20261123020000Similarity';
 import { Migration20261123030000Excel } from './Migration20261123030000Excel';
+import { Migration20261123040000Outbox } from './Migration20261123040000Outbox';
 import { Migration20261123050000Webhooks } from './Migration20261123050000Webhooks';
 import { Migration20261123070000Quality } from './Migration20261123070000Quality';
 
@@ -12,6 +13,7 @@ export const MIGRATIONS: MigrationObject[] = [
   { name: 'Migration20261123010000Sync', class: Migration20261123010000Sync },
   { name: 'Migration20261123020000Similarity', class: Migration20261123020000Similarity },
   { name: 'Migration20261123030000Excel', class: Migration20261123030000Excel },
+  { name: 'Migration20261123040000Outbox', class: Migration20261123040000Outbox },
   { name: 'Migration20261123050000Webhooks', class: Migration20261123050000Webhooks },
   { name: 'Migration20261123070000Quality', class: Migration20261123070000Quality },
 ];
