@@ -33,13 +33,17 @@ export async function storeFindings(exec: Exec, rule: string, findings: Finding[
   // The time this run saw its findings, taken now (the caller holds the rule's lock), not the
   // transaction's start: a run that waited for the lock must not stamp an earlier time.
   const [{ seen }] = await exec<{ seen: string }>(`select clock_timestamp()::text as seen`);
-  const rows = await exec<{ id: string; before: string | null; after: string }>(
+  const payload = JSON.stringify(findings);
+  // States before, read apart: joining them to the upsert's RETURNING in one statement made the
+  // planner loop over both (quadratic) for rules with thousands of findings.
+  const old = new Map((await exec<{ fingerprint: string; state: string }>(
+    `select d.fingerprint, d.state from data_issue d
+      where d.fingerprint in (select jsonb_array_elements_text(?::jsonb))`, [JSON.stringify(findings.map((f) => f.fingerprint))])).map((r) => [r.fingerprint, r.state]));
+  const upserted = await exec<{ id: string; fingerprint: string; state: string }>(
     `with found as (
        select * from jsonb_to_recordset(?::jsonb)
          as f(fingerprint text, kind text, severity text, entity_type text, entity_id bigint, message text, evidence jsonb)
-     ), old as (
-       select d.fingerprint, d.state from data_issue d join found f on f.fingerprint = d.fingerprint
-     ), up as (
+     )
        insert into data_issue as d (kind, severity, state, entity_type, entity_id, fingerprint, message, evidence, rule, first_seen, last_seen)
        select kind, severity, 'OPEN', entity_type, entity_id, fingerprint, message, evidence, ?, ?::timestamptz, ?::timestamptz from found
        on conflict (fingerprint) do update set
@@ -54,11 +58,10 @@ export async function storeFindings(exec: Exec, rule: string, findings: Finding[
                             then null else d.resolved_at end,
          resolved_by = case when d.state = 'RESOLVED' and (coalesce(d.resolved_by, '') not like 'apikey:%' or d.evidence <> excluded.evidence)
                             then null else d.resolved_by end
-       returning d.id, d.fingerprint, d.state
-     )
-     select up.id, old.state as before, up.state as after from up left join old on old.fingerprint = up.fingerprint`,
-    [JSON.stringify(findings), rule, seen, seen],
+       returning d.id, d.fingerprint, d.state`,
+    [payload, rule, seen, seen],
   );
+  const rows = upserted.map((r) => ({ id: r.id, before: old.get(r.fingerprint) ?? null, after: r.state }));
   // Everything found above has last_seen = seen; what the rule did not find this time is older
   // (a comparison, not "fingerprint not in <every finding>", which is quadratic for big rules).
   const closed = await exec<{ id: string; before: string; after: string }>(
