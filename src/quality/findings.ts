@@ -30,18 +30,25 @@ export interface StoreCounts {
  * State changes made here are written to audit_log (entity data_issue, field state).
  */
 export async function storeFindings(exec: Exec, rule: string, findings: Finding[], resolvedBy: string): Promise<StoreCounts> {
-  const rows = await exec<{ id: string; before: string | null; after: string }>(
+  // The time this run saw its findings, taken now (the caller holds the rule's lock), not the
+  // transaction's start: a run that waited for the lock must not stamp an earlier time.
+  const [{ seen }] = await exec<{ seen: string }>(`select clock_timestamp()::text as seen`);
+  const payload = JSON.stringify(findings);
+  // States before, read apart: joining them to the upsert's RETURNING in one statement made the
+  // planner loop over both (quadratic) for rules with thousands of findings.
+  const old = new Map((await exec<{ fingerprint: string; state: string }>(
+    `select d.fingerprint, d.state from data_issue d
+      where d.fingerprint in (select jsonb_array_elements_text(?::jsonb))`, [JSON.stringify(findings.map((f) => f.fingerprint))])).map((r) => [r.fingerprint, r.state]));
+  const upserted = await exec<{ id: string; fingerprint: string; state: string }>(
     `with found as (
        select * from jsonb_to_recordset(?::jsonb)
          as f(fingerprint text, kind text, severity text, entity_type text, entity_id bigint, message text, evidence jsonb)
-     ), old as (
-       select d.fingerprint, d.state from data_issue d join found f on f.fingerprint = d.fingerprint
-     ), up as (
-       insert into data_issue as d (kind, severity, state, entity_type, entity_id, fingerprint, message, evidence, rule)
-       select kind, severity, 'OPEN', entity_type, entity_id, fingerprint, message, evidence, ? from found
+     )
+       insert into data_issue as d (kind, severity, state, entity_type, entity_id, fingerprint, message, evidence, rule, first_seen, last_seen)
+       select kind, severity, 'OPEN', entity_type, entity_id, fingerprint, message, evidence, ?, ?::timestamptz, ?::timestamptz from found
        on conflict (fingerprint) do update set
          kind = excluded.kind, severity = excluded.severity, entity_type = excluded.entity_type, entity_id = excluded.entity_id,
-         message = excluded.message, evidence = excluded.evidence, rule = excluded.rule, last_seen = now(),
+         message = excluded.message, evidence = excluded.evidence, rule = excluded.rule, last_seen = excluded.last_seen,
          state = case
            when d.state = 'OPEN' then 'OPEN'
            when d.state = 'RESOLVED' and coalesce(d.resolved_by, '') not like 'apikey:%' then 'OPEN'
@@ -51,21 +58,22 @@ export async function storeFindings(exec: Exec, rule: string, findings: Finding[
                             then null else d.resolved_at end,
          resolved_by = case when d.state = 'RESOLVED' and (coalesce(d.resolved_by, '') not like 'apikey:%' or d.evidence <> excluded.evidence)
                             then null else d.resolved_by end
-       returning d.id, d.fingerprint, d.state
-     )
-     select up.id, old.state as before, up.state as after from up left join old on old.fingerprint = up.fingerprint`,
-    [JSON.stringify(findings), rule],
+       returning d.id, d.fingerprint, d.state`,
+    [payload, rule, seen, seen],
   );
+  const rows = upserted.map((r) => ({ id: r.id, before: old.get(r.fingerprint) ?? null, after: r.state }));
+  // Everything found above has last_seen = seen; what the rule did not find this time is older
+  // (a comparison, not "fingerprint not in <every finding>", which is quadratic for big rules).
   const closed = await exec<{ id: string; before: string; after: string }>(
     `with gone as (
        select id, state from data_issue
-        where rule = ? and state in ('OPEN', 'ACKNOWLEDGED') and not (fingerprint = any(?::text[]))
+        where rule = ? and state in ('OPEN', 'ACKNOWLEDGED') and last_seen < ?::timestamptz
         for update
      )
      update data_issue d set state = 'RESOLVED', resolved_at = now(), resolved_by = ?
        from gone where d.id = gone.id
      returning d.id, gone.state as before, d.state as after`,
-    [rule, `{${findings.map((f) => `"${f.fingerprint.replace(/["\\]/g, '\\$&')}"`).join(',')}}`, resolvedBy],
+    [rule, seen, resolvedBy],
   );
   const changes = [...rows.filter((r) => r.before !== null && r.before !== r.after), ...closed];
   if (changes.length) {

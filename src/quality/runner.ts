@@ -24,6 +24,7 @@ export interface RuleOutcome {
   reopened?: number;
   updated?: number;
   resolved?: number;
+  durationMs?: number;
   /** Why the rule was skipped (did not compile, threw, or its query failed). */
   error?: string;
 }
@@ -66,8 +67,9 @@ export class QualityRunner {
     const outcomes: RuleOutcome[] = this.broken.filter(pick).map((b) => ({ rule: b.rule, error: b.error }));
     for (const b of outcomes) logger.warn('data check rule skipped: does not compile', { rule: b.rule, error: b.error });
     for (const rule of this.compiled.filter(pick)) {
+      const started = Date.now();
       try {
-        outcomes.push(await this.runRule(rule, opts.trigger, now));
+        outcomes.push({ ...(await this.runRule(rule, opts.trigger, now)), durationMs: Date.now() - started });
       } catch (e) {
         const error = describe(e);
         logger.warn('data check rule skipped: failed', { rule: rule.def.name, error });
