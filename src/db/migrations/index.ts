@@ -3,6 +3,7 @@ import { Migration20261123000000Init } from './Migration20261123000000Init';
 import { Migration20261123010000Sync } from './Migration20261123010000Sync';
 import { Migration20261123020000Similarity } from './Migration20261123020000Similarity';
 import { Migration20261123030000Excel } from './Migration20261123030000Excel';
+import { Migration20261123060000Enrichment } from './Migration20261123060000Enrichment';
 
 /** Every committed migration, in order. Add new ones at the end. */
 export const MIGRATIONS: MigrationObject[] = [
@@ -10,4 +11,5 @@ export const MIGRATIONS: MigrationObject[] = [
   { name: 'Migration20261123010000Sync', class: Migration20261123010000Sync },
   { name: 'Migration20261123020000Similarity', class: Migration20261123020000Similarity },
   { name: 'Migration20261123030000Excel', class: Migration20261123030000Excel },
+  { name: 'Migration20261123060000Enrichment', class: Migration20261123060000Enrichment },
 ];
