@@ -9,6 +9,7 @@ import { DeviceResolver, SparePartResolver } from './resolvers/device';
 import { ExcelResolver } from './resolvers/excel';
 import { LookupResolver } from './resolvers/lookup';
 import { MappingResolver } from './resolvers/mappings';
+import { SuggestionResolver } from './resolvers/suggestions';
 import { SyncResolver, SyncRunConnectionResolver } from './resolvers/sync';
 import { TicketResolver } from './resolvers/ticket';
 
@@ -20,7 +21,7 @@ export function buildGatewaySchema(): GraphQLSchema {
     resolvers: [
       LookupResolver, CustomerResolver, DeviceResolver, SparePartResolver, TicketResolver,
       CustomerConnectionResolver, TicketConnectionResolver, ApiKeyResolver, MappingResolver,
-      SyncResolver, SyncRunConnectionResolver, ExcelResolver,
+      SyncResolver, SyncRunConnectionResolver, ExcelResolver, SuggestionResolver,
     ],
     authChecker,
     authMode: 'error',

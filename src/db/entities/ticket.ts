@@ -72,8 +72,8 @@ export class Ticket extends BaseEntity {
   derived: Record<string, unknown> = {};
 
   /** Per derived value: which system, record and field it came from, and when. */
-  @Property({ type: 'json', columnType: 'jsonb', defaultRaw: `'{}'::jsonb` })
-  derivedLineage: Record<string, unknown> = {};
+  @Property({ type: 'json', columnType: 'jsonb', defaultRaw: `'[]'::jsonb` })
+  derivedLineage: unknown[] = [];
 
   @Property({ type: 'Date', columnType: 'timestamptz', nullable: true })
   enrichedAt?: Date | null;

@@ -10,7 +10,7 @@ import { Migration } from '@mikro-orm/migrations';
 export class Migration20261123060000Enrichment extends Migration {
   override async up(): Promise<void> {
     this.addSql(`alter table "ticket" add column "model" text null, add column "reported_serial" text null,
-      add column "derived_lineage" jsonb not null default '{}', add column "enriched_at" timestamptz null`);
+      add column "derived_lineage" jsonb not null default '[]', add column "enriched_at" timestamptz null`);
     this.addSql(`alter table "ticket_event" drop constraint if exists "ticket_event_type_check"`);
     this.addSql(`alter table "ticket_event" add constraint "ticket_event_type_check"
       check ("type" in ('CREATED', 'UPDATED', 'STATUS_CHANGED', 'ENRICHED'))`);

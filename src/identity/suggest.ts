@@ -1,0 +1,97 @@
+import type { EntityManager, MikroORM } from '@mikro-orm/postgresql';
+import { sqlRows } from '../db/sql';
+import { editDistance, modelFamily, modelKey, typoKind, TypoKind } from './similar';
+
+export interface SerialSuggestion {
+  serial: string;
+  model: string | null;
+  /** Edits between the typed serial and this one (a swap of two neighbours counts as one). */
+  distance: number;
+  kind: TypoKind;
+  /** The device's owner, when known (a portal can show whose device it is). */
+  ownerId: string | null;
+}
+
+export interface ModelSuggestion {
+  model: string;
+  distance: number;
+  kind: TypoKind;
+}
+
+type Db = MikroORM | EntityManager;
+
+/**
+ * Known serials one or two edits from `typed`, by exact lookups only: every serial is stored with
+ * each of its one-character deletions (device_serial_variant, kept by triggers). A typed serial
+ * with a character too many has a deletion that is a serial; one with a character missing is a
+ * deletion of a serial; a wrong or swapped character shares a deletion with the serial. So the
+ * search is about 2 × length btree probes whatever the table size (bench:identity measures it).
+ */
+async function candidates(db: Db, typed: string): Promise<Array<{ serial: string; model: string | null; owner_id: string | null }>> {
+  return sqlRows(db,
+    `with dels as (select distinct substr(?::text, 1, i - 1) || substr(?::text, i + 1) as v from generate_series(1, length(?::text)) i)
+     select d.serial, d.model, d.owner_id from device d where d.serial in (select v from dels)
+     union
+     select d.serial, d.model, d.owner_id from device_serial_variant x join device d on d.id = x.device_id
+      where x.variant = ? or x.variant in (select v from dels)
+     limit 500`,
+    [typed, typed, typed, typed]);
+}
+
+/**
+ * Ranked suggestions for a serial Junction does not know. With a model (as the caller read it
+ * from the nameplate, even mistyped), only devices of the same model family are suggested, the
+ * exact model first. Then fewer edits first, then the caller's own customer's devices, then serial.
+ */
+export async function suggestSerials(
+  db: Db, typed: string, opts: { model?: string | null; customerId?: string | null; limit?: number } = {},
+): Promise<SerialSuggestion[]> {
+  const family = modelFamily(opts.model);
+  const wanted = opts.model ? modelKey(opts.model) : null;
+  const found = (await candidates(db, typed))
+    .filter((c) => c.serial !== typed && (!family || modelFamily(c.model) === family))
+    .map((c) => ({
+      serial: c.serial, model: c.model, ownerId: c.owner_id === null ? null : String(c.owner_id),
+      distance: editDistance(typed, c.serial), kind: typoKind(typed, c.serial),
+      sameModel: wanted !== null && c.model !== null && modelKey(c.model) === wanted,
+    }))
+    .filter((c) => c.distance <= 2);
+  found.sort((a, b) => Number(b.sameModel) - Number(a.sameModel) || a.distance - b.distance
+    || Number(b.ownerId === opts.customerId && !!opts.customerId) - Number(a.ownerId === opts.customerId && !!opts.customerId)
+    || (a.serial < b.serial ? -1 : a.serial > b.serial ? 1 : 0));
+  return found.slice(0, opts.limit ?? 5).map(({ sameModel, ...s }) => { void sameModel; return s; });
+}
+
+/**
+ * Every model Junction knows: those of devices (a loose index scan over device_model_idx, one
+ * probe per distinct model, so it stays fast with millions of devices) and those parts fit.
+ */
+export async function knownModels(db: Db): Promise<string[]> {
+  const rows = await sqlRows<{ model: string }>(db,
+    `with recursive m(model) as (
+       (select model from device where model is not null order by model limit 1)
+       union all
+       select (select d.model from device d where d.model > m.model order by d.model limit 1) from m where m.model is not null
+     )
+     select model from m where model is not null
+     union select model from part_compatibility`);
+  return rows.map((r) => r.model);
+}
+
+/** The known model a typed one means exactly (case and spaces aside), or null. */
+export function findModel(known: string[], typed: string): string | null {
+  const key = modelKey(typed);
+  return known.find((m) => modelKey(m) === key) ?? null;
+}
+
+/** Known models of the typed model's family, fewest edits first (at most 3 edits). */
+export function suggestModels(known: string[], typed: string, limit = 5): ModelSuggestion[] {
+  const key = modelKey(typed);
+  const family = modelFamily(typed);
+  return known
+    .filter((m) => modelFamily(m) === family)
+    .map((m) => ({ model: m, distance: editDistance(key, modelKey(m)), kind: typoKind(key, modelKey(m)) }))
+    .filter((m) => m.distance > 0 && m.distance <= 3)
+    .sort((a, b) => a.distance - b.distance || (a.model < b.model ? -1 : 1))
+    .slice(0, limit);
+}
