@@ -1,14 +1,8 @@
-import { Field, Float, Int, ObjectType, registerEnumType } from 'type-graphql';
+import { Field, Float, Int, ObjectType } from 'type-graphql';
+import { WarrantyStatus } from './device';
 import { LocalDate, pgDate } from './scalars';
 
-export enum WarrantyStatus {
-  IN = 'IN',
-  OUT = 'OUT',
-  UNKNOWN = 'UNKNOWN',
-}
-registerEnumType(WarrantyStatus, { name: 'WarrantyStatus', description: 'IN or OUT of warranty on the day of enrichment; UNKNOWN without a warranty end.' });
-
-@ObjectType({ description: 'Service validity from the ERP warranty end.' })
+@ObjectType({ description: 'Service validity from the ERP warranty end, on the day of enrichment.' })
 export class WarrantyState {
   @Field(() => WarrantyStatus) status!: WarrantyStatus;
   @Field(() => LocalDate, { nullable: true }) end!: string | null;
