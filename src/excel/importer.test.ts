@@ -282,13 +282,17 @@ describe('tickets and customers', () => {
       [null, '13800138009', '漏水', 'P3', null],
       [null, '13900000000', '噪音', null, null],
       ['SN-NONE', null, '不开机', null, null],
+      ['SN-TK11', null, '不开机', null, null],
     ] }]);
     const { s, lines } = await run(file, 'tickets');
-    expect(s).toMatchObject({ status: 'PARTIAL', imported: 2, failed: 2 });
+    expect(s).toMatchObject({ status: 'PARTIAL', imported: 2, failed: 3 });
     expect(lines[0]).toMatchObject({ status: 'IMPORTED', filled: expect.arrayContaining(['model', 'phone', 'customerName']) });
     expect(lines[0].ticket).toMatch(/^T\d{8}-\d{4}$/);
     expect(lines[2].error).toMatch(/客户电话 \(column B\): no customer with phone \+8613900000000/);
-    expect(lines[3].error).toMatch(/设备序列号 \(column A\): no device SN-NONE/);
+    expect(lines[3].error).toMatch(/设备序列号 \(column A\): no device SN-NONE in master data$/);
+    // The same check as createTicket: an unknown serial gets the closest known ones.
+    expect(lines[4].errors[0]).toMatchObject({ code: 'UNKNOWN_SERIAL', field: 'serial' });
+    expect(lines[4].error).toMatch(/no device SN-TK11 in master data; closest known serials: SN-TK1 \(/);
     const t = await sqlOne<any>(orm, `select t.priority, t.category_l1, t.lineage, (select count(*) from ticket_event e where e.ticket_id = t.id) as events,
       (select origin from audit_log a where a.entity_type = 'ticket' and a.entity_id = t.id limit 1) as origin from ticket t where number = ?`, [lines[0].ticket]);
     expect(t).toMatchObject({ priority: 'P0', category_l1: '空调', origin: 'excel:tickets.xlsx#工单!2' });
@@ -296,7 +300,7 @@ describe('tickets and customers', () => {
     expect(t.lineage.fault).toMatchObject({ system: 'excel', externalId: 'tickets.xlsx#工单!2' });
     const count = (await tableCounts(orm)).ticket;
     const again = await run(file, 'tickets');
-    expect(again.s).toMatchObject({ imported: 0, unchanged: 2, failed: 2 });
+    expect(again.s).toMatchObject({ imported: 0, unchanged: 2, failed: 3 });
     expect(again.lines[0].ticket).toBe(lines[0].ticket);
     expect((await tableCounts(orm)).ticket).toBe(count);
   });
