@@ -305,6 +305,19 @@ describe('tickets and customers', () => {
     expect((await tableCounts(orm)).ticket).toBe(count);
   });
 
+  it('a device import re-enriches the open tickets of the devices it changes', async () => {
+    const before = await sqlOne<any>(orm, `select t.id, t.derived from ticket t join device d on d.id = t.device_id where d.serial = 'SN-TK1' order by t.id limit 1`);
+    expect(before!.derived.warranty).toMatchObject({ status: 'IN_WARRANTY', end: '2029-01-01' });
+    await run(await deviceWorkbook('ticket-master-2.xlsx', [['SN-TK1', 'KFR-TK', '13800138009', '郑十', null, '2024-01-01']]), 'devices');
+    const after = await sqlOne<any>(orm, `select derived, derived_lineage from ticket where id = ?`, [before!.id]);
+    expect(after!.derived.warranty).toMatchObject({ status: 'OUT_OF_WARRANTY', end: '2024-01-01' });
+    expect(after!.derived_lineage.find((l: any) => l.value === 'warranty')).toMatchObject({ system: 'excel', externalId: 'ticket-master-2.xlsx#设备!2' });
+    const events = await sqlRows<any>(orm, `select actor, origin, changes from ticket_event where ticket_id = ? and type = 'ENRICHED'`, [before!.id]);
+    expect(events).toHaveLength(1);
+    expect(events[0]).toMatchObject({ actor: 'test', origin: 'excel:ticket-master-2.xlsx' });
+    expect(events[0].changes.warranty.after).toMatchObject({ status: 'OUT_OF_WARRANTY' });
+  });
+
   it('--atomic tickets: a row the ticket service refuses rolls back every ticket', async () => {
     const before = await tableCounts(orm);
     const file = await writeWorkbook(dir.file('tickets-atomic.xlsx'), [{ name: '工单', rows: [
