@@ -3,6 +3,7 @@ import 'reflect-metadata';
 import { Command } from 'commander';
 import { registerApiKeyCommands } from './apikey';
 import { registerDemoCommand } from './demo';
+import { registerEnrichCommand } from './enrich';
 import { registerExcelCommands } from './excel';
 import { registerMigrateCommand } from './migrate';
 import { registerSchemaCommands } from './schema';
@@ -24,6 +25,7 @@ registerDemoCommand(program);
 registerWorkerCommand(program);
 registerSyncCommand(program);
 registerExcelCommands(program);
+registerEnrichCommand(program);
 
 program.parseAsync(process.argv).catch((e: unknown) => {
   const err = e as { message?: string; extensions?: Record<string, unknown> };

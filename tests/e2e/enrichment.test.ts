@@ -3,6 +3,8 @@ import { tmpdir } from 'os';
 import { join } from 'path';
 import type { Connector } from '../../src/connectors';
 import { sqlOne, sqlRows } from '../../src/db/sql';
+import { enrichOpenTickets } from '../../src/enrichment/backfill';
+import { TicketEnricher } from '../../src/enrichment/enricher';
 import { MappingEngine } from '../../src/mapping/engine';
 import { SyncPipeline } from '../../src/sync/pipeline';
 import { insertCustomer, insertDevice } from '../support/fixtures';
@@ -199,5 +201,25 @@ describe('ticket enrichment and wrong-input checks', () => {
     const old = (await hub.gql(TICKET, { n: closed })).data.ticket;
     expect(old.enrichment.warranty.status).toBe('IN_WARRANTY');
     expect(old.history.map((h: any) => h.type)).toEqual(['CREATED']);
+  });
+});
+
+describe('backfill of open tickets', () => {
+  let hub: TestHub;
+  beforeAll(async () => { hub = await startTestHub(); });
+  afterAll(() => hub.stop());
+
+  it('derives tickets that were loaded, not created, once; a second run changes nothing', async () => {
+    const orm = hub.server.orm;
+    const c = await insertCustomer(orm, { phone: '+8613800138001', name: '李雷', tier: 'GOLD' });
+    await sqlRows(orm, `insert into ticket (number, customer_id, status, priority, fault) values
+      ('T20261123-9001', ?, 'NEW', 'P2', '旧数据'), ('T20261123-9002', ?, 'CLOSED', 'P2', '已关闭')`, [c, c]);
+    const enricher = new TicketEnricher(new MappingEngine());
+    expect(await enrichOpenTickets(orm, enricher, { name: 'cli', origin: 'cli:enrich' })).toEqual({ checked: 1, changed: 1 });
+    const t = await hub.gql(`{ open: ticket(number: "T20261123-9001") { enrichment { customerTier } history { type origin } }
+      closed: ticket(number: "T20261123-9002") { enrichment { customerTier } } }`);
+    expect(t.data.open).toEqual({ enrichment: { customerTier: 'GOLD' }, history: [{ type: 'ENRICHED', origin: 'cli:enrich' }] });
+    expect(t.data.closed.enrichment).toBeNull();
+    expect(await enrichOpenTickets(orm, enricher, { name: 'cli', origin: 'cli:enrich' })).toEqual({ checked: 1, changed: 0 });
   });
 });
