@@ -49,7 +49,9 @@ export async function suggestSerials(
 ): Promise<SerialSuggestion[]> {
   const family = modelFamily(opts.model);
   const wanted = opts.model ? modelKey(opts.model) : null;
-  const found = (await candidates(db, typed))
+  const all = await candidates(db, typed);
+  if (all.some((c) => c.serial === typed)) return []; // a known serial needs no suggestion
+  const found = all
     .filter((c) => c.serial !== typed && (!family || modelFamily(c.model) === family))
     .map((c) => ({
       serial: c.serial, model: c.model, ownerId: c.owner_id === null ? null : String(c.owner_id),
@@ -85,14 +87,20 @@ export function findModel(known: string[], typed: string): string | null {
   return known.find((m) => modelKey(m) === key) ?? null;
 }
 
-/** Known models of the typed model's family, fewest edits first (at most 3 edits). */
+/**
+ * Known models of the typed model's family, fewest edits first (at most 3 edits); when the family
+ * itself is mistyped (`KFR72LW/N8HR3`) and has none, the closest models of any family (at most 2).
+ * Empty when the typed model is known.
+ */
 export function suggestModels(known: string[], typed: string, limit = 5): ModelSuggestion[] {
   const key = modelKey(typed);
+  if (findModel(known, typed)) return [];
   const family = modelFamily(typed);
-  return known
-    .filter((m) => modelFamily(m) === family)
+  const ranked = (models: string[], max: number) => models
     .map((m) => ({ model: m, distance: editDistance(key, modelKey(m)), kind: typoKind(key, modelKey(m)) }))
-    .filter((m) => m.distance > 0 && m.distance <= 3)
+    .filter((m) => m.distance > 0 && m.distance <= max)
     .sort((a, b) => a.distance - b.distance || (a.model < b.model ? -1 : 1))
     .slice(0, limit);
+  const inFamily = ranked(known.filter((m) => modelFamily(m) === family), 3);
+  return inFamily.length ? inFamily : ranked(known, 2);
 }

@@ -116,6 +116,8 @@ describe('ticket enrichment and wrong-input checks', () => {
     expect(lock.errors![0].extensions!.suggestions.map((s: any) => s.serial)).toEqual(['GA72H2025000128']);
     const q = await hub.gql(`query { serialSuggestions(serial: "ga72h2025000125", model: "KFR-72LW/N8HR33") { serial model distance kind } }`);
     expect(q.data.serialSuggestions).toEqual([{ serial: SERIAL, model: 'KFR-72LW/N8HR3', distance: 1, kind: 'WRONG_CHARACTER' }]);
+    const known = await hub.gql(`query { serialSuggestions(serial: "${SERIAL}") { serial } }`);
+    expect(known.data.serialSuggestions).toEqual([]); // ...128 is one character away, but the serial is known
   });
 
   it('refuses the real case, model KFR-72LW/N8HR33, with UNKNOWN_MODEL and the model meant', async () => {
@@ -124,8 +126,9 @@ describe('ticket enrichment and wrong-input checks', () => {
     expect(r.errors![0].extensions).toMatchObject({ code: 'UNKNOWN_MODEL', field: 'input.model', recordId: 'KFR-72LW/N8HR33' });
     expect(r.errors![0].extensions!.suggestions[0]).toEqual({ model: 'KFR-72LW/N8HR3', distance: 1, kind: 'EXTRA_CHARACTER' });
     expect(await count('ticket')).toBe(before);
-    const q = await hub.gql(`query { modelSuggestions(model: "kfr-72lw/n8hr33") { model } }`);
-    expect(q.data.modelSuggestions).toEqual([{ model: 'KFR-72LW/N8HR3' }]);
+    const q = await hub.gql(`query { typo: modelSuggestions(model: "kfr-72lw/n8hr33") { model }
+      family: modelSuggestions(model: "KFR72LW/N8HR3") { model kind } known: modelSuggestions(model: "KFR-72LW/N8HR3") { model } }`);
+    expect(q.data).toEqual({ typo: [{ model: 'KFR-72LW/N8HR3' }], family: [{ model: 'KFR-72LW/N8HR3', kind: 'MISSING_CHARACTER' }], known: [] });
     // Confirmed: the caller passes the model suggested; parts follow it without a device.
     const ok = await hub.gql(CREATE, { input: { phone: '13800138000', model: 'kfr-72lw/n8hr3', fault: '不制冷' } });
     expect(ok.data.createTicket).toMatchObject({ model: 'KFR-72LW/N8HR3', device: null });

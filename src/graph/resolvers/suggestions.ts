@@ -10,7 +10,7 @@ import { ModelSuggestion, SerialSuggestion } from '../types/enrichment';
 @Resolver()
 export class SuggestionResolver {
   @Authorized(Role.PORTAL)
-  @Query(() => [SerialSuggestion], { description: 'Known serials one or two characters from a typed one (empty when it is known or nothing is close), ranked: same model first when one is given (then only its family), fewer edits, serial.' })
+  @Query(() => [SerialSuggestion], { description: 'Known serials one or two characters from a typed one (empty when it is known or nothing is close), ranked: with a model only its family, the same model first; then fewer edits, then serial.' })
   async serialSuggestions(
     @Arg('serial') serial: string,
     @Ctx() ctx: GraphContext,
@@ -22,7 +22,7 @@ export class SuggestionResolver {
   }
 
   @Authorized(Role.PORTAL)
-  @Query(() => [ModelSuggestion], { description: 'Known models of the same family close to a typed one (empty when it is known exactly).' })
+  @Query(() => [ModelSuggestion], { description: 'Known models close to a typed one, its family first (empty when it is known).' })
   async modelSuggestions(@Arg('model') model: string, @Ctx() ctx: GraphContext): Promise<ModelSuggestion[]> {
     if (!model.trim() || model.length > 100) throw badInput('model must be 1 to 100 characters', 'model');
     return suggestModels(await knownModels(ctx.orm), model).map((s) => Object.assign(new ModelSuggestion(), s));
