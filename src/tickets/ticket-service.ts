@@ -4,8 +4,7 @@ import { AuditLog, Customer, Device, Ticket, TicketEvent } from '../db/entities'
 import { ErrorCode, JunctionError, badInput, notFound } from '../errors/codes';
 import { TicketEnricher } from '../enrichment/enricher';
 import { normalizePhone, normalizeSerial, normalizeTicketNumber } from '../identity/normalize';
-import { modelKey } from '../identity/similar';
-import { findModel, knownModels, suggestModels, suggestSerials } from '../identity/suggest';
+import { checkModel, Insisted, unknownSerial } from '../identity/wrong-input';
 import { MappingEngine } from '../mapping/engine';
 import { isAllowedTransition, allowedNextStatuses, requiredFieldsFor, slaDeadlines } from './rules';
 import { nextTicketNumber } from './ticket-number';
@@ -267,13 +266,12 @@ export class TicketService {
    * ranked suggestions, unless the caller insists with a reason.
    */
   private async resolveParties(em: EntityManager, input: CreateTicketInput): Promise<{
-    customer: Customer; device: Device | null; model: string | null; reportedSerial: string | null;
-    insisted: { reason: string; serial?: string; model?: string; suggestions: string[] } | null;
+    customer: Customer; device: Device | null; model: string | null; reportedSerial: string | null; insisted: Insisted | null;
   }> {
     let customer: Customer | null = null;
     let device: Device | null = null;
     let reportedSerial: string | null = null;
-    let insisted: { reason: string; serial?: string; model?: string; suggestions: string[] } | null = null;
+    let insisted: Insisted | null = null;
     const insistReason = text(input.insistReason, 'input.insistReason', false);
     const typedModel = text(input.model, 'input.model', false);
     if (input.customerId) {
@@ -296,17 +294,9 @@ export class TicketService {
       if (!serial) throw badInput('serial must not be empty', 'input.serial');
       device = await em.findOne(Device, { serial }, { populate: ['owner'] });
       if (!device) {
-        const suggestions = await suggestSerials(em, serial, { model: typedModel, customerId: customer?.id });
-        if (!insistReason) {
-          const list = suggestions.map((s) => `${s.serial}${s.model ? ` (${s.model})` : ''}`).join(', ');
-          throw new JunctionError(ErrorCode.UNKNOWN_SERIAL,
-            `No device with serial ${serial}${list ? `; closest known serials: ${list}` : ' and no known serial is one or two characters away'}. ` +
-            'Pass the serial you mean, or insistReason to open the ticket with the serial as typed',
-            { field: 'input.serial', recordId: serial, suggestions });
-        }
+        insisted = await unknownSerial(em, serial, { model: typedModel, customerId: customer?.id, insistReason });
         if (!customer) throw badInput(`Serial ${serial} is unknown, so it cannot tell the customer: give the phone too`, 'input.phone');
         reportedSerial = serial;
-        insisted = { reason: insistReason, serial, suggestions: suggestions.map((s) => s.serial) };
       } else {
         const owner = device.owner ?? null;
         if (customer && owner && owner.id !== customer.id) {
@@ -320,28 +310,7 @@ export class TicketService {
     }
     if (!customer) throw badInput('Give the customer (customerId or phone) or a device serial', 'input.phone');
     let model = device?.model ?? null;
-    if (typedModel && device) {
-      if (device.model && modelKey(device.model) !== modelKey(typedModel)) {
-        throw new JunctionError(ErrorCode.CONFLICT, `Device ${device.serial} is a ${device.model}, not ${typedModel}: check the serial or leave the model out`, {
-          field: 'input.model', recordId: device.serial, deviceModel: device.model,
-        });
-      }
-      model = device.model ?? typedModel;
-    } else if (typedModel) {
-      const known = await knownModels(em);
-      model = findModel(known, typedModel);
-      if (!model) {
-        const suggestions = suggestModels(known, typedModel);
-        if (!insistReason) {
-          throw new JunctionError(ErrorCode.UNKNOWN_MODEL,
-            `Model ${typedModel} is unknown${suggestions.length ? `; closest known models: ${suggestions.map((s) => s.model).join(', ')}` : ''}. ` +
-            'Pass the model you mean, or insistReason to keep it as typed',
-            { field: 'input.model', recordId: typedModel, suggestions });
-        }
-        model = typedModel;
-        insisted = { ...(insisted ?? { reason: insistReason, suggestions: [] }), model: typedModel, suggestions: [...(insisted?.suggestions ?? []), ...suggestions.map((s) => s.model)] };
-      }
-    }
+    if (typedModel) ({ model, insisted } = await checkModel(em, typedModel, device, insistReason, insisted));
     return { customer, device, model, reportedSerial, insisted };
   }
 }
