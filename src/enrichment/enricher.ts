@@ -36,6 +36,11 @@ export interface EnrichActor {
   origin: string;
 }
 
+/** The calendar day in China time (UTC+8), the calendar the sources keep dates in (see $parseDate). */
+function chinaDay(instant: Date): string {
+  return new Date(instant.getTime() + 480 * 60000).toISOString().slice(0, 10);
+}
+
 const same = (a: unknown, b: unknown) => JSON.stringify(a ?? null) === JSON.stringify(b ?? null);
 
 /**
@@ -59,10 +64,12 @@ export class TicketEnricher {
     const out = new Map<string, Enrichment>();
     if (!ticketIds.length || !this.engine.has(ENRICH_MAPPING)) return out;
     const views = await loadViews(db, ticketIds);
-    const now = this.clock().toISOString();
+    const instant = this.clock();
+    const now = instant.toISOString();
+    const today = chinaDay(instant);
     for (const [id, view] of views) {
       try {
-        const r = (await this.engine.evaluate(ENRICH_MAPPING, view, { now, thresholds: this.thresholds })) as Partial<Enrichment> | undefined;
+        const r = (await this.engine.evaluate(ENRICH_MAPPING, view, { now, today, thresholds: this.thresholds })) as Partial<Enrichment> | undefined;
         const lineage = r?.lineage === undefined ? [] : Array.isArray(r.lineage) ? r.lineage : [r.lineage];
         out.set(id, JSON.parse(JSON.stringify({ values: r?.values ?? {}, lineage })));
       } catch (e) {
