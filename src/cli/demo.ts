@@ -3,6 +3,8 @@ import { createApiKey } from '../auth/api-keys';
 import { Role } from '../auth/roles';
 import { loadConfig } from '../config';
 import { loadDemoData } from '../demo/load';
+import { enrichOpenTickets } from '../enrichment/backfill';
+import { TicketEnricher } from '../enrichment/enricher';
 import { startDemoSandboxes } from '../demo/sandboxes';
 import { syncDemoSandboxes } from '../demo/sync';
 import { startServer } from '../server/app';
@@ -33,10 +35,13 @@ export function registerDemoCommand(program: Command): void {
       const summary = await loadDemoData(server.orm);
       const configPath = process.env.JUNCTION_DEMO_CONFIG_OUT || 'junction.demo.yaml';
       const runs = await syncDemoSandboxes(server.orm, sandboxes, configPath);
+      // Demo tickets are loaded, not created: derive their enrichment once, as `junction enrich` does.
+      const enriched = await enrichOpenTickets(server.orm, new TicketEnricher(server.mappings.engine), { name: 'demo', origin: 'demo' });
       const portal = await demoKey(server.orm, Role.PORTAL, 'JUNCTION_DEMO_PORTAL_KEY');
       const admin = await demoKey(server.orm, Role.ADMIN, 'JUNCTION_DEMO_ADMIN_KEY');
       const out = process.stdout;
       out.write(`junction demo: data loaded ${JSON.stringify(summary)}\n`);
+      out.write(`junction demo: enriched ${enriched.changed} open tickets\n`);
       out.write(`junction demo: sandboxes crm ${sandboxes.urls.crm}  erp ${sandboxes.urls.erp}  iot ${sandboxes.urls.iot} (connector config in ${configPath})\n`);
       for (const r of runs) {
         out.write(`junction demo: sync ${r.connector}/${r.stream}: ${r.status} fetched ${r.fetched}, merged ${r.merged}, unchanged ${r.unchanged}, failed ${r.failed}${r.error ? ` (${r.error})` : ''}\n`);

@@ -4,6 +4,7 @@ import { Command } from 'commander';
 import { registerApiKeyCommands } from './apikey';
 import { registerChecksCommands } from './checks';
 import { registerDemoCommand } from './demo';
+import { registerEnrichCommand } from './enrich';
 import { registerExcelCommands } from './excel';
 import { registerMigrateCommand } from './migrate';
 import { registerSchemaCommands } from './schema';
@@ -26,6 +27,7 @@ registerWorkerCommand(program);
 registerSyncCommand(program);
 registerExcelCommands(program);
 registerChecksCommands(program);
+registerEnrichCommand(program);
 
 program.parseAsync(process.argv).catch((e: unknown) => {
   const err = e as { message?: string; extensions?: Record<string, unknown> };

@@ -1099,7 +1099,8 @@ function toTicket(d: TicketDraft, number: string): DemoTicket {
             deviceModel: device.model,
             deviceAgeDays: daysBetween(device.purchaseDate, createdDay),
             inWarranty: inWarranty(device, createdDay),
-            warrantyEnd: device.warrantyEnd,
+            // What the caller was told at creation (see TOLD in src/enrichment/enricher.ts).
+            told: { warrantyEnd: device.warrantyEnd },
           }
         : {}),
     },

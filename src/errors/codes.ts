@@ -11,6 +11,10 @@ export enum ErrorCode {
   FORBIDDEN = 'FORBIDDEN',
   CONFLICT = 'CONFLICT',
   INVALID_TRANSITION = 'INVALID_TRANSITION',
+  /** A serial no device has; `extensions.suggestions` ranks the known serials it may mean. */
+  UNKNOWN_SERIAL = 'UNKNOWN_SERIAL',
+  /** A model Junction does not know; `extensions.suggestions` ranks the models of its family. */
+  UNKNOWN_MODEL = 'UNKNOWN_MODEL',
   QUERY_TOO_DEEP = 'QUERY_TOO_DEEP',
   QUERY_TOO_COMPLEX = 'QUERY_TOO_COMPLEX',
   INTERNAL_SERVER_ERROR = 'INTERNAL_SERVER_ERROR',

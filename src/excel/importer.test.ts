@@ -284,13 +284,17 @@ describe('tickets and customers', () => {
       [null, '13800138009', '漏水', 'P3', null],
       [null, '13900000000', '噪音', null, null],
       ['SN-NONE', null, '不开机', null, null],
+      ['SN-TK11', null, '不开机', null, null],
     ] }]);
     const { s, lines } = await run(file, 'tickets');
-    expect(s).toMatchObject({ status: 'PARTIAL', imported: 2, failed: 2 });
+    expect(s).toMatchObject({ status: 'PARTIAL', imported: 2, failed: 3 });
     expect(lines[0]).toMatchObject({ status: 'IMPORTED', filled: expect.arrayContaining(['model', 'phone', 'customerName']) });
     expect(lines[0].ticket).toMatch(/^T\d{8}-\d{4}$/);
     expect(lines[2].error).toMatch(/客户电话 \(column B\): no customer with phone \+8613900000000/);
-    expect(lines[3].error).toMatch(/设备序列号 \(column A\): no device SN-NONE/);
+    expect(lines[3].error).toMatch(/设备序列号 \(column A\): no device SN-NONE in master data$/);
+    // The same check as createTicket: an unknown serial gets the closest known ones.
+    expect(lines[4].errors[0]).toMatchObject({ code: 'UNKNOWN_SERIAL', field: 'serial' });
+    expect(lines[4].error).toMatch(/no device SN-TK11 in master data; closest known serials: SN-TK1 \(/);
     const t = await sqlOne<any>(orm, `select t.priority, t.category_l1, t.lineage, (select count(*) from ticket_event e where e.ticket_id = t.id) as events,
       (select origin from audit_log a where a.entity_type = 'ticket' and a.entity_id = t.id limit 1) as origin from ticket t where number = ?`, [lines[0].ticket]);
     expect(t).toMatchObject({ priority: 'P0', category_l1: '空调', origin: 'excel:tickets.xlsx#工单!2' });
@@ -298,9 +302,22 @@ describe('tickets and customers', () => {
     expect(t.lineage.fault).toMatchObject({ system: 'excel', externalId: 'tickets.xlsx#工单!2' });
     const count = (await tableCounts(orm)).ticket;
     const again = await run(file, 'tickets');
-    expect(again.s).toMatchObject({ imported: 0, unchanged: 2, failed: 2 });
+    expect(again.s).toMatchObject({ imported: 0, unchanged: 2, failed: 3 });
     expect(again.lines[0].ticket).toBe(lines[0].ticket);
     expect((await tableCounts(orm)).ticket).toBe(count);
+  });
+
+  it('a device import re-enriches the open tickets of the devices it changes', async () => {
+    const before = await sqlOne<any>(orm, `select t.id, t.derived from ticket t join device d on d.id = t.device_id where d.serial = 'SN-TK1' order by t.id limit 1`);
+    expect(before!.derived.warranty).toMatchObject({ status: 'IN_WARRANTY', end: '2029-01-01' });
+    await run(await deviceWorkbook('ticket-master-2.xlsx', [['SN-TK1', 'KFR-TK', '13800138009', '郑十', null, '2024-01-01']]), 'devices');
+    const after = await sqlOne<any>(orm, `select derived, derived_lineage from ticket where id = ?`, [before!.id]);
+    expect(after!.derived.warranty).toMatchObject({ status: 'OUT_OF_WARRANTY', end: '2024-01-01' });
+    expect(after!.derived_lineage.find((l: any) => l.value === 'warranty')).toMatchObject({ system: 'excel', externalId: 'ticket-master-2.xlsx#设备!2' });
+    const events = await sqlRows<any>(orm, `select actor, origin, changes from ticket_event where ticket_id = ? and type = 'ENRICHED'`, [before!.id]);
+    expect(events).toHaveLength(1);
+    expect(events[0]).toMatchObject({ actor: 'test', origin: 'excel:ticket-master-2.xlsx' });
+    expect(events[0].changes.warranty.after).toMatchObject({ status: 'OUT_OF_WARRANTY' });
   });
 
   it('--atomic tickets: a row the ticket service refuses rolls back every ticket', async () => {

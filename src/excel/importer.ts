@@ -8,6 +8,7 @@ import type { CompiledMapping, MappingEngine } from '../mapping/engine';
 import { MappingError } from '../mapping/errors';
 import { CanonicalRecord } from '../sync/canonical';
 import { MergeItem, Merger } from '../sync/merge';
+import { suggestSerials } from '../identity/suggest';
 import type { Actor, CreateTicketInput, TicketService } from '../tickets/ticket-service';
 import { FirstSeen } from './dedupe';
 import { ExcelFileError } from './errors';
@@ -207,6 +208,7 @@ class ImportRun {
   /** Fill from master data, then the template's mapping; failures become row errors. */
   private async mapRows(db: MikroORM | EntityManager, rows: ParsedRow[]): Promise<Work[]> {
     const fill = await fillFromMasterData(db, this.t, rows);
+    const suggestions = this.t.target === 'tickets' ? await this.serialSuggestions(db, rows, fill) : new Map<string, string>();
     const work: Work[] = [];
     for (let i = 0; i < rows.length; i++) {
       const r = rows[i];
@@ -226,7 +228,7 @@ class ImportRun {
           const { record, input } = ticketRecord(output);
           w.records = [record];
           w.input = input;
-          this.checkTicketParties(w, fill.found[i]);
+          this.checkTicketParties(w, fill.found[i], suggestions);
         }
       } catch (e) {
         r.errors.push(e instanceof MappingError
@@ -239,13 +241,34 @@ class ImportRun {
   }
 
   /** The ticket service's own checks, run for the whole batch up front so a dry run reports them. */
-  private checkTicketParties(w: Work, found: Partial<Record<'device' | 'customer', Record<string, unknown> | null>>): void {
+  /**
+   * The same check as createTicket: a serial master data does not have gets the closest known
+   * serials (within the row's model family when it gives a model) in its error message.
+   */
+  private async serialSuggestions(db: MikroORM | EntityManager, rows: ParsedRow[], fill: { found: Array<Partial<Record<'device' | 'customer', unknown>>> }) {
+    const out = new Map<string, string>();
+    for (let i = 0; i < rows.length; i++) {
+      const f = rows[i].fields;
+      if (rows[i].errors.length || typeof f.serial !== 'string' || fill.found[i].device) continue;
+      const model = typeof f.model === 'string' ? f.model : null;
+      const key = `${f.serial}\u0000${model ?? ''}`;
+      if (out.has(key)) continue;
+      const list = await suggestSerials(db, f.serial, { model });
+      out.set(key, list.length ? `; closest known serials: ${list.map((s) => `${s.serial}${s.model ? ` (${s.model})` : ''}`).join(', ')}` : '');
+    }
+    return out;
+  }
+
+  private checkTicketParties(w: Work, found: Partial<Record<'device' | 'customer', Record<string, unknown> | null>>, suggestions: Map<string, string>): void {
     const f = w.parsed.fields;
     const err = (field: string, code: string, text: string) => {
       const where = fieldLabel(this.t, this.reader.header, field);
       w.parsed.errors.push({ code, message: `${where.label}: ${text}`, column: where.column, header: where.header, field });
     };
-    if (f.serial !== null && !found.device) return err('serial', 'NOT_FOUND', `no device ${f.serial} in master data`);
+    if (f.serial !== null && !found.device) {
+      const hint = suggestions.get(`${f.serial}\u0000${typeof f.model === 'string' ? f.model : ''}`) ?? '';
+      return err('serial', 'UNKNOWN_SERIAL', `no device ${f.serial} in master data${hint}`);
+    }
     if (f.phone !== null && !found.customer) return err('phone', 'NOT_FOUND', `no customer with phone ${f.phone} in master data`);
     if (found.device && f.phone === null) return err('phone', 'MISSING_VALUE', `device ${f.serial} has no known owner; give the customer's phone`);
     const owner = found.device?.ownerPhone;
@@ -365,7 +388,10 @@ class ImportRun {
       }
     });
     if (!items.length) return;
-    const errors = await new Merger(em, { connector: 'excel', system: 'excel', stream: this.t.name }).merge(items);
+    const merger = new Merger(em, { connector: 'excel', system: 'excel', stream: this.t.name });
+    const errors = await merger.merge(items);
+    // Open tickets over the customers and devices this batch changed get their derived values again.
+    await this.importer.ticketService.enricher.afterMerge(em, merger.audit, { name: this.req.actor.name, origin: `excel:${this.req.fileName}` });
     const released: string[] = [];
     for (const [index, e] of errors) {
       const w = ready[index];

@@ -14,6 +14,10 @@ export class CreateTicketInput {
   @Field(() => String, { nullable: true, description: 'Any written form; normalized to E.164.' }) phone?: string | null;
   @Field(() => String, { nullable: true, description: 'Device serial; its owner becomes the customer when none is given.' })
   serial?: string | null;
+  @Field(() => String, { nullable: true, description: 'Model from the nameplate. An unknown one fails with UNKNOWN_MODEL and suggestions; with a serial, keeps serial suggestions within its family.' })
+  model?: string | null;
+  @Field(() => String, { nullable: true, description: 'Open the ticket although the serial or model is unknown (after UNKNOWN_SERIAL / UNKNOWN_MODEL); the reason is audited.' })
+  insistReason?: string | null;
   @Field() fault!: string;
   @Field(() => CategoryInput, { nullable: true }) category?: CategoryInput | null;
   @Field(() => TicketPriority, { nullable: true, description: 'Defaults to P2.' }) priority?: TicketPriority | null;

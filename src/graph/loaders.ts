@@ -61,7 +61,8 @@ const DEVICE_COLS = `d.id, d.serial, d.model, d.firmware, d.purchase_date::text 
   tm.last_seen_at as tm_last_seen_at, tm.run_count as tm_run_count, tm.alerts as tm_alerts, tm.updated_at as tm_updated_at`;
 const DEVICE_FROM = 'device d left join telemetry tm on tm.device_id = d.id';
 const TICKET_COLS = `id, number, customer_id, device_id, category_l1, category_l2, category_l3, priority, status, fault, solution,
-  blocking_reason, eta, sla_response_due, sla_resolve_due, resolved_at, closed_at, derived, created_by, created_at, updated_at, version`;
+  blocking_reason, eta, sla_response_due, sla_resolve_due, resolved_at, closed_at, derived, created_by, created_at, updated_at, version,
+  model, reported_serial, derived_lineage, enriched_at`;
 
 /**
  * One set of DataLoaders per request: every relation is fetched with one statement per wave,

@@ -10,6 +10,7 @@ import { DeviceResolver, SparePartResolver } from './resolvers/device';
 import { ExcelResolver } from './resolvers/excel';
 import { LookupResolver } from './resolvers/lookup';
 import { MappingResolver } from './resolvers/mappings';
+import { SuggestionResolver } from './resolvers/suggestions';
 import { SyncResolver, SyncRunConnectionResolver } from './resolvers/sync';
 import { TicketResolver } from './resolvers/ticket';
 import { WebhookResolver } from './resolvers/webhooks';
@@ -26,6 +27,7 @@ export function buildGatewaySchema(): GraphQLSchema {
       SyncResolver, SyncRunConnectionResolver, ExcelResolver, WebhookResolver,
       DataIssueResolver, DataIssueConnectionResolver, CustomerDataIssuesResolver,
       WriteBackResolver, WriteBackConnectionResolver, TicketWriteBackResolver,
+      SuggestionResolver,
     ],
     authChecker,
     authMode: 'error',

@@ -62,17 +62,17 @@ export const SCOPES: Record<string, Scope> = {
   ticket_warranty: {
     entityType: 'ticket',
     description:
-      "Open tickets on a device whose told warranty end (derived.warrantyEnd, set at creation) is not written as the device's warranty end, " +
+      "Open tickets on a device whose told warranty end (derived.told.warrantyEnd, set at creation) is not written as the device's warranty end, " +
       'with where that came from (the predicate applies the tolerance).',
     thresholds: { toleranceDays: { min: 0, max: 366, integer: true, description: 'days of difference still taken as the same date' } },
     query: () => ({
       sql: `select 'ticket' as entity_type, t.id as entity_id, t.number as key,
           jsonb_build_object(
-            'ticket', jsonb_build_object('number', t.number, 'status', t.status, 'toldWarrantyEnd', t.derived->>'warrantyEnd'),
+            'ticket', jsonb_build_object('number', t.number, 'status', t.status, 'toldWarrantyEnd', (t.derived->'told'->>'warrantyEnd')),
             'device', jsonb_build_object('serial', d.serial, 'warrantyEnd', d.warranty_end::text,
               'system', d.lineage->'warrantyEnd'->>'system', 'externalId', d.lineage->'warrantyEnd'->>'externalId')) as view
         from ticket t join device d on d.id = t.device_id
-        where t.status in ${OPEN} and t.derived->>'warrantyEnd' is not null and t.derived->>'warrantyEnd' is distinct from d.warranty_end::text
+        where t.status in ${OPEN} and (t.derived->'told'->>'warrantyEnd') is not null and (t.derived->'told'->>'warrantyEnd') is distinct from d.warranty_end::text
         order by t.id`,
       params: [],
     }),

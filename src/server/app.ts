@@ -17,6 +17,7 @@ import { MappingStore } from '../mapping/store';
 import { toCanonical } from '../sync/canonical';
 import { SyncRequests } from '../sync/requests';
 import { TicketService } from '../tickets/ticket-service';
+import { TicketEnricher } from '../enrichment/enricher';
 import { createExcelRouter } from '../excel/http';
 import { createWebhookRouter } from '../webhooks/router';
 import { WebhookService } from '../webhooks/service';
@@ -61,13 +62,14 @@ export async function startServer(opts: StartOptions = {}): Promise<RunningServe
   redis.connect().catch(() => undefined); // readiness reports it; the gateway itself does not need Redis yet
 
   const verifier = new ApiKeyVerifier(orm, config.apiKeyCacheSeconds);
-  const tickets = new TicketService(orm);
   // Files are the defaults; saved versions override them from the start (and are re-checked before each use).
   const mappings = new MappingStore(orm, new MappingEngine({ root: opts.mappings?.root }), {
     sandbox: new SandboxedEvaluator({ budgetMs: opts.mappings?.budgetMs }),
     validateOutput: (output) => { toCanonical(output); }, // a preview flags what sync would refuse
   });
   await mappings.loadActive();
+  // Enrichment uses the same engine, so an admin's saved ticket/enrich version applies; thresholds are checked here.
+  const tickets = new TicketService(orm, undefined, new TicketEnricher(mappings.engine));
   // runSync queues jobs: Redis and the connector config are opened on the first request.
   const sync = new SyncRequests({ redisUrl: config.redisUrl, prefix: config.queuePrefix, configPath: config.connectorsConfig });
   // Write-back retry/discard and the queue dashboard: the write-back queue is opened on first use.

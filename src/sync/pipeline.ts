@@ -2,6 +2,7 @@ import type { EntityManager, MikroORM } from '@mikro-orm/postgresql';
 import type { Connector, SourceRecord } from '../connectors';
 import { bulkExecutor, sqlOne, sqlRows } from '../db/sql';
 import type { CompiledMapping, MappingEngine } from '../mapping/engine';
+import { TicketEnricher } from '../enrichment/enricher';
 import { MappingError } from '../mapping/errors';
 import { RecordError, toCanonical } from './canonical';
 import { contentHash } from './hash';
@@ -79,6 +80,8 @@ interface StagedRecord {
  * mapping or validation is kept with its error and counted; the run goes on.
  */
 export class SyncPipeline {
+  private enricher: TicketEnricher | null = null;
+
   constructor(
     private readonly orm: MikroORM,
     private readonly engine: MappingEngine,
@@ -260,7 +263,11 @@ export class SyncPipeline {
     mapped.forEach((records, i) => {
       for (const record of records) items.push({ index: work[i].index, externalId: work[i].externalId, version: work[i].version, at: work[i].at, record });
     });
-    const mergeErrors = await new Merger(em, { connector: inst.name, system: inst.system, stream }).merge(items);
+    const merger = new Merger(em, { connector: inst.name, system: inst.system, stream });
+    const mergeErrors = await merger.merge(items);
+    // Open tickets over the records this page changed get their derived values again, in the same transaction.
+    this.enricher ??= new TicketEnricher(this.engine);
+    await this.enricher.afterMerge(em, merger.audit, { name: `sync:${inst.name}`, origin: `sync:${inst.name}/${stream}` });
     for (const [i, e] of mergeErrors) errors.set(i, e);
 
     const statuses = work.map((w) => {

@@ -21,6 +21,8 @@ export enum TicketEventType {
   CREATED = 'CREATED',
   UPDATED = 'UPDATED',
   STATUS_CHANGED = 'STATUS_CHANGED',
+  /** Derived values changed because master data changed while the ticket was open. */
+  ENRICHED = 'ENRICHED',
 }
 
 export const OPEN_STATUSES: TicketStatus[] = [

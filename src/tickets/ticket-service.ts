@@ -2,7 +2,10 @@ import { LockMode } from '@mikro-orm/core';
 import type { EntityManager, MikroORM } from '@mikro-orm/postgresql';
 import { AuditLog, Customer, Device, Ticket, TicketEvent } from '../db/entities';
 import { ErrorCode, JunctionError, badInput, notFound } from '../errors/codes';
+import { TicketEnricher } from '../enrichment/enricher';
 import { normalizePhone, normalizeSerial, normalizeTicketNumber } from '../identity/normalize';
+import { checkModel, Insisted, unknownSerial } from '../identity/wrong-input';
+import { MappingEngine } from '../mapping/engine';
 import { isAllowedTransition, allowedNextStatuses, requiredFieldsFor, slaDeadlines } from './rules';
 import { nextTicketNumber } from './ticket-number';
 import { TicketEventType, TicketPriority, TicketStatus } from './ticket-enums';
@@ -24,6 +27,10 @@ export interface CreateTicketInput {
   customerId?: string | null;
   phone?: string | null;
   serial?: string | null;
+  /** The model as read from the nameplate: checked against known models, keeps serial suggestions in its family. */
+  model?: string | null;
+  /** Open the ticket with an unknown serial or model as typed; the reason is audited. */
+  insistReason?: string | null;
   fault: string;
   category?: CategoryInput | null;
   priority?: TicketPriority | null;
@@ -82,12 +89,18 @@ function checkCategory(c: CategoryInput | null | undefined, field: string) {
  * one audit entry per changed field, so a failure leaves nothing behind.
  */
 export class TicketService {
-  constructor(private readonly orm: MikroORM, private readonly clock: () => Date = () => new Date()) {}
+  readonly enricher: TicketEnricher;
+
+  constructor(private readonly orm: MikroORM, private readonly clock: () => Date = () => new Date(), enricher?: TicketEnricher) {
+    this.enricher = enricher ?? new TicketEnricher(new MappingEngine(), { clock });
+  }
 
   async create(input: CreateTicketInput, actor: Actor): Promise<{ id: string; number: string }> {
     text(input.fault, 'input.fault', true);
     checkCategory(input.category, 'input.category');
     text(input.note, 'input.note', false);
+    text(input.insistReason, 'input.insistReason', false);
+    text(input.model, 'input.model', false);
     return this.orm.em.fork().transactional((em) => this.createIn(em, input, actor));
   }
 
@@ -100,18 +113,23 @@ export class TicketService {
     checkCategory(input.category, 'input.category');
     const note = text(input.note, 'input.note', false);
     const priority = input.priority ?? TicketPriority.P2;
-    const { customer, device } = await this.resolveParties(em, input);
+    const { customer, device, model, reportedSerial, insisted } = await this.resolveParties(em, input);
     const now = this.clock();
     const sla = slaDeadlines(priority, now);
     const ticket = em.create(Ticket, {
       number: await nextTicketNumber(em, now),
-      customer, device: device ?? null, fault, priority, status: TicketStatus.NEW,
+      customer, device: device ?? null, model, reportedSerial, fault, priority, status: TicketStatus.NEW,
       categoryL1: input.category?.level1 ?? null, categoryL2: input.category?.level2 ?? null, categoryL3: input.category?.level3 ?? null,
       eta: input.eta ?? null, slaResponseDue: sla.responseDue, slaResolveDue: sla.resolveDue,
       createdBy: actor.name, createdAt: now, updatedAt: now,
     } as any);
     await em.flush();
     const changes = this.diff({} as Ticket, ticket);
+    if (model) changes.model = { before: null, after: model };
+    if (reportedSerial) changes.reportedSerial = { before: null, after: reportedSerial };
+    // Insisting on an unknown serial or model is audited with what was suggested instead.
+    if (insisted) changes.insistReason = { before: null, after: insisted };
+    await this.enricher.enrichNew(em, ticket.id);
     em.persist(em.create(TicketEvent, {
       ticket, type: TicketEventType.CREATED, toStatus: TicketStatus.NEW, changes, note, actor: actor.name, origin: actor.origin, at: now,
     } as any));
@@ -245,10 +263,20 @@ export class TicketService {
     }
   }
 
-  /** Finds the customer and device a new ticket belongs to from whichever identifiers were given. */
-  private async resolveParties(em: EntityManager, input: CreateTicketInput): Promise<{ customer: Customer; device: Device | null }> {
+  /**
+   * Finds the customer and device a new ticket belongs to from whichever identifiers were given.
+   * An unknown serial or model is never guessed: it fails with UNKNOWN_SERIAL / UNKNOWN_MODEL and
+   * ranked suggestions, unless the caller insists with a reason.
+   */
+  private async resolveParties(em: EntityManager, input: CreateTicketInput): Promise<{
+    customer: Customer; device: Device | null; model: string | null; reportedSerial: string | null; insisted: Insisted | null;
+  }> {
     let customer: Customer | null = null;
     let device: Device | null = null;
+    let reportedSerial: string | null = null;
+    let insisted: Insisted | null = null;
+    const insistReason = text(input.insistReason, 'input.insistReason', false);
+    const typedModel = text(input.model, 'input.model', false);
     if (input.customerId) {
       if (!/^\d{1,19}$/.test(input.customerId)) throw badInput(`"${input.customerId}" is not a customer id`, 'input.customerId');
       customer = await em.findOne(Customer, { id: input.customerId });
@@ -268,17 +296,24 @@ export class TicketService {
       const serial = normalizeSerial(input.serial);
       if (!serial) throw badInput('serial must not be empty', 'input.serial');
       device = await em.findOne(Device, { serial }, { populate: ['owner'] });
-      if (!device) throw notFound(`No device with serial ${serial}`, { field: 'input.serial', recordId: serial });
-      const owner = device.owner ?? null;
-      if (customer && owner && owner.id !== customer.id) {
-        throw new JunctionError(ErrorCode.CONFLICT, `Device ${serial} belongs to customer ${owner.id}, not ${customer.id}`, {
-          field: 'input.serial', recordId: serial,
-        });
+      if (!device) {
+        insisted = await unknownSerial(em, serial, { model: typedModel, customerId: customer?.id, insistReason });
+        if (!customer) throw badInput(`Serial ${serial} is unknown, so it cannot tell the customer: give the phone too`, 'input.phone');
+        reportedSerial = serial;
+      } else {
+        const owner = device.owner ?? null;
+        if (customer && owner && owner.id !== customer.id) {
+          throw new JunctionError(ErrorCode.CONFLICT, `Device ${serial} belongs to customer ${owner.id}, not ${customer.id}`, {
+            field: 'input.serial', recordId: serial,
+          });
+        }
+        customer = customer ?? owner;
+        if (!customer) throw badInput(`Device ${serial} has no known owner: give the customer's phone too`, 'input.phone');
       }
-      customer = customer ?? owner;
-      if (!customer) throw badInput(`Device ${serial} has no known owner: give the customer's phone too`, 'input.phone');
     }
     if (!customer) throw badInput('Give the customer (customerId or phone) or a device serial', 'input.phone');
-    return { customer, device };
+    let model = device?.model ?? null;
+    if (typedModel) ({ model, insisted } = await checkModel(em, typedModel, device, insistReason, insisted));
+    return { customer, device, model, reportedSerial, insisted };
   }
 }

@@ -55,7 +55,7 @@ describe('ticket mutations', () => {
     [{ phone: 'abc', fault: '坏了' }, 'BAD_USER_INPUT', 'input.phone'],
     [{ phone: '13800138000', fault: '   ' }, 'BAD_USER_INPUT', 'input.fault'],
     [{ phone: '13999999999', fault: '坏了' }, 'NOT_FOUND', 'input.phone'],
-    [{ serial: 'NOPE-404', fault: '坏了' }, 'NOT_FOUND', 'input.serial'],
+    [{ serial: 'NOPE-404', fault: '坏了' }, 'UNKNOWN_SERIAL', 'input.serial'],
     [{ serial: 'SN-NO-OWNER', fault: '坏了' }, 'BAD_USER_INPUT', 'input.phone'],
     [{ phone: '13800138000', serial: 'SN-OTHER-1', fault: '坏了' }, 'CONFLICT', 'input.serial'],
     [{ phone: '13800138000', fault: '坏了', category: { level2: '制冷异常' } }, 'BAD_USER_INPUT', 'input.category.level1'],

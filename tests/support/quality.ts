@@ -56,8 +56,8 @@ export async function seedQualityData(orm: MikroORM): Promise<QualitySeed> {
     resolvedPaired: await ticket('T20261120-0002', { customer: customers.b, status: 'RESOLVED', created: -60 }),
     resolvedCaseClosed: await ticket('T20261120-0003', { customer: customers.c, status: 'CLOSED', created: -50 }),
     // WARRANTY_MISMATCH: told 2026-06-30, ERP says 2027-06-30 (+); told the ERP's date (−).
-    toldWrong: await ticket('T20261123-0001', { customer: customers.a, device: devices.owned, status: 'IN_PROGRESS', created: -2, derived: { warrantyEnd: '2026-06-30', inWarranty: false } }),
-    toldRight: await ticket('T20261123-0002', { customer: customers.a, device: devices.owned, status: 'NEW', created: -2, derived: { warrantyEnd: '2027-06-30', inWarranty: true } }),
+    toldWrong: await ticket('T20261123-0001', { customer: customers.a, device: devices.owned, status: 'IN_PROGRESS', created: -2, derived: { told: { warrantyEnd: '2026-06-30' }, inWarranty: false } }),
+    toldRight: await ticket('T20261123-0002', { customer: customers.a, device: devices.owned, status: 'NEW', created: -2, derived: { told: { warrantyEnd: '2027-06-30' }, inWarranty: true } }),
     // TICKET_STALLED: open and untouched for 13 h (+), 11 h (−), resolved and untouched for 30 h (−).
     stalled: await ticket('T20261122-0001', { customer: customers.b, status: 'PENDING', created: -20, updated: -13 }),
     fresh: await ticket('T20261122-0002', { customer: customers.b, status: 'ASSIGNED', created: -20, updated: -11 }),

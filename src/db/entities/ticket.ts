@@ -59,9 +59,24 @@ export class Ticket extends BaseEntity {
   @Property({ type: 'Date', columnType: 'timestamptz', nullable: true })
   closedAt?: Date | null;
 
-  /** Fields derived by mapping (device age, warranty state, customer tier...). */
+  /** The device's model, or the model the caller reported when there is no device record. */
+  @Property({ type: 'string', columnType: 'text', nullable: true })
+  model?: string | null;
+
+  /** A serial no device record has, kept because the caller insisted (with a reason, audited). */
+  @Property({ type: 'string', columnType: 'text', nullable: true })
+  reportedSerial?: string | null;
+
+  /** Fields derived by mappings/ticket/enrich.jsonata (device age, warranty state, customer tier...). */
   @Property({ type: 'json', columnType: 'jsonb', defaultRaw: `'{}'::jsonb` })
   derived: Record<string, unknown> = {};
+
+  /** Per derived value: which system, record and field it came from, and when. */
+  @Property({ type: 'json', columnType: 'jsonb', defaultRaw: `'[]'::jsonb` })
+  derivedLineage: unknown[] = [];
+
+  @Property({ type: 'Date', columnType: 'timestamptz', nullable: true })
+  enrichedAt?: Date | null;
 
   @Property({ type: 'json', columnType: 'jsonb', defaultRaw: `'{}'::jsonb` })
   lineage: LineageMap = {};

@@ -5,6 +5,7 @@ import { Migration20261123020000Similarity } from './Migration20261123020000Simi
 import { Migration20261123030000Excel } from './Migration20261123030000Excel';
 import { Migration20261123040000Outbox } from './Migration20261123040000Outbox';
 import { Migration20261123050000Webhooks } from './Migration20261123050000Webhooks';
+import { Migration20261123060000Enrichment } from './Migration20261123060000Enrichment';
 import { Migration20261123070000Quality } from './Migration20261123070000Quality';
 
 /** Every committed migration, in order. Add new ones at the end. */
@@ -15,5 +16,6 @@ export const MIGRATIONS: MigrationObject[] = [
   { name: 'Migration20261123030000Excel', class: Migration20261123030000Excel },
   { name: 'Migration20261123040000Outbox', class: Migration20261123040000Outbox },
   { name: 'Migration20261123050000Webhooks', class: Migration20261123050000Webhooks },
+  { name: 'Migration20261123060000Enrichment', class: Migration20261123060000Enrichment },
   { name: 'Migration20261123070000Quality', class: Migration20261123070000Quality },
 ];

@@ -1,5 +1,6 @@
 import { Field, ID, Int, ObjectType, registerEnumType } from 'type-graphql';
 import { TicketEventType, TicketPriority, TicketStatus } from '../../tickets/ticket-enums';
+import { TicketEnrichment } from './enrichment';
 import { JSONObject, pgDate } from './scalars';
 
 registerEnumType(TicketStatus, { name: 'TicketStatus' });
@@ -28,8 +29,14 @@ export class Ticket {
   @Field(() => Date, { nullable: true }) slaResolveDue!: Date | null;
   @Field(() => Date, { nullable: true }) resolvedAt!: Date | null;
   @Field(() => Date, { nullable: true }) closedAt!: Date | null;
-  @Field(() => JSONObject, { description: 'Fields derived by mapping (device age, warranty state, tier...).' })
+  @Field(() => JSONObject, { description: 'Fields derived by mapping (device age, warranty state, tier...), untyped; see enrichment.' })
   derived!: Record<string, unknown>;
+  @Field(() => String, { nullable: true, description: 'The device\'s model, or the model reported when there is no device record.' })
+  model!: string | null;
+  @Field(() => String, { nullable: true, description: 'A serial no device has, kept because the caller insisted (audited).' })
+  reportedSerial!: string | null;
+  @Field(() => TicketEnrichment, { nullable: true, description: 'Derived values with their lineage; null if never enriched.' })
+  enrichment!: TicketEnrichment | null;
   @Field(() => String, { nullable: true }) createdBy!: string | null;
   @Field() createdAt!: Date;
   @Field() updatedAt!: Date;
@@ -43,7 +50,8 @@ export class Ticket {
       category: Object.assign(new TicketCategory(), { level1: r.category_l1, level2: r.category_l2, level3: r.category_l3 }),
       fault: r.fault, solution: r.solution, blockingReason: r.blocking_reason, eta: pgDate(r.eta),
       slaResponseDue: pgDate(r.sla_response_due), slaResolveDue: pgDate(r.sla_resolve_due), resolvedAt: pgDate(r.resolved_at), closedAt: pgDate(r.closed_at),
-      derived: r.derived ?? {}, createdBy: r.created_by, createdAt: pgDate(r.created_at), updatedAt: pgDate(r.updated_at), version: r.version,
+      derived: r.derived ?? {}, model: r.model ?? null, reportedSerial: r.reported_serial ?? null,
+      enrichment: TicketEnrichment.from(r.derived, r.derived_lineage, r.enriched_at), createdBy: r.created_by, createdAt: pgDate(r.created_at), updatedAt: pgDate(r.updated_at), version: r.version,
       customerId: String(r.customer_id), deviceId: r.device_id == null ? null : String(r.device_id),
     });
   }
