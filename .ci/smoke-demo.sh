@@ -48,3 +48,34 @@ node -e '
   }
   console.log(`smoke: demo lookup found ${l.customer.name} with ${l.customer.devices.length} devices and ${l.customer.tickets.totalCount} tickets`);
 ' "$answer"
+
+# Write-back round trip: a solution typed on one of this customer's open tickets reaches the sandboxes.
+gql() { # $1 key, $2 JSON body
+  curl -sS "http://127.0.0.1:$port/graphql" -H 'content-type: application/json' -H "authorization: Bearer $1" --data "$2"
+}
+tickets=$(gql "$JUNCTION_DEMO_PORTAL_KEY" '{"query":"{ lookup(identifier: \"+8613800138000\") { customer { tickets(first: 20) { edges { node { number status device { serial } } } } } } }"}')
+number=$(node -e '
+  const a = JSON.parse(process.argv[1]);
+  if (!a.data) { console.error(process.argv[1]); process.exit(1); }
+  const nodes = a.data.lookup.customer.tickets.edges.map((e) => e.node);
+  const t = nodes.find((n) => n.device && !["RESOLVED", "CLOSED", "CANCELLED"].includes(n.status));
+  if (!t) { console.error("no open ticket with a device for the demo customer"); process.exit(1); }
+  console.log(t.number);
+' "$tickets")
+updated=$(gql "$JUNCTION_DEMO_PORTAL_KEY" "{\"query\":\"mutation { updateTicket(number: \\\"$number\\\", input: { solution: \\\"smoke: replaced the drain pump\\\" }) { number version } }\"}")
+echo "updated: $updated"
+for _ in $(seq 1 60); do
+  wb=$(gql "$JUNCTION_DEMO_ADMIN_KEY" "{\"query\":\"{ writeBacks(ticket: \\\"$number\\\", first: 20) { edges { node { route status lastError } } } }\"}")
+  if node -e '
+    const n = JSON.parse(process.argv[1]).data.writeBacks.edges.map((e) => e.node);
+    const dead = n.filter((w) => w.status === "DEAD" || w.status === "CONFLICT");
+    if (dead.length) { console.error("write-back failed: " + JSON.stringify(dead)); process.exit(2); }
+    process.exit(n.length > 0 && n.every((w) => w.status === "APPLIED") ? 0 : 1);
+  ' "$wb"; then
+    echo "smoke: write-backs of $number applied: $wb"
+    break
+  elif [ $? -eq 2 ]; then exit 1; fi
+  sleep 1
+done
+node -e 'const n = JSON.parse(process.argv[1]).data.writeBacks.edges.map((e) => e.node); if (!n.length || !n.every((w) => w.status === "APPLIED")) { console.error("write-backs not applied: " + process.argv[1]); process.exit(1); }' "$wb"
+grep "junction demo: data checks" "$log"
