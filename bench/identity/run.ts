@@ -198,11 +198,12 @@ async function main(): Promise<void> {
 
     const variant = (model: boolean) => async (q: Query) => (await suggestSerials(orm, q.typed, { model: model ? q.model : null }))[0]?.serial ?? null;
     const all = await measure(detectable, variant(false));
+    const withModel = await measure(detectable, variant(true));
     rows.push(summary('suggest: deletion variants, serial only', all, exactP95));
     for (const kind of KINDS) rows.push(summary(`  ${kind}`, await measure(detectable.filter((q) => q.kind === kind), variant(false)), exactP95));
     rows.push(summary('  random-tail serials', await measure(detectable.filter((q) => !q.sequential), variant(false)), exactP95));
     rows.push(summary('  sequential batch (SQ...)', await measure(detectable.filter((q) => q.sequential), variant(false)), exactP95));
-    rows.push(summary('suggest: deletion variants, serial + model', await measure(detectable, variant(true)), exactP95));
+    rows.push(summary('suggest: deletion variants, serial + model', withModel, exactP95));
     rows.push(summary('  sequential batch (SQ...)', await measure(detectable.filter((q) => q.sequential), variant(true)), exactP95));
 
     if (args.trigram) {
@@ -232,9 +233,16 @@ async function main(): Promise<void> {
     log('');
     log(table(rows));
     log('');
-    const allP95 = percentile([...all.ms].sort((a, b) => a - b), 95);
-    log(`Target: suggestion p95 < ${TARGET_P95_MS} ms -> ${fmt(allP95)} ms (${allP95 < TARGET_P95_MS ? 'met' : 'MISSED'}); ` +
-      `recall@1 >= ${TARGET_RECALL} -> ${fmt(all.hits / all.total, 3)} (${all.hits / all.total >= TARGET_RECALL ? 'met' : 'MISSED'}), serial only, detectable typos.`);
+    // The issue ranks suggestions "within the same model family": that is the search with the model given.
+    // Serial alone is shown too: in a dense sequential batch a typo is one edit from several real serials.
+    const verdict = (name: string, m: typeof all) => {
+      const p95 = percentile([...m.ms].sort((a, b) => a - b), 95);
+      const recall = m.hits / m.total;
+      return `${name}: p95 < ${TARGET_P95_MS} ms -> ${fmt(p95)} ms (${p95 < TARGET_P95_MS ? 'met' : 'MISSED'}); ` +
+        `recall@1 >= ${TARGET_RECALL} -> ${fmt(recall, 3)} (${recall >= TARGET_RECALL ? 'met' : 'MISSED'})`;
+    };
+    log(`Target, ${verdict('within the model family (serial + model)', withModel)}, detectable typos.`);
+    log(`        ${verdict('serial only', all)}.`);
   } finally {
     await orm.close(true);
   }
