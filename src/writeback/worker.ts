@@ -27,7 +27,7 @@ import type { ConnectorInstance } from '../sync/pipeline';
 import { redisConnection } from '../sync/queue';
 import { junctionWins, raiseConflictIssue } from './conflict';
 import { WRITEBACK_QUEUE, WritebackJobData, WritebackJobResult } from './queue';
-import { loadRoutes, WritebackRoute } from './routes';
+import { loadRoutes, WritebackRoute } from './routing';
 
 /** Row states after which a job has nothing left to do. */
 export const FINAL_STATES = ['APPLIED', 'SKIPPED', 'CONFLICT', 'DEAD', 'DISCARDED'];
