@@ -83,7 +83,7 @@ beforeAll(async () => {
   orm = await openOrm(db.url);
   sb = await startWritebackSandboxes();
   // A short request timeout so "the sandbox answers too late" is a timeout here.
-  configYaml = sb.configYaml.replace(/    sandbox: true\n/g, '    sandbox: true\n    timeoutMs: 700\n');
+  configYaml = sb.configYaml.replace(/ {4}sandbox: true\n/g, '    sandbox: true\n    timeoutMs: 700\n');
   parties = [];
   for (let i = 0; i < 12; i++) parties.push(await linkParty(orm, sb, i));
 });
