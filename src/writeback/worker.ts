@@ -192,17 +192,15 @@ export function createWritebackProcessor(deps: WritebackWorkerDeps) {
           return { status: 'CONFLICT' };
         }
       }
-      await orm.em.fork().transactional(async (em) => {
-        const conn = em.getConnection();
-        const trx = em.getTransactionContext();
-        await conn.execute(
-          `update writeback_outbox set status = 'APPLIED', attempts = ?, result = ?::jsonb, finished_at = clock_timestamp() where id = ?`,
-          [attempt, JSON.stringify({ ...result, ...(forced ? { overwroteConflict: forced } : {}) }), id], 'run', trx);
-        await conn.execute(
-          `insert into writeback_applied (idempotency_key, outbox_id, connector, target_key, external_id, version, duplicate) values (?, ?, ?, ?, ?, ?, ?)
-           on conflict (idempotency_key) do nothing`,
-          [key, id, row.connector, row.target_key, result.externalId ?? null, result.version ?? null, !!result.duplicate], 'run', trx);
-      });
+      // Row and ledger in one statement: atomic without a BEGIN/COMMIT round trip each.
+      await sqlRows(orm,
+        `with done as (
+           update writeback_outbox set status = 'APPLIED', attempts = ?, result = ?::jsonb, finished_at = clock_timestamp() where id = ? returning id)
+         insert into writeback_applied (idempotency_key, outbox_id, connector, target_key, external_id, version, duplicate)
+         select ?, id, ?, ?, ?, ?, ? from done
+         on conflict (idempotency_key) do nothing`,
+        [attempt, JSON.stringify({ ...result, ...(forced ? { overwroteConflict: forced } : {}) }), id,
+          key, row.connector, row.target_key, result.externalId ?? null, result.version ?? null, !!result.duplicate]);
       return { status: 'APPLIED', duplicate: !!result.duplicate };
     } catch (e) {
       if (e instanceof DelayedError || e instanceof UnrecoverableError) throw e;
