@@ -6,6 +6,11 @@ import { loadDemoData } from '../demo/load';
 import { startDemoSandboxes } from '../demo/sandboxes';
 import { syncDemoSandboxes } from '../demo/sync';
 import { startServer } from '../server/app';
+import { parseConnectorsConfig } from '../connectors/config';
+import { MappingEngine } from '../mapping/engine';
+import { closeInstances, loadSyncSetup } from '../sync/instances';
+import { redisConnection } from '../sync/queue';
+import { startWritebackRuntime } from '../writeback/runtime';
 import { migrateDatabase } from './migrate';
 import { onShutdown } from './shutdown';
 
@@ -18,7 +23,7 @@ async function demoKey(orm: Parameters<typeof createApiKey>[0], role: Role, envN
 export function registerDemoCommand(program: Command): void {
   program
     .command('demo')
-    .description('Migrate, load the demo data set, start the CRM/ERP/IoT sandboxes and sync them, create demo keys and serve')
+    .description('Migrate, load the demo data set, start the CRM/ERP/IoT sandboxes and sync them, write ticket changes back to them, create demo keys and serve')
     .action(async () => {
       const config = loadConfig();
       await migrateDatabase(config.databaseUrl);
@@ -26,13 +31,26 @@ export function registerDemoCommand(program: Command): void {
       // Sandboxes on 4101 (CRM), 4102 (ERP), 4103 (IoT) unless JUNCTION_SANDBOX_PORT_BASE says otherwise (0 = any free port).
       const portBase = Number(process.env.JUNCTION_SANDBOX_PORT_BASE ?? 4101);
       const sandboxes = await startDemoSandboxes(Number.isInteger(portBase) ? portBase : 4101);
+      let stopWriteback: (() => Promise<void>) | null = null;
       onShutdown(async () => {
+        await stopWriteback?.();
         await server.close();
         await sandboxes.close();
       });
       const summary = await loadDemoData(server.orm);
       const configPath = process.env.JUNCTION_DEMO_CONFIG_OUT || 'junction.demo.yaml';
       const runs = await syncDemoSandboxes(server.orm, sandboxes, configPath);
+      // Write-back to the sandboxes: ticket changes made through the API reach CRM, ERP and IoT.
+      const writeInstances = loadSyncSetup(undefined, { config: parseConnectorsConfig(sandboxes.configYaml, configPath) }).instances;
+      const writeConnection = redisConnection(config.redisUrl);
+      const writeback = await startWritebackRuntime({
+        orm: server.orm, engine: new MappingEngine(), instances: writeInstances, connection: writeConnection, prefix: config.queuePrefix,
+      });
+      stopWriteback = async () => {
+        await writeback.close();
+        writeConnection.disconnect();
+        await closeInstances(writeInstances);
+      };
       const portal = await demoKey(server.orm, Role.PORTAL, 'JUNCTION_DEMO_PORTAL_KEY');
       const admin = await demoKey(server.orm, Role.ADMIN, 'JUNCTION_DEMO_ADMIN_KEY');
       const out = process.stdout;
@@ -43,6 +61,7 @@ export function registerDemoCommand(program: Command): void {
       }
       out.write(`junction demo: portal key ${process.env.JUNCTION_DEMO_PORTAL_KEY ? '(from JUNCTION_DEMO_PORTAL_KEY)' : portal.key}\n`);
       out.write(`junction demo: admin key  ${process.env.JUNCTION_DEMO_ADMIN_KEY ? '(from JUNCTION_DEMO_ADMIN_KEY)' : admin.key}\n`);
+      out.write(`junction demo: write-back to the sandboxes running (queue junction-writeback; dashboard /admin/queues with the admin key)\n`);
       out.write(`junction demo: GraphQL at http://localhost:${server.port}/graphql (ready)\n`);
     });
 }
