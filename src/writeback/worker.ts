@@ -110,20 +110,18 @@ export function createWritebackPool(orm: MikroORM, max = 10): Pool {
 export function createWritebackProcessor(deps: WritebackWorkerDeps & { pool: Pool }) {
   const routes = new Map((deps.routes ?? loadRoutes()).map((r) => [r.name, r]));
   const orm = deps.orm;
-  const sqlRows = async <T = Record<string, unknown>>(_db: unknown, sql: string, params: unknown[] = []): Promise<T[]> =>
+  const rows = async <T = Record<string, unknown>>(sql: string, params: unknown[] = []): Promise<T[]> =>
     (await deps.pool.query(dollars(sql), params)).rows as T[];
-  const sqlOne = async <T = Record<string, unknown>>(db: unknown, sql: string, params: unknown[] = []): Promise<T | null> =>
-    (await sqlRows<T>(db, sql, params))[0] ?? null;
+  const one = async <T = Record<string, unknown>>(sql: string, params: unknown[] = []): Promise<T | null> => (await rows<T>(sql, params))[0] ?? null;
 
   const finish = async (row: OutboxJobRow, status: string, attempts: number, result: Record<string, unknown> | null, error: Record<string, unknown> | null) => {
-    await sqlRows(orm,
-      `update writeback_outbox set status = ?, attempts = ?, result = ?::jsonb, last_error = coalesce(?::jsonb, last_error), finished_at = clock_timestamp()
+    await rows(`update writeback_outbox set status = ?, attempts = ?, result = ?::jsonb, last_error = coalesce(?::jsonb, last_error), finished_at = clock_timestamp()
         where id = ? and status not in ('APPLIED', 'DISCARDED')`,
       [status, attempts, result ? JSON.stringify(result) : null, error ? JSON.stringify(error) : null, row.id]);
   };
 
   const retrying = (id: string, attempts: number, error: Record<string, unknown>) =>
-    sqlRows(orm, `update writeback_outbox set status = 'RETRYING', attempts = ?, last_error = ?::jsonb where id = ? and status in ('QUEUED', 'RETRYING', 'PENDING')`,
+    rows(`update writeback_outbox set status = 'RETRYING', attempts = ?, last_error = ?::jsonb where id = ? and status in ('QUEUED', 'RETRYING', 'PENDING')`,
       [attempts, JSON.stringify(error), id]);
 
   /** Puts the job back for later without using an attempt. */
@@ -136,8 +134,7 @@ export function createWritebackProcessor(deps: WritebackWorkerDeps & { pool: Poo
     const id = job.data.outboxId;
     const key = idempotencyKeyOf(id);
     const attempt = job.attemptsMade + 1;
-    const row = await sqlOne<OutboxJobRow>(orm,
-      `with before as (select picked_at from writeback_outbox where id = ?)
+    const row = await one<OutboxJobRow>(`with before as (select picked_at from writeback_outbox where id = ?)
        update writeback_outbox o set picked_at = coalesce(o.picked_at, clock_timestamp())
         where o.id = ?
         returning (select b.picked_at is null from before b) as first_pick, o.id, o.ticket_id, o.ticket_number, o.route, o.connector, o.operation, o.mapping, o.target_key, o.payload, o.status,
@@ -222,8 +219,7 @@ export function createWritebackProcessor(deps: WritebackWorkerDeps & { pool: Poo
         }
       }
       // Row and ledger in one statement: atomic without a BEGIN/COMMIT round trip each.
-      await sqlRows(orm,
-        `with done as (
+      await rows(`with done as (
            update writeback_outbox set status = 'APPLIED', attempts = ?, result = ?::jsonb, finished_at = clock_timestamp() where id = ? returning id)
          insert into writeback_applied (idempotency_key, outbox_id, connector, target_key, external_id, version, duplicate)
          select ?, id, ?, ?, ?, ?, ? from done
