@@ -12,9 +12,10 @@
  * 3. Outbound mapping → vendor payload; a mapping that fails for this ticket → DEAD with the reason.
  * 4. Write with idempotency key `junction-wb-<outbox id>` (the connector looks for the key first).
  *    A conflict (target changed since Junction saw it) → survivorship (conflict.ts).
- * 5. Errors: 429 → delayed by Retry-After (not an attempt); other 4xx → UnrecoverableError →
- *    DEAD with the vendor's message; 5xx, timeouts, network → BullMQ retries with exponential
- *    backoff and jitter; the last attempt's failure → DEAD.
+ * 5. Errors: 429 → delayed by Retry-After (not an attempt); no answer at all (refused, reset:
+ *    the system is unreachable) → delayed with backoff, not an attempt; other 4xx →
+ *    UnrecoverableError → DEAD with the vendor's message; 5xx and timeouts → BullMQ retries with
+ *    exponential backoff and jitter; the last attempt's failure → DEAD.
  */
 import { DelayedError, Job, UnrecoverableError, Worker } from 'bullmq';
 import type { Redis } from 'ioredis';
@@ -49,6 +50,8 @@ export interface WritebackWorkerDeps {
   misconfiguredDelayMs?: number;
   /** A job that has waited for its connector this long is DEAD (default 7 days). */
   maxWaitMs?: number;
+  /** First wait after a connector gave no answer at all (refused, reset); doubles per try (default 1 s). */
+  unreachableDelayMs?: number;
   /** Fault-suite negative control only: write without looking for the key first. */
   idempotency?: boolean;
 }
@@ -238,6 +241,18 @@ export function createWritebackProcessor(deps: WritebackWorkerDeps & { pool: Poo
           return later(job, token, wait);
         }
         if (WAITING_CODES.has(e.code)) return waitForConnector(error);
+        if (e.code === 'CONNECTOR_UNAVAILABLE' && e.status === undefined) {
+          // No HTTP answer at all (refused, reset, DNS): the system is unreachable, not this write
+          // at fault. Wait with backoff (1 s doubling to 5 min, jittered), no attempt used, until
+          // maxWaitMs; the look-up on the next try covers a write that landed before the reset.
+          if (Date.now() - job.timestamp > (deps.maxWaitMs ?? 7 * 86_400_000)) {
+            await finish(row, 'DEAD', attempt, null, error);
+            throw new UnrecoverableError(`${row.connector} unreachable since write-back ${id} was queued: ${e.message}`);
+          }
+          const wait = Math.min(300_000, (deps.unreachableDelayMs ?? 1000) * 2 ** Math.min(20, (job.attemptsStarted ?? 1) - 1)) * (0.5 + Math.random() / 2);
+          await retrying(id, attempt - 1, { ...error, retryInMs: Math.round(wait) });
+          return later(job, token, wait);
+        }
         if (e.code === 'CONNECTOR_REQUEST_REJECTED' || e.code === 'CONNECTOR_CONFLICT') {
           await finish(row, 'DEAD', attempt, null, error);
           throw new UnrecoverableError(`${row.connector} refused write-back ${id}: ${e.message}`);
