@@ -35,12 +35,12 @@ export function kingdeeWrites(client: KingdeeClient, connector: string): Record<
     }
     // One try per call: the write-back queue owns retries.
     const once = { signal: ctx.signal, maxAttempts: 1 };
-    if (ctx.lookupFirst !== false) {
-      const rows = await client.executeBillQuery({ FormId: formId, FieldKeys: 'FID,F_JUNC_Key,FModifyDate', FilterString: `FNumber=${kingdeeString(number)}`, TopRowCount: 1, Limit: 1 }, once);
-      const row = rows[0];
-      if (row && row[1] === ctx.idempotencyKey) return { externalId: String(row[0]), version: row[2] == null ? null : String(row[2]), duplicate: true };
-      if (row) model.FID = row[0];
-    }
+    // Always looked up: besides finding our key, it gives the FID without which Save would try to
+    // create the record again (K3 refuses a second record with the same number).
+    const rows = await client.executeBillQuery({ FormId: formId, FieldKeys: 'FID,F_JUNC_Key,FModifyDate', FilterString: `FNumber=${kingdeeString(number)}`, TopRowCount: 1, Limit: 1 }, once);
+    const row = rows[0];
+    if (row && row[1] === ctx.idempotencyKey && ctx.lookupFirst !== false) return { externalId: String(row[0]), version: row[2] == null ? null : String(row[2]), duplicate: true };
+    if (row) model.FID = row[0];
     const saved = await client.save(formId, { ...data, Model: model }, once);
     return { externalId: saved.id };
   };

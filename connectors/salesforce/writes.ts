@@ -62,6 +62,8 @@ export function salesforceWrites(client: SalesforceClient): Record<string, Write
     } catch (err) {
       if (!isConnectorError(err, 'CONNECTOR_CONFLICT')) throw err;
       const current = await read();
+      // Changed since, but already as wanted (closed by another ticket's write, or by hand): nothing to decide.
+      if (current.IsClosed === true && current.Status === fields.Status) return { externalId: id, version: String(current.SystemModstamp), unchanged: true };
       return { externalId: id, version: String(current.SystemModstamp), conflict: { current: { Status: current.Status, IsClosed: current.IsClosed }, version: String(current.SystemModstamp) } };
     }
     return { externalId: id };

@@ -60,6 +60,7 @@ export function registerDemoCommand(program: Command): void {
       out.write(`junction demo: worker running (write-backs to the sandboxes, data checks)\n`);
       out.write(`junction demo: portal key ${process.env.JUNCTION_DEMO_PORTAL_KEY ? '(from JUNCTION_DEMO_PORTAL_KEY)' : portal.key}\n`);
       out.write(`junction demo: admin key  ${process.env.JUNCTION_DEMO_ADMIN_KEY ? '(from JUNCTION_DEMO_ADMIN_KEY)' : admin.key}\n`);
+      out.write(`junction demo: write-back to the sandboxes running (queue junction-writeback; dashboard /admin/queues with the admin key)\n`);
       out.write(`junction demo: GraphQL at http://localhost:${server.port}/graphql (ready)\n`);
     });
 }

@@ -70,8 +70,9 @@ export interface WriteContext {
   /** The vendor id of the record written to (Account, Case, device...), when the operation needs one. */
   targetId?: string;
   /**
-   * Look for the effect of this key at the target before writing (default true). Only the fault
-   * suite's negative control turns it off, to prove the checker sees the duplicates it prevents.
+   * Look for the effect of this key at the target before writing (default true). The worker turns
+   * it off on a job's first try (no earlier attempt can have written it); the fault suite's
+   * negative control turns it off always, to prove the checker sees the duplicates it prevents.
    */
   lookupFirst?: boolean;
   /** Write even though the target changed since `targetVersion` (survivorship said Junction wins). */

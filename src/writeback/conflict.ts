@@ -6,7 +6,7 @@
  */
 import type { MikroORM } from '@mikro-orm/postgresql';
 import { sqlRows } from '../db/sql';
-import type { WritebackRoute } from './routes';
+import type { WritebackRoute } from './routing';
 
 export const JUNCTION_SYSTEM = 'junction';
 

@@ -7,7 +7,7 @@ import type { EntityManager } from '@mikro-orm/postgresql';
 import type { Ticket } from '../db/entities';
 import { bulkExecutor, Exec } from '../db/sql';
 import { CanonicalChange, ticketTag } from './change';
-import { loadRoutes, routesFor, WritebackRoute } from './routes';
+import { loadRoutes, routesFor, WritebackRoute } from './routing';
 
 export interface OutboxRowInput {
   ticketId: string;

@@ -44,7 +44,7 @@ async function start(instancesOverride?: Map<string, ConnectorInstance>) {
     orm, engine: new MappingEngine(), instances: instancesOverride ?? instances, connection, prefix, concurrency: 8,
     jobOptions: { attempts: 3, backoff: { type: 'exponential', delay: 50, jitter: 0.5 } },
     relayOptions: { pollMs: 200 },
-    workerOptions: { misconfiguredDelayMs: 200, orderDelayMs: 50 },
+    workerOptions: { misconfiguredDelayMs: 200, orderDelayMs: 50, unreachableDelayMs: 100 },
   });
 }
 
@@ -160,6 +160,26 @@ describe('write-back end to end', () => {
     await new Promise((r) => setTimeout(r, 700)); // several waits: still no attempt used, still waiting
     expect((await rows(number)).find((r) => r.route === 'erp-service-record')).toMatchObject({ status: 'RETRYING', attempts: 0 });
     await runtime.close();
+    await start();
+    const done = await settled(number, 3);
+    expect(done.every((r) => r.status === 'APPLIED')).toBe(true);
+  });
+
+  it('an unreachable connector: jobs wait without using attempts and go out once it answers', async () => {
+    await runtime.close();
+    const unreachable = sandboxInstances(sb.configYaml.replace(sb.erp.url.replace(/\/k3cloud\/$/, ''), 'http://127.0.0.1:9'));
+    await start(new Map([...instances].map(([name, i]) => [name, name === 'erp' ? unreachable.get('erp')! : i])));
+    const p = parties[5];
+    const { number } = await service.create({ phone: p.phone, serial: p.serial, fault: '断电' }, actor);
+    const waiting = await eventually(async () => {
+      const erp = (await rows(number)).find((r) => r.route === 'erp-service-record');
+      return erp && erp.status === 'RETRYING' && /unavailable|ECONNREFUSED|failed/i.test(erp.last_error?.message ?? '') ? erp : undefined;
+    }, 10_000, 'erp job waiting');
+    expect(waiting.attempts).toBe(0);
+    await new Promise((r) => setTimeout(r, 1000)); // more tries than the 3 attempts allow: still waiting, none used
+    expect((await rows(number)).find((r) => r.route === 'erp-service-record')).toMatchObject({ status: 'RETRYING', attempts: 0 });
+    await runtime.close();
+    await closeInstances(unreachable);
     await start();
     const done = await settled(number, 3);
     expect(done.every((r) => r.status === 'APPLIED')).toBe(true);

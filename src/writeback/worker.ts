@@ -12,22 +12,23 @@
  * 3. Outbound mapping → vendor payload; a mapping that fails for this ticket → DEAD with the reason.
  * 4. Write with idempotency key `junction-wb-<outbox id>` (the connector looks for the key first).
  *    A conflict (target changed since Junction saw it) → survivorship (conflict.ts).
- * 5. Errors: 429 → delayed by Retry-After (not an attempt); other 4xx → UnrecoverableError →
- *    DEAD with the vendor's message; 5xx, timeouts, network → BullMQ retries with exponential
- *    backoff and jitter; the last attempt's failure → DEAD.
+ * 5. Errors: 429 → delayed by Retry-After (not an attempt); no answer at all (refused, reset:
+ *    the system is unreachable) → delayed with backoff, not an attempt; other 4xx →
+ *    UnrecoverableError → DEAD with the vendor's message; 5xx and timeouts → BullMQ retries with
+ *    exponential backoff and jitter; the last attempt's failure → DEAD.
  */
 import { DelayedError, Job, UnrecoverableError, Worker } from 'bullmq';
 import type { Redis } from 'ioredis';
 import type { MikroORM } from '@mikro-orm/postgresql';
 import { ConnectorError, isConnectorError } from '../connectors';
-import { sqlOne, sqlRows } from '../db/sql';
+import { Pool } from 'pg';
 import { logger } from '../logging/logger';
 import type { MappingEngine } from '../mapping/engine';
 import type { ConnectorInstance } from '../sync/pipeline';
 import { redisConnection } from '../sync/queue';
 import { junctionWins, raiseConflictIssue } from './conflict';
 import { WRITEBACK_QUEUE, WritebackJobData, WritebackJobResult } from './queue';
-import { loadRoutes, WritebackRoute } from './routes';
+import { loadRoutes, WritebackRoute } from './routing';
 
 /** Row states after which a job has nothing left to do. */
 export const FINAL_STATES = ['APPLIED', 'SKIPPED', 'CONFLICT', 'DEAD', 'DISCARDED'];
@@ -49,6 +50,8 @@ export interface WritebackWorkerDeps {
   misconfiguredDelayMs?: number;
   /** A job that has waited for its connector this long is DEAD (default 7 days). */
   maxWaitMs?: number;
+  /** First wait after a connector gave no answer at all (refused, reset); doubles per try (default 1 s). */
+  unreachableDelayMs?: number;
   /** Fault-suite negative control only: write without looking for the key first. */
   idempotency?: boolean;
 }
@@ -77,6 +80,8 @@ interface OutboxJobRow {
   blocker: string | null;
   newer: string | null;
   ledger: boolean;
+  /** No worker had picked this row before: no earlier attempt can have written it. */
+  first_pick: boolean;
 }
 
 const WAITING_CODES = new Set(['CONNECTOR_MISCONFIGURED', 'CONNECTOR_AUTH_FAILED']);
@@ -87,19 +92,39 @@ function errorJson(e: unknown): Record<string, unknown> {
   return { message: String(e) };
 }
 
-export function createWritebackProcessor(deps: WritebackWorkerDeps) {
+/**
+ * Knex-style `?` placeholders → `$n` (the statements here have no `?` operator or literal).
+ * The worker's few hot statements go straight to a pg pool of its own: MikroORM/knex cost about
+ * half a millisecond of CPU per statement, which bounded the worker's jobs/s.
+ */
+function dollars(sql: string): string {
+  let n = 0;
+  return sql.replace(/\?/g, () => `$${++n}`);
+}
+
+export function createWritebackPool(orm: MikroORM, max = 10): Pool {
+  // synchronous_commit off: a status lost in a database crash only makes the job run again, and a
+  // rerun finds its key at the target (or in the ledger), so no WAL flush is awaited per job.
+  const pool = new Pool({ connectionString: orm.config.get('clientUrl') as string, max, application_name: 'junction writeback worker', options: '-c synchronous_commit=off' });
+  pool.on('error', (e) => logger.warn('write-back database connection problem', { message: e.message }));
+  return pool;
+}
+
+export function createWritebackProcessor(deps: WritebackWorkerDeps & { pool: Pool }) {
   const routes = new Map((deps.routes ?? loadRoutes()).map((r) => [r.name, r]));
   const orm = deps.orm;
+  const rows = async <T = Record<string, unknown>>(sql: string, params: unknown[] = []): Promise<T[]> =>
+    (await deps.pool.query(dollars(sql), params)).rows as T[];
+  const one = async <T = Record<string, unknown>>(sql: string, params: unknown[] = []): Promise<T | null> => (await rows<T>(sql, params))[0] ?? null;
 
   const finish = async (row: OutboxJobRow, status: string, attempts: number, result: Record<string, unknown> | null, error: Record<string, unknown> | null) => {
-    await sqlRows(orm,
-      `update writeback_outbox set status = ?, attempts = ?, result = ?::jsonb, last_error = coalesce(?::jsonb, last_error), finished_at = clock_timestamp()
+    await rows(`update writeback_outbox set status = ?, attempts = ?, result = ?::jsonb, last_error = coalesce(?::jsonb, last_error), finished_at = clock_timestamp()
         where id = ? and status not in ('APPLIED', 'DISCARDED')`,
       [status, attempts, result ? JSON.stringify(result) : null, error ? JSON.stringify(error) : null, row.id]);
   };
 
   const retrying = (id: string, attempts: number, error: Record<string, unknown>) =>
-    sqlRows(orm, `update writeback_outbox set status = 'RETRYING', attempts = ?, last_error = ?::jsonb where id = ? and status in ('QUEUED', 'RETRYING', 'PENDING')`,
+    rows(`update writeback_outbox set status = 'RETRYING', attempts = ?, last_error = ?::jsonb where id = ? and status in ('QUEUED', 'RETRYING', 'PENDING')`,
       [attempts, JSON.stringify(error), id]);
 
   /** Puts the job back for later without using an attempt. */
@@ -112,14 +137,14 @@ export function createWritebackProcessor(deps: WritebackWorkerDeps) {
     const id = job.data.outboxId;
     const key = idempotencyKeyOf(id);
     const attempt = job.attemptsMade + 1;
-    const row = await sqlOne<OutboxJobRow>(orm,
-      `update writeback_outbox o set picked_at = coalesce(o.picked_at, clock_timestamp())
+    const row = await one<OutboxJobRow>(`with before as (select picked_at from writeback_outbox where id = ?)
+       update writeback_outbox o set picked_at = coalesce(o.picked_at, clock_timestamp())
         where o.id = ?
-        returning o.id, o.ticket_id, o.ticket_number, o.route, o.connector, o.operation, o.mapping, o.target_key, o.payload, o.status,
+        returning (select b.picked_at is null from before b) as first_pick, o.id, o.ticket_id, o.ticket_number, o.route, o.connector, o.operation, o.mapping, o.target_key, o.payload, o.status,
           (select p.id from writeback_outbox p where p.target_key = o.target_key and p.id < o.id and p.status = any(?::text[]) order by p.id desc limit 1) as blocker,
           (select max(a.id) from writeback_outbox a where a.target_key = o.target_key and a.id > o.id and a.status = 'APPLIED') as newer,
           exists (select 1 from writeback_applied l where l.idempotency_key = ?) as ledger`,
-      [id, `{${OPEN_STATES.join(',')}}`, key]);
+      [id, id, `{${OPEN_STATES.join(',')}}`, key]);
     if (!row) return { status: 'GONE', skipped: `outbox row ${id} no longer exists` };
     if (FINAL_STATES.includes(row.status)) return { status: row.status, skipped: `already ${row.status}` };
     if (row.blocker) return later(job, token, deps.orderDelayMs ?? 200);
@@ -167,8 +192,12 @@ export function createWritebackProcessor(deps: WritebackWorkerDeps) {
     }
 
     const target = row.payload.target ?? {};
+    // The look-up at the target (an API call) is needed only where an earlier attempt may have
+    // written: a retry, a job taken again after its worker died, a row picked before. Missing
+    // one would take both the row's pickup (PostgreSQL) and the job's start count (Redis) lost.
+    const firstTry = row.first_pick && job.attemptsMade === 0 && (job.attemptsStarted ?? 1) <= 1;
     const ctx = {
-      idempotencyKey: key, targetId: target.externalId, targetVersion: target.version ?? null, lookupFirst: deps.idempotency !== false,
+      idempotencyKey: key, targetId: target.externalId, targetVersion: target.version ?? null, lookupFirst: deps.idempotency !== false && !firstTry,
       // retryWriteBack(force: true): a person decided Junction's value wins over the target's change
       force: (row.payload as { force?: unknown }).force === true,
     };
@@ -192,17 +221,14 @@ export function createWritebackProcessor(deps: WritebackWorkerDeps) {
           return { status: 'CONFLICT' };
         }
       }
-      await orm.em.fork().transactional(async (em) => {
-        const conn = em.getConnection();
-        const trx = em.getTransactionContext();
-        await conn.execute(
-          `update writeback_outbox set status = 'APPLIED', attempts = ?, result = ?::jsonb, finished_at = clock_timestamp() where id = ?`,
-          [attempt, JSON.stringify({ ...result, ...(forced ? { overwroteConflict: forced } : {}) }), id], 'run', trx);
-        await conn.execute(
-          `insert into writeback_applied (idempotency_key, outbox_id, connector, target_key, external_id, version, duplicate) values (?, ?, ?, ?, ?, ?, ?)
-           on conflict (idempotency_key) do nothing`,
-          [key, id, row.connector, row.target_key, result.externalId ?? null, result.version ?? null, !!result.duplicate], 'run', trx);
-      });
+      // Row and ledger in one statement: atomic without a BEGIN/COMMIT round trip each.
+      await rows(`with done as (
+           update writeback_outbox set status = 'APPLIED', attempts = ?, result = ?::jsonb, finished_at = clock_timestamp() where id = ? returning id)
+         insert into writeback_applied (idempotency_key, outbox_id, connector, target_key, external_id, version, duplicate)
+         select ?, id, ?, ?, ?, ?, ? from done
+         on conflict (idempotency_key) do nothing`,
+        [attempt, JSON.stringify({ ...result, ...(forced ? { overwroteConflict: forced } : {}) }), id,
+          key, row.connector, row.target_key, result.externalId ?? null, result.version ?? null, !!result.duplicate]);
       return { status: 'APPLIED', duplicate: !!result.duplicate };
     } catch (e) {
       if (e instanceof DelayedError || e instanceof UnrecoverableError) throw e;
@@ -215,6 +241,18 @@ export function createWritebackProcessor(deps: WritebackWorkerDeps) {
           return later(job, token, wait);
         }
         if (WAITING_CODES.has(e.code)) return waitForConnector(error);
+        if (e.code === 'CONNECTOR_UNAVAILABLE' && e.status === undefined) {
+          // No HTTP answer at all (refused, reset, DNS): the system is unreachable, not this write
+          // at fault. Wait with backoff (1 s doubling to 5 min, jittered), no attempt used, until
+          // maxWaitMs; the look-up on the next try covers a write that landed before the reset.
+          if (Date.now() - job.timestamp > (deps.maxWaitMs ?? 7 * 86_400_000)) {
+            await finish(row, 'DEAD', attempt, null, error);
+            throw new UnrecoverableError(`${row.connector} unreachable since write-back ${id} was queued: ${e.message}`);
+          }
+          const wait = Math.min(300_000, (deps.unreachableDelayMs ?? 1000) * 2 ** Math.min(20, (job.attemptsStarted ?? 1) - 1)) * (0.5 + Math.random() / 2);
+          await retrying(id, attempt - 1, { ...error, retryInMs: Math.round(wait) });
+          return later(job, token, wait);
+        }
         if (e.code === 'CONNECTOR_REQUEST_REJECTED' || e.code === 'CONNECTOR_CONFLICT') {
           await finish(row, 'DEAD', attempt, null, error);
           throw new UnrecoverableError(`${row.connector} refused write-back ${id}: ${e.message}`);
@@ -235,7 +273,8 @@ export interface WritebackWorker {
 
 export function startWritebackWorker(opts: WritebackWorkerOptions): WritebackWorker {
   const connection = typeof opts.connection === 'string' ? redisConnection(opts.connection) : opts.connection;
-  const worker = new Worker<WritebackJobData, WritebackJobResult>(WRITEBACK_QUEUE, createWritebackProcessor(opts), {
+  const pool = createWritebackPool(opts.orm, Math.min(20, Math.max(2, Math.ceil((opts.concurrency ?? 16) / 4))));
+  const worker = new Worker<WritebackJobData, WritebackJobResult>(WRITEBACK_QUEUE, createWritebackProcessor({ ...opts, pool }), {
     connection,
     prefix: opts.prefix,
     concurrency: opts.concurrency ?? 16,
@@ -255,6 +294,7 @@ export function startWritebackWorker(opts: WritebackWorkerOptions): WritebackWor
     worker,
     async close() {
       await worker.close();
+      await pool.end();
       if (typeof opts.connection === 'string') await connection.quit().catch(() => connection.disconnect());
     },
   };

@@ -50,6 +50,23 @@ describe('write-backs over GraphQL', () => {
     }
   });
 
+  it('Ticket.writeBacks costs one statement for a whole page of tickets (no N+1)', async () => {
+    const knex = hub.server.orm.em.getConnection().getKnex();
+    const count = async (first: number) => {
+      let n = 0;
+      const onQuery = () => { n++; };
+      knex.on('query', onQuery);
+      const r = await hub.gql(`query($f: Int) { tickets(first: $f) { edges { node { number writeBacks { id status } } } } }`, { f: first });
+      knex.off('query', onQuery);
+      expect(r.errors).toBeUndefined();
+      return { n, tickets: r.data.tickets.edges.length };
+    };
+    const one = await count(1);
+    const three = await count(3);
+    expect([one.tickets, three.tickets]).toEqual([1, 3]);
+    expect(three.n).toBe(one.n);
+  });
+
   it('writeBacks filters by status, connector and ticket; admin only', async () => {
     const q = `query($status: [WriteBackStatus!], $connector: String, $ticket: String) { writeBacks(status: $status, connector: $connector, ticket: $ticket) { totalCount edges { node { ticketNumber connector status } } } }`;
     const all = await hub.gql(q, {}, hub.keys.admin);

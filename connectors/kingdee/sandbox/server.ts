@@ -176,6 +176,7 @@ export async function startKingdeeSandbox(options: StartOptions = {}): Promise<K
       delays.length = 0;
       garble = 0;
       loseSession = 0;
+      losses.length = 0;
       requests.length = 0;
     },
   };
