@@ -26,7 +26,7 @@ export function registerDemoCommand(program: Command): void {
       const config = loadConfig();
       await migrateDatabase(config.databaseUrl);
       const server = await startServer({ port: config.port });
-      // Sandboxes on 4101 (CRM), 4102 (ERP), 4103 (IoT) unless JUNCTION_SANDBOX_PORT_BASE says otherwise (0 = any free port).
+      // Sandboxes on 4101 (CRM), 4102 (ERP), 4103 (IoT), 4104 (a legacy MES taking JSON) unless JUNCTION_SANDBOX_PORT_BASE says otherwise (0 = any free port).
       const portBase = Number(process.env.JUNCTION_SANDBOX_PORT_BASE ?? 4101);
       const sandboxes = await startDemoSandboxes(Number.isInteger(portBase) ? portBase : 4101);
       let worker: WorkerRuntime | null = null;
@@ -49,7 +49,7 @@ export function registerDemoCommand(program: Command): void {
       const out = process.stdout;
       out.write(`junction demo: data loaded ${JSON.stringify(summary)}\n`);
       out.write(`junction demo: enriched ${enriched.changed} open tickets\n`);
-      out.write(`junction demo: sandboxes crm ${sandboxes.urls.crm}  erp ${sandboxes.urls.erp}  iot ${sandboxes.urls.iot} (connector config in ${configPath})\n`);
+      out.write(`junction demo: sandboxes crm ${sandboxes.urls.crm}  erp ${sandboxes.urls.erp}  iot ${sandboxes.urls.iot}  mes ${sandboxes.urls.mes} (connector config in ${configPath})\n`);
       for (const r of runs) {
         out.write(`junction demo: sync ${r.connector}/${r.stream}: ${r.status} fetched ${r.fetched}, merged ${r.merged}, unchanged ${r.unchanged}, failed ${r.failed}${r.error ? ` (${r.error})` : ''}\n`);
       }

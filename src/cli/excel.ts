@@ -26,6 +26,8 @@ export interface ExcelImportOptions {
   template: string;
   atomic?: boolean;
   dryRun?: boolean;
+  /** false (`--no-push`): queue none of the template's pushes to legacy systems. */
+  push?: boolean;
   /** Where results go (default: beside the file). */
   outDir?: string;
   /** false: no result workbook (the JSON Lines are always written). */
@@ -82,6 +84,7 @@ export function summaryText(s: ImportSummary, outputs: string[]): string {
     `${s.file} → ${s.template}${s.sheet ? ` (sheet ${s.sheet})` : ''}: ${s.status}${s.dryRun ? ' (dry run: nothing written)' : ''}${s.atomic ? ' (atomic)' : ''}`,
     `  rows ${s.processed} · ${s.dryRun ? 'valid' : 'imported'} ${s.imported} · unchanged ${s.unchanged} · failed ${s.failed} · ${formatMs(s.durationMs)}`,
   ];
+  if (s.pushed) lines.push(`  pushes queued ${s.pushed} (write-backs; \`junction worker\` delivers them, GraphQL writeBacks(origin: "excel:${s.template}:${s.file}#") shows them)`);
   if (s.error) lines.push(`  ${s.error.code}: ${s.error.message}`);
   for (const o of outputs) lines.push(`  result: ${o}`);
   return `${lines.join('\n')}\n`;
@@ -114,7 +117,7 @@ export async function runExcelImport(file: string, opts: ExcelImportOptions, io:
     const importer = new ExcelImporter(orm, mappings.engine, new TicketService(orm));
     const view = new ImportProgressView(io.stderr, basename(path), io.progressEveryMs ?? 2000);
     const summary = await importer.run({
-      template: opts.template, path, fileName: basename(path), atomic: opts.atomic, dryRun: opts.dryRun,
+      template: opts.template, path, fileName: basename(path), atomic: opts.atomic, dryRun: opts.dryRun, push: opts.push,
       actor: { name: `cli:${process.env.USER || 'excel'}`, origin: 'excel' }, resultPath: jsonl, batchSize: opts.batchSize,
       onProgress: (p) => view.update(p),
     });
@@ -154,6 +157,7 @@ export function registerExcelCommands(program: Command): void {
     .requiredOption('-t, --template <name>', 'template: tickets, devices, customers')
     .option('--atomic', 'all or nothing: one failed row and nothing is imported')
     .option('--dry-run', 'check every row (and what master data would fill), write nothing')
+    .option('--no-push', 'do not push the imported rows on to the template\'s push targets (legacy systems)')
     .option('--out-dir <dir>', 'where <file>.result.jsonl and <file>.result.xlsx go (default: beside the file)')
     .option('--no-result-xlsx', 'write only the JSON Lines result, not the result workbook')
     .option('--batch-size <n>', 'rows per batch', (v) => Number(v))

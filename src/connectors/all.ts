@@ -5,3 +5,4 @@
 import '../../connectors/salesforce';
 import '../../connectors/kingdee';
 import '../../connectors/thingsboard';
+import '../../connectors/http-json';

@@ -57,7 +57,7 @@ export function jobJson(j: ExcelJobRow) {
   const iso = (d: Date | string | null) => (d === null ? null : new Date(d).toISOString());
   return {
     id: String(j.id), template: j.template, fileName: j.file_name, status: j.status, atomic: j.atomic, dryRun: j.dry_run,
-    totalRows: j.total_rows, processed: j.processed, imported: j.imported, unchanged: j.unchanged, failed: j.failed,
+    totalRows: j.total_rows, processed: j.processed, imported: j.imported, unchanged: j.unchanged, failed: j.failed, pushed: j.pushed,
     error: j.error ?? null, createdBy: j.created_by, createdAt: iso(j.created_at), startedAt: iso(j.started_at), finishedAt: iso(j.finished_at),
     resultUrl: j.has_result ? `/excel/jobs/${j.id}/result.jsonl` : null,
     resultWorkbookUrl: j.has_result ? `/excel/jobs/${j.id}/result.xlsx` : null,
@@ -74,7 +74,7 @@ function attachment(name: string): string {
 
 /**
  * Excel over HTTP, for `batch` and `admin` keys:
- * - `POST /excel/import/:template` (multipart, one file; `atomic`, `dryRun` as query or form fields) → 202 and a job;
+ * - `POST /excel/import/:template` (multipart, one file; `atomic`, `dryRun`, `push=false` as query or form fields) → 202 and a job;
  * - `GET /excel/jobs/:id`, `/excel/jobs/:id/result.jsonl`, `/excel/jobs/:id/result.xlsx`;
  * - `GET /excel/templates`, `GET /excel/templates/:template` (the template workbook);
  * - `GET /excel/export/:template?status=&priority=&region=&tier=&model=&phone=&serial=&from=&to=&limit=`.
@@ -154,6 +154,7 @@ export function createExcelRouter(opts: ExcelHttpOptions): ExcelHttp {
     const auth = res.locals.auth as AuthInfo;
     const id = await jobs.submit({
       template: t.name, fileName, path: tmp, atomic: flag(req.query.atomic ?? fields.atomic), dryRun: flag(req.query.dryRun ?? fields.dryRun),
+      push: (req.query.push ?? fields.push) === undefined ? true : flag(req.query.push ?? fields.push),
       createdBy: `apikey:${auth.name}`,
     });
     res.status(202).location(`/excel/jobs/${id}`).json({ job: jobJson((await findJob(opts.orm, id))!) });

@@ -11,6 +11,7 @@ import { MergeItem, Merger } from '../sync/merge';
 import { suggestSerials } from '../identity/suggest';
 import type { Actor, CreateTicketInput, TicketService } from '../tickets/ticket-service';
 import { FirstSeen } from './dedupe';
+import { PushRow, queuePushes } from './push';
 import { ExcelFileError } from './errors';
 import { fillFromMasterData } from './master-data';
 import { OpenOptions, ParsedRow, RowError, SheetReader } from './reader';
@@ -28,6 +29,8 @@ export interface ImportRequest {
   atomic?: boolean;
   /** Check everything, write nothing. */
   dryRun?: boolean;
+  /** false: queue none of the template's pushes (`--no-push`). Default true. */
+  push?: boolean;
   actor: Actor;
   /** excel_job id when the import runs as a job. */
   jobId?: string | null;
@@ -64,15 +67,9 @@ export interface ImportSummary extends ImportProgress {
   error: ReturnType<ExcelFileError['toJSON']> | null;
   resultPath: string;
   durationMs: number;
+  /** Pushes queued on to the template's `push` targets (write-backs), committed with the rows. */
+  pushed: number;
 }
-
-/**
- * Hook for the legacy-system bridge: the standard JSON (result lines) of a committed import can
- * be pushed on to a configured target through the write-back pipeline. Write-back does not exist
- * yet; nothing is registered, and `junction excel import --jsonl` / the job's result.jsonl are the
- * standard JSON Lines such a target will receive.
- */
-export type StandardJsonSink = (summary: ImportSummary, lines: AsyncIterable<ResultLine>) => Promise<void>;
 
 /** One row on its way through an import. */
 interface Work {
@@ -89,9 +86,6 @@ interface Work {
 const DEFAULT_BATCH = 2000;
 
 export class ExcelImporter {
-  /** See StandardJsonSink; empty until write-back exists. */
-  readonly sinks: StandardJsonSink[] = [];
-
   constructor(
     private readonly orm: MikroORM,
     private readonly engine: MappingEngine,
@@ -103,12 +97,13 @@ export class ExcelImporter {
     const summary: ImportSummary = {
       template: typeof req.template === 'string' ? req.template : req.template.name, file: req.fileName, sheet: null, headers: [],
       status: 'FAILED', committed: false, atomic: !!req.atomic, dryRun: !!req.dryRun, error: null, resultPath: req.resultPath,
-      durationMs: 0, expectedRows: 0, processed: 0, imported: 0, unchanged: 0, failed: 0,
+      durationMs: 0, expectedRows: 0, processed: 0, imported: 0, unchanged: 0, failed: 0, pushed: 0,
     };
     const out = new LineWriter(req.resultPath);
     try {
       const t = typeof req.template === 'string' ? loadTemplate(req.template) : req.template;
       const mapping = this.engine.get(t.mapping); // a mapping that does not compile fails before anything is read
+      if (req.push !== false) for (const p of t.push ?? []) this.engine.get(`${p.mapping}.out`); // nor does an outbound one
       const reader = await SheetReader.open(req.path, req.fileName, t, req.limits);
       summary.sheet = reader.sheet.name;
       summary.expectedRows = reader.expectedRows;
@@ -123,6 +118,7 @@ export class ExcelImporter {
     }
     if (!summary.committed && (summary.imported > 0 || summary.dryRun)) await restatus(req.resultPath, summary.dryRun ? 'VALID' : 'NOT_IMPORTED');
     if (!summary.committed && !summary.dryRun) summary.imported = 0;
+    if (!summary.committed) summary.pushed = 0;
     if (summary.error) summary.status = 'FAILED';
     else if (summary.atomic && summary.failed > 0) {
       summary.status = 'FAILED';
@@ -131,7 +127,6 @@ export class ExcelImporter {
       }).toJSON();
     } else summary.status = summary.failed > 0 ? 'PARTIAL' : 'SUCCEEDED';
     summary.durationMs = Date.now() - started;
-    if (summary.committed) for (const sink of this.sinks) await sink(summary, readLines(req.resultPath));
     return summary;
   }
 
@@ -172,6 +167,22 @@ class ImportRun {
 
   private externalId(row: number): string {
     return `${this.req.fileName}#${this.reader.sheet.name}!${row}`;
+  }
+
+  /** Pushes are queued with the rows they carry; a dry run or --no-push queues none. */
+  private get pushing(): boolean {
+    return !!this.t.push?.length && this.req.push !== false && !this.summary.dryRun;
+  }
+
+  private queuePushes(em: EntityManager, rows: PushRow[]): Promise<number> {
+    if (!this.pushing) return Promise.resolve(0);
+    return queuePushes(em, this.t, { file: this.req.fileName, sheet: this.reader.sheet.name, at: this.at }, rows);
+  }
+
+  /** The record a row is about, for ordering its pushes: the template key values, else the row itself. */
+  private recordKey(r: ParsedRow): string {
+    const keys = this.t.key ?? [];
+    return keys.length && keys.every((k) => r.fields[k] !== null) ? keys.map((k) => String(r.fields[k])).join('/') : r.hash;
   }
 
   private started = false;
@@ -340,7 +351,7 @@ class ImportRun {
     const ready = work.filter((w) => w.status === 'IMPORTED');
     if (ready.length && !(this.summary.atomic && (this.summary.failed > 0 || ready.length < work.length))) {
       try {
-        await em.transactional((sp) => this.applyMerge(sp, ready));
+        this.summary.pushed += await em.transactional((sp) => this.applyMerge(sp, ready));
       } catch (e) {
         if (ready.length === 1) this.failRow(ready[0], e);
         else {
@@ -349,7 +360,7 @@ class ImportRun {
             w.status = 'IMPORTED';
             w.parsed.errors = [];
             try {
-              await em.transactional((sp) => this.applyMerge(sp, [w]));
+              this.summary.pushed += await em.transactional((sp) => this.applyMerge(sp, [w]));
             } catch (err) {
               this.failRow(w, err);
             }
@@ -366,8 +377,11 @@ class ImportRun {
     w.parsed.errors.push({ code: 'DATABASE_ERROR', message: `the database refused the row: ${(e as Error)?.message ?? String(e)}` });
   }
 
-  /** Claim the row hashes (already claimed = UNCHANGED), merge the rest, release the claims of rows that failed. */
-  private async applyMerge(em: EntityManager, ready: Work[]): Promise<void> {
+  /**
+   * Claim the row hashes (already claimed = UNCHANGED), merge the rest, release the claims of rows
+   * that failed, queue the pushes of the rows merged. Returns the pushes queued.
+   */
+  private async applyMerge(em: EntityManager, ready: Work[]): Promise<number> {
     const exec = bulkExecutor(em);
     const claimed = await exec<{ row_hash: string }>(
       `insert into excel_row (template, row_hash, job_id, file_name, sheet, row_number, status)
@@ -387,7 +401,7 @@ class ImportRun {
         items.push({ index, externalId: this.externalId(w.parsed.row), version: w.parsed.hash, at: this.at, record: { entity: record.entity, fields: { ...record.fields } } });
       }
     });
-    if (!items.length) return;
+    if (!items.length) return 0;
     const merger = new Merger(em, { connector: 'excel', system: 'excel', stream: this.t.name });
     const errors = await merger.merge(items);
     // Open tickets over the customers and devices this batch changed get their derived values again.
@@ -400,6 +414,8 @@ class ImportRun {
       released.push(w.parsed.hash);
     }
     if (released.length) await exec(`delete from excel_row where template = ? and row_hash = any(?::text[])`, [this.t.name, released]);
+    const merged = ready.filter((w) => w.status === 'IMPORTED');
+    return this.queuePushes(em, merged.map((w) => ({ row: w.parsed.row, hash: w.parsed.hash, key: this.recordKey(w.parsed), records: w.records })));
   }
 
   // ---- tickets: check the whole file first, then create through the ticket service -----------
@@ -455,8 +471,11 @@ class ImportRun {
     return { name: this.req.actor.name, origin: `excel:${this.externalId(row)}` };
   }
 
-  /** Claims the row hash and creates the ticket in the caller's transaction; UNCHANGED when already claimed. */
-  private async createOne(em: EntityManager, l: ResultLine & { _input?: CreateTicketInput; _hash?: string }): Promise<void> {
+  /**
+   * Claims the row hash and creates the ticket in the caller's transaction, with the row's pushes;
+   * UNCHANGED when already claimed. Returns the pushes queued.
+   */
+  private async createOne(em: EntityManager, l: ResultLine & { _input?: CreateTicketInput; _hash?: string }): Promise<number> {
     const claim = await sqlRows<{ id: string }>(em,
       `insert into excel_row (template, row_hash, job_id, file_name, sheet, row_number, status, entity_type)
        values (?, ?, ?::bigint, ?, ?, ?, 'CREATED', 'ticket') on conflict (template, row_hash) do nothing returning id`,
@@ -465,7 +484,7 @@ class ImportRun {
       const prev = await sqlRows<{ entity_id: string | null }>(em, `select entity_id from excel_row where template = ? and row_hash = ?`, [this.t.name, l._hash]);
       l.status = 'UNCHANGED';
       l.ticket = prev[0]?.entity_id ?? null;
-      return;
+      return 0;
     }
     const input = { ...l._input!, eta: l._input!.eta ? new Date(l._input!.eta as unknown as string) : null };
     const { id, number } = await this.importer.ticketService.createIn(em, input, this.actor(l.row));
@@ -475,6 +494,7 @@ class ImportRun {
     await sqlRows(em, `update excel_row set entity_id = ? where id = ?`, [number, claim[0].id]);
     l.ticket = number;
     (l.records[0] as Record<string, unknown>).number = number;
+    return this.queuePushes(em, [{ row: l.row, hash: l._hash!, key: number, records: l.records, ticket: number }]);
   }
 
   private ticketError(l: ResultLine, e: unknown): void {
@@ -506,7 +526,7 @@ class ImportRun {
     for await (const l of readLines(spoolPath)) {
       if (create && l.status === 'IMPORTED') {
         try {
-          await this.importer.db.em.fork().transactional((em) => this.createOne(em, l));
+          this.summary.pushed += await this.importer.db.em.fork().transactional((em) => this.createOne(em, l));
         } catch (e) {
           this.ticketError(l, e);
         }
@@ -523,12 +543,13 @@ class ImportRun {
     const em = this.importer.db.em.fork();
     await em.begin();
     let failedAt: number | null = null;
+    let pushed = 0;
     const tmp = new LineWriter(`${spoolPath}.out`);
     try {
       for await (const l of readLines(spoolPath)) {
         if (failedAt === null && l.status === 'IMPORTED') {
           try {
-            await this.createOne(em, l);
+            pushed += await this.createOne(em, l);
           } catch (e) {
             this.ticketError(l, e);
             failedAt = l.row;
@@ -542,6 +563,7 @@ class ImportRun {
     if (failedAt === null) {
       await em.commit();
       this.summary.committed = true;
+      this.summary.pushed = pushed;
     } else await em.rollback();
     let batch: ResultLine[] = [];
     for await (const l of readLines(`${spoolPath}.out`)) {

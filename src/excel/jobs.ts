@@ -15,6 +15,8 @@ export interface JobRequest {
   path: string;
   atomic: boolean;
   dryRun: boolean;
+  /** false: queue none of the template's pushes. Default true. */
+  push?: boolean;
   createdBy: string;
 }
 
@@ -30,6 +32,7 @@ export interface ExcelJobRow {
   imported: number;
   unchanged: number;
   failed: number;
+  pushed: number;
   error: unknown;
   headers: string[] | null;
   created_by: string;
@@ -39,7 +42,7 @@ export interface ExcelJobRow {
   has_result: boolean;
 }
 
-const JOB_COLUMNS = `id, template, file_name, status, atomic, dry_run, total_rows, processed, imported, unchanged, failed, error, headers,
+const JOB_COLUMNS = `id, template, file_name, status, atomic, dry_run, total_rows, processed, imported, unchanged, failed, pushed, error, headers,
   created_by, created_at, started_at, finished_at, result is not null as has_result`;
 
 export async function findJob(orm: MikroORM, id: string): Promise<ExcelJobRow | null> {
@@ -90,7 +93,7 @@ export class ExcelJobRunner {
     try {
       await sqlRows(this.orm, `update excel_job set status = 'RUNNING', started_at = now() where id = ?`, [id]);
       summary = await this.importer.run({
-        template: req.template, path: req.path, fileName: req.fileName, atomic: req.atomic, dryRun: req.dryRun,
+        template: req.template, path: req.path, fileName: req.fileName, atomic: req.atomic, dryRun: req.dryRun, push: req.push,
         actor: { name: req.createdBy, origin: 'excel' }, jobId: id, resultPath,
         onStart: (s) => {
           void sqlRows(this.orm, `update excel_job set headers = ?::jsonb, total_rows = ? where id = ?`, [JSON.stringify(s.headers), s.expectedRows, id]).catch(() => undefined);
@@ -105,9 +108,9 @@ export class ExcelJobRunner {
       });
       const gz = await gzipFile(resultPath);
       await sqlRows(this.orm,
-        `update excel_job set status = ?, total_rows = coalesce(?, total_rows), processed = ?, imported = ?, unchanged = ?, failed = ?, error = ?::jsonb,
+        `update excel_job set status = ?, total_rows = coalesce(?, total_rows), processed = ?, imported = ?, unchanged = ?, failed = ?, pushed = ?, error = ?::jsonb,
                 headers = coalesce(?::jsonb, headers), result = ?, finished_at = now() where id = ?`,
-        [summary.status, summary.expectedRows || null, summary.processed, summary.imported, summary.unchanged, summary.failed,
+        [summary.status, summary.expectedRows || null, summary.processed, summary.imported, summary.unchanged, summary.failed, summary.pushed,
           summary.error ? JSON.stringify(summary.error) : null, summary.headers.length ? JSON.stringify(summary.headers) : null, gz, id]);
     } catch (e) {
       await sqlRows(this.orm, `update excel_job set status = 'FAILED', error = ?::jsonb, finished_at = now() where id = ?`,

@@ -1,5 +1,5 @@
 import { existsSync, readdirSync, readFileSync } from 'fs';
-import { join } from 'path';
+import { dirname, join } from 'path';
 import { defaultMappingsRoot } from '../mapping/engine';
 import { toHalfWidth } from '../identity/normalize';
 import { ExcelFileError } from './errors';
@@ -59,6 +59,23 @@ export interface ExcelTemplate {
   /** What `excel export <template>` reads: customers, devices or tickets. */
   export?: 'customers' | 'devices' | 'tickets';
   limits?: Partial<SheetLimits>;
+  /** Where each imported row's standard JSON is pushed on (legacy systems without an API): see `push.ts`. */
+  push?: PushTarget[];
+}
+
+/**
+ * One push target of a template: every row an import commits (IMPORTED, not UNCHANGED nor FAILED)
+ * becomes one write-back to `connector` (an instance in junction.config.yaml) through its write
+ * `operation`, the row's standard JSON turned into the target's document by the outbound mapping
+ * `mappings/<mapping>.out.jsonata`.
+ */
+export interface PushTarget {
+  /** Names the push in write-back routes (`excel:<template>:<name>`); unique in the template. */
+  name: string;
+  connector: string;
+  operation: string;
+  /** `<connector type>/<target>`, e.g. `http-json/mes-device` → mappings/http-json/mes-device.out.jsonata. */
+  mapping: string;
 }
 
 export interface SheetLimits {
@@ -127,7 +144,30 @@ export function checkTemplate(t: ExcelTemplate, name: string): ExcelTemplate {
     if (!fields.has(f.by)) throw problem(name, `fill "by" field "${f.by}" is not a column`);
     for (const k of Object.keys(f.set)) if (!fields.has(k)) throw problem(name, `fill sets "${k}", which is not a column`);
   }
+  checkPush(t, name);
   return t;
+}
+
+const WORD = /^[A-Za-z0-9_-]+$/;
+
+/** The `push` section: a list of {name, connector, operation, mapping}, each field named in the error. */
+function checkPush(t: ExcelTemplate, name: string): void {
+  if (t.push === undefined) return;
+  if (!Array.isArray(t.push)) throw problem(name, '"push" must be a list of {name, connector, operation, mapping}');
+  const names = new Set<string>();
+  t.push.forEach((p, i) => {
+    const at = `push[${i}]`;
+    if (!p || typeof p !== 'object' || Array.isArray(p)) throw problem(name, `${at} must be an object {name, connector, operation, mapping}`);
+    for (const k of ['name', 'connector', 'operation', 'mapping'] as const) {
+      if (typeof p[k] !== 'string' || !p[k]) throw problem(name, `${at}.${k} must be a non-empty string`);
+    }
+    for (const k of ['name', 'connector', 'operation'] as const) if (!WORD.test(p[k])) throw problem(name, `${at}.${k} "${p[k]}" may use letters, digits, - and _ only`);
+    if (!/^[a-z0-9_-]+\/[a-z0-9_-]+$/i.test(p.mapping)) throw problem(name, `${at}.mapping "${p.mapping}" must be <connector type>/<target> (mappings/<type>/<target>.out.jsonata)`);
+    const extra = Object.keys(p).filter((k) => !['name', 'connector', 'operation', 'mapping'].includes(k));
+    if (extra.length) throw problem(name, `${at}: unknown field "${extra[0]}" (a push has name, connector, operation, mapping)`);
+    if (names.has(p.name)) throw problem(name, `${at}.name "${p.name}" is used twice`);
+    names.add(p.name);
+  });
 }
 
 const cache = new Map<string, ExcelTemplate>();
@@ -149,6 +189,11 @@ export function loadTemplate(name: string, root = templatesRoot()): ExcelTemplat
     throw new ExcelFileError('UNKNOWN_TEMPLATE', `no Excel template "${name}"; templates: ${listTemplates(root).join(', ') || 'none'}`, { file: name });
   }
   const t = checkTemplate(JSON.parse(readFileSync(file, 'utf8')) as ExcelTemplate, name);
+  (t.push ?? []).forEach((p, i) => {
+    if (!existsSync(join(dirname(root), `${p.mapping}.out.jsonata`))) {
+      throw problem(name, `push[${i}].mapping: no outbound mapping mappings/${p.mapping}.out.jsonata`);
+    }
+  });
   cache.set(key, t);
   return t;
 }

@@ -10,15 +10,19 @@ import { CanonicalChange, ticketTag } from './change';
 import { loadRoutes, routesFor, WritebackRoute } from './routing';
 
 export interface OutboxRowInput {
-  ticketId: string;
-  ticketNumber: string;
-  ticketVersion: number;
+  /** The ticket the change belongs to; null for writes of other origins (an Excel push). */
+  ticketId: string | null;
+  ticketNumber: string | null;
+  ticketVersion: number | null;
+  /** Writes not tied to a ticket: where they came from (`excel:<template>:<file>#<sheet>!<row>`). */
+  origin?: string | null;
+  rowHash?: string | null;
   route: string;
   connector: string;
   operation: string;
   mapping: string;
   targetKey: string;
-  payload: CanonicalChange;
+  payload: CanonicalChange | Record<string, unknown>;
 }
 
 interface PartyRow {
@@ -103,10 +107,10 @@ export async function recordWriteBacks(em: EntityManager, ticket: Ticket, change
 export async function insertOutboxRows(exec: Exec, rows: OutboxRowInput[]): Promise<string[]> {
   if (!rows.length) return [];
   const out = await exec<{ id: string }>(
-    `insert into writeback_outbox (ticket_id, ticket_number, ticket_version, route, connector, operation, mapping, target_key, payload)
-     select "ticketId", "ticketNumber", "ticketVersion", route, connector, operation, mapping, "targetKey", payload
-       from jsonb_to_recordset(?::jsonb) x("ticketId" bigint, "ticketNumber" text, "ticketVersion" int, route text, connector text,
-                                           operation text, mapping text, "targetKey" text, payload jsonb)
+    `insert into writeback_outbox (ticket_id, ticket_number, ticket_version, origin, row_hash, route, connector, operation, mapping, target_key, payload)
+     select "ticketId", "ticketNumber", "ticketVersion", origin, "rowHash", route, connector, operation, mapping, "targetKey", payload
+       from jsonb_to_recordset(?::jsonb) x("ticketId" bigint, "ticketNumber" text, "ticketVersion" int, origin text, "rowHash" text, route text,
+                                           connector text, operation text, mapping text, "targetKey" text, payload jsonb)
      returning id`,
     [JSON.stringify(rows)],
   );

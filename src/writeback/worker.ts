@@ -68,8 +68,10 @@ export interface WritebackWorkerOptions extends WritebackWorkerDeps {
 
 interface OutboxJobRow {
   id: string;
-  ticket_id: string;
-  ticket_number: string;
+  /** null for writes not tied to a ticket (an Excel push: see origin). */
+  ticket_id: string | null;
+  ticket_number: string | null;
+  origin: string | null;
   route: string;
   connector: string;
   operation: string;
@@ -140,7 +142,7 @@ export function createWritebackProcessor(deps: WritebackWorkerDeps & { pool: Poo
     const row = await one<OutboxJobRow>(`with before as (select picked_at from writeback_outbox where id = ?)
        update writeback_outbox o set picked_at = coalesce(o.picked_at, clock_timestamp())
         where o.id = ?
-        returning (select b.picked_at is null from before b) as first_pick, o.id, o.ticket_id, o.ticket_number, o.route, o.connector, o.operation, o.mapping, o.target_key, o.payload, o.status,
+        returning (select b.picked_at is null from before b) as first_pick, o.id, o.ticket_id, o.ticket_number, o.origin, o.route, o.connector, o.operation, o.mapping, o.target_key, o.payload, o.status,
           (select p.id from writeback_outbox p where p.target_key = o.target_key and p.id < o.id and p.status = any(?::text[]) order by p.id desc limit 1) as blocker,
           (select max(a.id) from writeback_outbox a where a.target_key = o.target_key and a.id > o.id and a.status = 'APPLIED') as newer,
           exists (select 1 from writeback_applied l where l.idempotency_key = ?) as ledger`,
@@ -149,7 +151,8 @@ export function createWritebackProcessor(deps: WritebackWorkerDeps & { pool: Poo
     if (FINAL_STATES.includes(row.status)) return { status: row.status, skipped: `already ${row.status}` };
     if (row.blocker) return later(job, token, deps.orderDelayMs ?? 200);
     const route = routes.get(row.route);
-    if (row.newer && (route?.ordering ?? 'latest') === 'latest') {
+    // Writes without a ticket (Excel pushes) are documents: each is delivered, in order, never stale.
+    if (row.newer && (route?.ordering ?? (row.ticket_id ? 'latest' : 'append')) === 'latest') {
       await finish(row, 'SKIPPED', attempt, { stale: true, newerApplied: String(row.newer) }, null);
       logger.info('write-back skipped as stale', { outboxId: id, newer: row.newer, target: row.target_key });
       return { status: 'SKIPPED', skipped: `stale: write-back ${row.newer} to the same target was applied after it` };
@@ -186,7 +189,7 @@ export function createWritebackProcessor(deps: WritebackWorkerDeps & { pool: Poo
     try {
       payload = await deps.engine.evaluate(`${row.mapping}.out`, row.payload, { idempotencyKey: key, outboxId: id, connector: row.connector });
     } catch (e) {
-      const error = { ...errorJson(e), message: `outbound mapping ${row.mapping}.out failed for ticket ${row.ticket_number}: ${e instanceof Error ? e.message : String(e)}` };
+      const error = { ...errorJson(e), message: `outbound mapping ${row.mapping}.out failed for ${row.ticket_number ? `ticket ${row.ticket_number}` : row.origin}: ${e instanceof Error ? e.message : String(e)}` };
       await finish(row, 'DEAD', attempt, null, error);
       throw new UnrecoverableError(String(error.message));
     }
@@ -212,8 +215,9 @@ export function createWritebackProcessor(deps: WritebackWorkerDeps & { pool: Poo
           forced = { field, junctionValue, targetValue, targetVersion: result.conflict.version ?? null };
           result = await op(payload, { ...ctx, force: true });
         } else {
-          await raiseConflictIssue(orm, {
-            outboxId: id, ticketId: String(row.ticket_id), ticketNumber: row.ticket_number, connector: row.connector, route: row.route,
+          // The data issue hangs on the ticket; a write without one (Excel push) shows CONFLICT on its row only.
+          if (row.ticket_id) await raiseConflictIssue(orm, {
+            outboxId: id, ticketId: String(row.ticket_id), ticketNumber: row.ticket_number!, connector: row.connector, route: row.route,
             targetKey: row.target_key, targetId: target.externalId ?? null, field, junctionValue, targetValue,
             seenVersion: target.version ?? null, targetVersion: result.conflict.version ?? null,
           });

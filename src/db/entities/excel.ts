@@ -79,6 +79,8 @@ export class ExcelJob {
   @Property({ type: 'integer', default: 0 }) imported: number = 0;
   @Property({ type: 'integer', default: 0 }) unchanged: number = 0;
   @Property({ type: 'integer', default: 0 }) failed: number = 0;
+  /** Pushes queued on to legacy systems (the template's `push` targets) for the imported rows. */
+  @Property({ type: 'integer', default: 0 }) pushed: number = 0;
 
   /** Why the whole file was refused: { code, message, file, sheet, row, column }. */
   @Property({ type: 'json', columnType: 'jsonb', nullable: true })

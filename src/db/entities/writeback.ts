@@ -1,8 +1,9 @@
-import { Entity, Index, PrimaryKey, Property } from '@mikro-orm/core';
+import { Check, Entity, Index, PrimaryKey, Property } from '@mikro-orm/core';
 
 /**
- * One write-back to one target, written in the same transaction as the ticket change it carries
- * (the transactional outbox). The relay moves PENDING rows to BullMQ (job id = this id); the
+ * One write-back to one target, written in the same transaction as the change it carries (the
+ * transactional outbox): a ticket change, or an imported Excel row pushed on to a legacy system
+ * (no ticket; `origin` names the file row). The relay moves PENDING rows to BullMQ (job id = this id); the
  * write-back worker applies them and records the outcome here. Status: PENDING, QUEUED, RETRYING,
  * APPLIED, SKIPPED (stale or nothing to do), CONFLICT (a person must decide), DEAD, DISCARDED.
  */
@@ -11,19 +12,30 @@ import { Entity, Index, PrimaryKey, Property } from '@mikro-orm/core';
 @Index({ name: 'writeback_outbox_ticket_idx', properties: ['ticketId', 'id'] })
 @Index({ name: 'writeback_outbox_target_idx', properties: ['targetKey', 'id'] })
 @Index({ name: 'writeback_outbox_status_idx', properties: ['status', 'id'] })
+@Index({ name: 'writeback_outbox_origin_idx', expression: `create index "writeback_outbox_origin_idx" on "writeback_outbox" ("origin" text_pattern_ops, "id") where "origin" is not null` })
+@Check({ name: 'writeback_outbox_origin_check', expression: '"ticket_id" is not null or "origin" is not null' })
 export class WritebackOutbox {
   @PrimaryKey({ type: 'bigint', autoincrement: true })
   id!: string;
 
-  @Property({ type: 'bigint' })
-  ticketId!: string;
+  /** The ticket whose change this write carries; null for a push of an imported Excel row. */
+  @Property({ type: 'bigint', nullable: true })
+  ticketId?: string | null;
 
-  @Property({ type: 'string', columnType: 'text' })
-  ticketNumber!: string;
+  @Property({ type: 'string', columnType: 'text', nullable: true })
+  ticketNumber?: string | null;
 
   /** The ticket's version after the change (what the write says about the ticket). */
-  @Property({ type: 'integer' })
-  ticketVersion!: number;
+  @Property({ type: 'integer', nullable: true })
+  ticketVersion?: number | null;
+
+  /** Where a write not tied to a ticket came from: `excel:<template>:<file>#<sheet>!<row>`. */
+  @Property({ type: 'string', columnType: 'text', nullable: true })
+  origin?: string | null;
+
+  /** Excel push: the hash of the row content it carries (excel_row.row_hash). */
+  @Property({ type: 'string', columnType: 'text', nullable: true })
+  rowHash?: string | null;
 
   /** The route (src/writeback/routes.json) that asked for this write. */
   @Property({ type: 'string', columnType: 'text' })

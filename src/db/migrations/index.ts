@@ -7,6 +7,7 @@ import { Migration20261123040000Outbox } from './Migration20261123040000Outbox';
 import { Migration20261123050000Webhooks } from './Migration20261123050000Webhooks';
 import { Migration20261123060000Enrichment } from './Migration20261123060000Enrichment';
 import { Migration20261123070000Quality } from './Migration20261123070000Quality';
+import { Migration20261123080000ExcelPush } from './Migration20261123080000ExcelPush';
 
 /** Every committed migration, in order. Add new ones at the end. */
 export const MIGRATIONS: MigrationObject[] = [
@@ -18,4 +19,5 @@ export const MIGRATIONS: MigrationObject[] = [
   { name: 'Migration20261123050000Webhooks', class: Migration20261123050000Webhooks },
   { name: 'Migration20261123060000Enrichment', class: Migration20261123060000Enrichment },
   { name: 'Migration20261123070000Quality', class: Migration20261123070000Quality },
+  { name: 'Migration20261123080000ExcelPush', class: Migration20261123080000ExcelPush },
 ];

@@ -42,12 +42,13 @@ async function load(ctx: GraphContext, id: string): Promise<WriteBack> {
 @Resolver()
 export class WriteBackResolver {
   @Authorized(Role.ADMIN)
-  @Query(() => WriteBackConnection, { description: 'Write-backs newest first, optionally by status, connector instance and ticket number (admin keys).' })
+  @Query(() => WriteBackConnection, { description: 'Write-backs newest first, optionally by status, connector instance, ticket number and origin prefix (admin keys).' })
   async writeBacks(
     @Ctx() ctx: GraphContext,
     @Arg('status', () => [WriteBackStatus], { nullable: true }) status?: WriteBackStatus[],
     @Arg('connector', () => String, { nullable: true }) connector?: string,
     @Arg('ticket', () => String, { nullable: true, description: 'Ticket number, e.g. T20260218-8892.' }) ticket?: string,
+    @Arg('origin', () => String, { nullable: true, description: 'Origin prefix, e.g. excel:devices: (every push of that template) or excel:devices:devices.xlsx#.' }) origin?: string,
     @Arg('first', () => Int, { nullable: true }) first?: number,
     @Arg('after', () => String, { nullable: true }) after?: string,
   ): Promise<WriteBackConnection> {
@@ -63,6 +64,11 @@ export class WriteBackResolver {
       // through the ticket id: the (ticket_id, id) index serves it
       where.push('ticket_id = (select id from ticket where number = ?)');
       params.push(number);
+    }
+    if (origin != null) {
+      // a prefix match the (origin text_pattern_ops, id) index serves; LIKE wildcards in the input are literal
+      where.push(`origin like ? escape '\\'`);
+      params.push(`${origin.replace(/[\\%_]/g, (c) => `\\${c}`)}%`);
     }
     const paged = [...where, ...(afterId !== null ? ['id < ?'] : [])];
     const rows = await sqlRows<any>(ctx.orm,

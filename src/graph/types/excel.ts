@@ -44,6 +44,7 @@ export class ExcelJob {
   @Field(() => Int, { description: 'Rows imported (dry run: rows that would be).' }) imported!: number;
   @Field(() => Int, { description: 'Rows imported before (same values): nothing to do.' }) unchanged!: number;
   @Field(() => Int) failed!: number;
+  @Field(() => Int, { description: 'Pushes queued on to the template\'s push targets (legacy systems) for the imported rows; see writeBacks(origin: "excel:<template>:<file>#").' }) pushed!: number;
   @Field(() => ExcelFileProblem, { nullable: true }) error!: ExcelFileProblem | null;
   @Field({ description: 'Who uploaded it (apikey:<name>).' }) createdBy!: string;
   @Field() createdAt!: Date;

@@ -27,12 +27,13 @@ registerEnumType(WriteBackStatus, {
   },
 });
 
-@ObjectType({ description: 'One write of a ticket change to one connector (the outbox row and what became of it).' })
+@ObjectType({ description: 'One write of a ticket change, or one push of an imported Excel row, to one connector (the outbox row and what became of it).' })
 export class WriteBack {
   @Field(() => ID) id!: string;
-  @Field() ticketNumber!: string;
-  @Field(() => Int, { description: 'Ticket version the write carries.' }) ticketVersion!: number;
-  @Field({ description: 'Route in src/writeback/routes.json.' }) route!: string;
+  @Field(() => String, { nullable: true, description: 'The ticket whose change this is; null for an Excel push (see origin).' }) ticketNumber!: string | null;
+  @Field(() => Int, { nullable: true, description: 'Ticket version the write carries.' }) ticketVersion!: number | null;
+  @Field(() => String, { nullable: true, description: 'Where a write not tied to a ticket came from: excel:<template>:<file>#<sheet>!<row>.' }) origin!: string | null;
+  @Field({ description: 'Route in src/writeback/routes.json, or excel:<template>:<push name> for an Excel push.' }) route!: string;
   @Field({ description: 'Connector instance name (e.g. crm).' }) connector!: string;
   @Field() operation!: string;
   @Field({ description: 'Outbound mapping, mappings/<type>/<target>.out.jsonata.' }) mapping!: string;
@@ -51,8 +52,9 @@ export class WriteBack {
   static fromRow(r: any): WriteBack {
     return Object.assign(new WriteBack(), {
       id: String(r.id),
-      ticketNumber: r.ticket_number,
-      ticketVersion: r.ticket_version,
+      ticketNumber: r.ticket_number ?? null,
+      ticketVersion: r.ticket_version ?? null,
+      origin: r.origin ?? null,
       route: r.route,
       connector: r.connector,
       operation: r.operation,
@@ -73,7 +75,7 @@ export class WriteBack {
 }
 
 /** Columns WriteBack.fromRow reads (the payload stays in the database). */
-export const WRITEBACK_COLUMNS = `id, ticket_id, ticket_number, ticket_version, route, connector, operation, mapping, target_key,
+export const WRITEBACK_COLUMNS = `id, ticket_id, ticket_number, ticket_version, origin, route, connector, operation, mapping, target_key,
   payload -> 'target' ->> 'externalId' as target_id, status, attempts, last_error, result, created_at, relayed_at, finished_at`;
 
 @ObjectType()

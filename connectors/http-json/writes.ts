@@ -1,0 +1,76 @@
+/**
+ * http-json write operations: POST the mapped document with the write's `Idempotency-Key`.
+ * The target is expected to remember keys (the sandbox does; so should any system that takes
+ * pushes): a 409 for a key it already applied means "already there", which makes a retry after
+ * a lost answer harmless without a look-up first.
+ */
+import { ConnectorError, HttpClient, isConnectorError, WriteOperation, WriteResult } from '../../src/connectors';
+
+export interface HttpJsonOptions {
+  /** Write operation name → path it POSTs to. `post` is always there. */
+  operations: Record<string, { path: string }>;
+  healthPath: string;
+}
+
+const PATH = /^\/[A-Za-z0-9._~!$&'()*+,;=:@%/-]*$/;
+
+/** Checks `options` (problems are collected, not thrown, so the config error lists them all). */
+export function parseHttpJsonOptions(raw: Record<string, unknown>, problems: string[]): HttpJsonOptions {
+  const { path, operations, healthPath, ...other } = raw as { path?: unknown; operations?: unknown; healthPath?: unknown };
+  for (const k of Object.keys(other)) problems.push(`options.${k}: unknown option (http-json has path, operations, healthPath)`);
+  const checkPath = (v: unknown, where: string, fallback: string): string => {
+    if (v === undefined || v === null) return fallback;
+    if (typeof v !== 'string' || !PATH.test(v)) {
+      problems.push(`${where} must be a path starting with / (no host, query or fragment)`);
+      return fallback;
+    }
+    return v;
+  };
+  const ops: Record<string, { path: string }> = { post: { path: checkPath(path, 'options.path', '/documents') } };
+  if (operations !== undefined) {
+    if (!operations || typeof operations !== 'object' || Array.isArray(operations)) problems.push('options.operations must map operation names to {path}');
+    else {
+      for (const [name, op] of Object.entries(operations as Record<string, unknown>)) {
+        if (!/^[A-Za-z][A-Za-z0-9_-]*$/.test(name)) problems.push(`options.operations.${name}: an operation name is a word (letters, digits, - and _)`);
+        else if (name === 'post') problems.push('options.operations.post: set the post operation\'s path with options.path');
+        else ops[name] = { path: checkPath((op as { path?: unknown } | null)?.path, `options.operations.${name}.path`, '/') };
+      }
+    }
+  }
+  return { operations: ops, healthPath: checkPath(healthPath, 'options.healthPath', '/health') };
+}
+
+/** The id the target gave the document, when its answer names one. */
+function idOf(data: unknown): string | null {
+  if (!data || typeof data !== 'object') return null;
+  const d = data as Record<string, unknown>;
+  const v = d.id ?? d.documentId ?? d.externalId;
+  return typeof v === 'string' || typeof v === 'number' ? String(v) : null;
+}
+
+export function httpJsonWrites(http: HttpClient, connector: string, options: HttpJsonOptions): Record<string, WriteOperation> {
+  const send = (path: string): WriteOperation => async (payload, ctx): Promise<WriteResult> => {
+    if (payload === undefined || payload === null || typeof payload !== 'object') {
+      throw new ConnectorError({ code: 'CONNECTOR_REQUEST_REJECTED', connector, message: `${connector}: POST ${path} needs a JSON object or array from its mapping, got ${payload === null ? 'null' : typeof payload}` });
+    }
+    try {
+      // One attempt: the write-back queue owns retries (backoff, Retry-After, dead letter).
+      const res = await http.post(path, payload, {
+        headers: { 'Idempotency-Key': ctx.idempotencyKey, 'Content-Type': 'application/json' },
+        idempotent: true, maxAttempts: 1, signal: ctx.signal,
+      });
+      return { externalId: idOf(res.data) ?? ctx.idempotencyKey };
+    } catch (e) {
+      // 409: the target already applied this key (a retry after a lost answer): done, not an error.
+      if (isConnectorError(e) && e.code === 'CONNECTOR_CONFLICT' && e.status === 409) {
+        return { externalId: ctx.idempotencyKey, duplicate: true };
+      }
+      // 2xx with a body that is not JSON ("OK"): the target took it; it just did not answer in JSON.
+      if (isConnectorError(e) && e.code === 'CONNECTOR_BAD_RESPONSE' && e.status !== undefined && e.status >= 200 && e.status < 300) {
+        return { externalId: ctx.idempotencyKey };
+      }
+      throw e;
+    }
+  };
+  return Object.fromEntries(Object.entries(options.operations).map(([name, op]) => [name, send(op.path)]));
+}
