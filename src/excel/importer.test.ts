@@ -231,7 +231,8 @@ describe('rows', () => {
   });
 
   it('fills what is missing from master data (serial → model, warranty, owner; phone → name)', async () => {
-    await run(await deviceWorkbook('master.xlsx', [['SN-MASTER', 'KFR-MASTER', '13800138005', '钱六', '2025-01-02', '2028-01-02']]), 'devices');
+    const master = await run(await deviceWorkbook('master.xlsx', [['SN-MASTER', 'KFR-MASTER', '13800138005', '钱六', '2025-01-02', '2028-01-02']]), 'devices');
+    expect({ status: master.s.status, error: master.s.error, lines: master.lines.map((l) => l.error) }).toEqual({ status: 'SUCCEEDED', error: null, lines: [null] });
     const file = await writeWorkbook(dir.file('fill.xlsx'), [{ name: '设备', rows: [['设备序列号', '客户姓名'], ['SN-MASTER', null]] }]);
     const { lines } = await run(file, 'devices', { dryRun: true });
     expect(lines[0].filled.sort()).toEqual(['customerName', 'model', 'phone', 'purchaseDate', 'warrantyEnd']);
