@@ -1,6 +1,7 @@
 /**
  * `npm run bench:writeback`: ticket changes → outbox → relay → BullMQ → write-back worker →
- * ThingsBoard sandbox effects, in one process (sandbox, relay and worker share its event loop).
+ * ThingsBoard sandbox effects. Relay and worker share this process's event loop; the sandbox (the
+ * vendor) runs in a child process (sandbox-child.ts), as a remote system would.
  *
  * 1. Throughput: BENCH_WRITEBACK_N changes (default 10000; 50000 takes several minutes on a shared 2-core machine) committed in batches of 500 outbox
  *    rows, one device each (as many targets as changes, so per-record ordering does not
@@ -27,7 +28,8 @@ import { redisConnection } from '../../src/sync/queue';
 import { ticketTag } from '../../src/writeback/change';
 import { insertOutboxRows, OutboxRowInput } from '../../src/writeback/outbox';
 import { startWritebackRuntime } from '../../src/writeback/runtime';
-import { startThingsBoardSandbox } from '../../connectors/thingsboard/sandbox/server';
+import { fork } from 'node:child_process';
+import { join } from 'node:path';
 import { SANDBOX_PASSWORD, SANDBOX_USERNAME } from '../../connectors/thingsboard/sandbox/data';
 import { databaseUrls, recreateDatabase } from '../common/db';
 
@@ -69,6 +71,40 @@ async function commitBatch(orm: MikroORM, rows: OutboxRowInput[]): Promise<{ ids
   return { ids, at: Date.now() };
 }
 
+interface SandboxChild {
+  url: string;
+  devices: string[];
+  missing(keys: string[]): Promise<string[]>;
+  snapshot(): Promise<{ firstAt: Record<string, number>; total: number; keys: number; duplicates: string[] }>;
+  stop(): void;
+}
+
+/** The sandbox in its own process (see sandbox-child.ts); requests and answers over IPC. */
+async function startSandboxChild(scale: number): Promise<SandboxChild> {
+  const child = fork(join(__dirname, 'sandbox-child.js'), [String(scale)], { stdio: ['ignore', 'inherit', 'inherit', 'ipc'] });
+  let seq = 0;
+  const pending = new Map<number, (m: any) => void>();
+  const ready = new Promise<{ url: string; devices: string[] }>((resolve, reject) => {
+    child.once('exit', (code) => reject(new Error(`sandbox child exited with ${code}`)));
+    child.on('message', (m: any) => {
+      if (m.type === 'ready') resolve(m);
+      else pending.get(m.id)?.(m);
+    });
+  });
+  const ask = <T>(msg: object) => new Promise<T>((resolve) => {
+    const id = ++seq;
+    pending.set(id, (m) => { pending.delete(id); resolve(m); });
+    child.send({ ...msg, id });
+  });
+  const { url, devices } = await ready;
+  return {
+    url, devices,
+    missing: async (keys) => (await ask<{ keys: string[] }>({ type: 'missing', keys })).keys,
+    snapshot: () => ask({ type: 'snapshot' }),
+    stop: () => { child.removeAllListeners('exit'); child.send({ type: 'stop' }); },
+  };
+}
+
 async function main() {
   const { adminUrl, benchUrl } = databaseUrls(BENCH_DATABASE);
   await recreateDatabase(adminUrl, benchUrl, BENCH_DATABASE);
@@ -78,8 +114,8 @@ async function main() {
   if (stale.length) await cleanup.del(...stale);
 
   const total = N + PACED;
-  const tb = await startThingsBoardSandbox({ scale: total });
-  const devices = tb.control.devices().map((d) => d.device.id.id).slice(-total);
+  const tb = await startSandboxChild(total);
+  const devices = tb.devices.slice(-total);
   const yaml = `connectors:
   - name: iot
     type: thingsboard
@@ -99,11 +135,8 @@ async function main() {
   const waitEffects = async (ids: string[]) => {
     let missing = ids.map((id) => `junction-wb-${id}`);
     while (missing.length) {
-      await new Promise((r) => setTimeout(r, 20));
-      let i = 0;
-      while (i < missing.length && tb.control.effects.count(missing[i]) > 0) i++;
-      missing = i ? missing.slice(i) : missing;
-      if (missing.length && i === 0 && tb.control.effects.count(missing[missing.length - 1]) > 0) missing = missing.filter((k) => tb.control.effects.count(k) === 0);
+      await new Promise((r) => setTimeout(r, 50));
+      missing = await tb.missing(missing);
     }
   };
 
@@ -119,7 +152,7 @@ async function main() {
   }
   const committedMs = Date.now() - t0;
   await waitEffects(allIds);
-  const firstAt = tb.control.effects.snapshot().firstAt;
+  const firstAt = (await tb.snapshot()).firstAt;
   const lastEffect = Math.max(...allIds.map((id) => firstAt[`junction-wb-${id}`]));
   const wallMs = lastEffect - t0;
   const jobsPerS = (N / wallMs) * 1000;
@@ -138,7 +171,7 @@ async function main() {
   await waitEffects(pacedIds);
   const picked = await orm.em.getConnection().execute<{ id: string; picked: string }[]>(
     `select id, (extract(epoch from picked_at) * 1000)::float8 as picked from writeback_outbox where id = any(?::bigint[])`, [`{${pacedIds.join(',')}}`]);
-  const snap = tb.control.effects.snapshot().firstAt;
+  const snap = (await tb.snapshot()).firstAt;
   const pickup = picked.map((r) => Number(r.picked) - commitAt.get(String(r.id))!);
   const effect = pacedIds.map((id) => snap[`junction-wb-${id}`] - commitAt.get(id)!);
   const statuses = await orm.em.getConnection().execute<{ status: string; n: string }[]>(`select status, count(*) as n from writeback_outbox group by status order by status`);
@@ -158,8 +191,8 @@ async function main() {
   }));
   const directPerS = (N / (Date.now() - b0)) * 1000;
 
-  const effects = tb.control.effects.snapshot();
-  const dup = tb.control.effects.duplicates().filter((k) => k.startsWith('junction-wb-')).length;
+  const effects = await tb.snapshot();
+  const dup = effects.duplicates.filter((k) => k.startsWith('junction-wb-')).length;
   log('');
   log(`outbox rows by status: ${statuses.map((s) => `${s.status} ${s.n}`).join(', ')}; duplicated effects ${dup}`);
   log(`throughput: ${N} changes committed in ${(committedMs / 1000).toFixed(1)} s, all applied after ${(wallMs / 1000).toFixed(1)} s: ${jobsPerS.toFixed(0)} jobs/s (target ≥ ${TARGET_JOBS_PER_S})`);
@@ -168,7 +201,7 @@ async function main() {
   log(`sandbox effects: ${effects.total} (${effects.keys} keys)`);
 
   await closeInstances(instances);
-  await tb.close();
+  tb.stop();
   await orm.close(true);
   const keys = await cleanup.keys(`${PREFIX}:*`);
   if (keys.length) await cleanup.del(...keys);
