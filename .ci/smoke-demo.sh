@@ -11,6 +11,8 @@ export DATABASE_URL="postgres://postgres@127.0.0.1:5432/$db"
 export JUNCTION_DEMO_PORTAL_KEY="jk_portal_smoke_$(date +%s%N)_ci_key"
 export JUNCTION_DEMO_ADMIN_KEY="jk_admin_smoke_$(date +%s%N)_ci_key"
 export JUNCTION_SANDBOX_PORT_BASE=0
+# Queues of its own: the machine's Redis may hold another run's jobs.
+export JUNCTION_QUEUE_PREFIX="smoke-$$"
 export JUNCTION_DEMO_CONFIG_OUT="$(mktemp)"
 log=$(mktemp)
 
@@ -21,6 +23,9 @@ cleanup() {
   pkill -TERM -f "dist/src/cli/main.js demo" 2>/dev/null || true
   wait "$pid" 2>/dev/null || true
   psql -h 127.0.0.1 -U postgres -d postgres -qc "DROP DATABASE IF EXISTS \"$db\" WITH (FORCE)" >/dev/null 2>&1 || true
+  if command -v redis-cli >/dev/null; then
+    redis-cli -h 127.0.0.1 --scan --pattern "$JUNCTION_QUEUE_PREFIX:*" | xargs -r redis-cli -h 127.0.0.1 del >/dev/null 2>&1 || true
+  fi
   rm -f "$log" "$JUNCTION_DEMO_CONFIG_OUT"
 }
 trap cleanup EXIT

@@ -42,6 +42,8 @@ describe('transactional outbox', () => {
     // creation touches fault and status: note, ERP service record, IoT attribute; the Case only closes with the ticket
     expect(created.map((r) => r.route).sort()).toEqual(['crm-account-note', 'erp-service-record', 'iot-maintenance']);
     expect(created.every((r) => r.status === 'PENDING')).toBe(true);
+    // Ids name jobs and vendor-side keys: each database starts them at a random point, never at 1.
+    for (const r of created) expect(BigInt(r.id) >= 10n ** 12n && BigInt(r.id) < 2n ** 53n).toBe(true);
     const note = created.find((r) => r.route === 'crm-account-note')!;
     expect(note.payload.tag).toBe(`Junction ticket ${number}`);
     expect(note.payload.target).toEqual({ entity: 'customer', stream: 'accounts', externalId: '0015g00000AcctAAA', version: '2026-01-01T00:00:00.000Z' });

@@ -8,6 +8,7 @@ import { Migration20261123050000Webhooks } from './Migration20261123050000Webhoo
 import { Migration20261123060000Enrichment } from './Migration20261123060000Enrichment';
 import { Migration20261123070000Quality } from './Migration20261123070000Quality';
 import { Migration20261123080000ExcelPush } from './Migration20261123080000ExcelPush';
+import { Migration20261123090000WritebackIds } from './Migration20261123090000WritebackIds';
 
 /** Every committed migration, in order. Add new ones at the end. */
 export const MIGRATIONS: MigrationObject[] = [
@@ -20,4 +21,5 @@ export const MIGRATIONS: MigrationObject[] = [
   { name: 'Migration20261123060000Enrichment', class: Migration20261123060000Enrichment },
   { name: 'Migration20261123070000Quality', class: Migration20261123070000Quality },
   { name: 'Migration20261123080000ExcelPush', class: Migration20261123080000ExcelPush },
+  { name: 'Migration20261123090000WritebackIds', class: Migration20261123090000WritebackIds },
 ];
