@@ -12,6 +12,8 @@ import { loadConfig } from '../config';
 import { openOrm } from '../db/orm';
 import { MappingEngine } from '../mapping/engine';
 import { MappingStore } from '../mapping/store';
+import { loadRules } from '../quality/rules';
+import { QualityRunner } from '../quality/runner';
 import { closeInstances, describeUnknown, loadSyncSetup, SyncSetup } from '../sync/instances';
 import { describeHolder, lockStream, StreamLock, streamLockHolder, tryLockStream } from '../sync/lock';
 import { SyncPipeline, SyncProgress, SyncRunResult } from '../sync/pipeline';
@@ -25,6 +27,8 @@ export interface SyncCommandOptions {
   pageSize?: number;
   /** false: give up (exit 1) instead of waiting when another run holds a stream. Default true. */
   wait?: boolean;
+  /** false: skip the data checks that run after the streams (`--no-checks`). Default true. */
+  checks?: boolean;
 }
 
 export interface Output {
@@ -85,6 +89,8 @@ export async function runSyncCommand(connector: string, opts: SyncCommandOptions
         }
         outcomes.push(await runOne(orm, pipeline, connector, stream, opts, io));
       }
+      // As after a worker's sync: findings the new data raised or fixed are brought up to date.
+      if (opts.checks !== false && outcomes.some((o) => 'result' in o)) await runChecksAfterSync(orm, connector, outcomes, io);
     } finally {
       await orm.close(true);
     }
@@ -134,6 +140,20 @@ async function runOne(orm: MikroORM, pipeline: SyncPipeline, connector: string, 
   }
   view.finish(result);
   return { stream, result };
+}
+
+/** The data checks (mappings/quality/rules.json) once, named after the runs; their trouble never changes the exit code. */
+async function runChecksAfterSync(orm: MikroORM, connector: string, outcomes: Outcome[], io: SyncCommandIO): Promise<void> {
+  const runs = outcomes.flatMap((o) => ('result' in o ? [`${o.stream} run ${o.result.runId}`] : []));
+  try {
+    const result = await new QualityRunner(orm, loadRules()).run({ trigger: `sync:${connector} (${runs.join(', ')})` });
+    const found = result.rules.filter((r) => r.found).map((r) => `${r.kind} ${r.found}`);
+    const skipped = result.rules.filter((r) => r.error).map((r) => r.rule);
+    io.stderr.write(`data checks ${result.status}: ${found.length ? found.join(', ') : 'nothing found'}` +
+      `${skipped.length ? `; skipped ${skipped.join(', ')}` : ''} (quality run #${result.runId})\n`);
+  } catch (e) {
+    io.stderr.write(`junction sync: data checks not run: ${e instanceof Error ? e.message : String(e)}\n`);
+  }
 }
 
 export function exitCode(outcomes: Outcome[]): number {
@@ -246,6 +266,7 @@ export function registerSyncCommand(program: Command): void {
     .option('--remap', 're-apply the mappings to stored source records without fetching')
     .option('--page-size <n>', 'records per page to ask the source for', (v) => Number(v))
     .option('--no-wait', 'fail instead of waiting when another run of a stream is in progress')
+    .option('--no-checks', 'do not run the data checks after the streams')
     .option('-c, --config <file>', 'connector config file (default: $JUNCTION_CONFIG, else ./junction.config.yaml)')
     .action(async (connector: string, opts: SyncCommandOptions) => {
       const stop = new AbortController();

@@ -77,6 +77,10 @@ describe('junction sync', () => {
     expect(lines[0]).toBe('erp:');
     expect(lines[1].split(/\s+/)).toEqual(['stream', 'status', 'pages', 'fetched', 'unchanged', 'merged', 'failed', 'duration', 'run']);
     expect(lines[2]).toMatch(/^customers\s+SUCCEEDED\s+2\s+40\s+0\s+40\s+0\s+\S+\s+#\d+$/);
+    // The data checks ran after the stream, named after its run.
+    expect(r.err).toMatch(/data checks (SUCCEEDED|PARTIAL): .* \(quality run #\d+\)\n/);
+    const [check] = await sqlRows<any>(orm, `select trigger from quality_run order by id desc limit 1`);
+    expect(check.trigger).toMatch(/^sync:erp \(customers run \d+\)$/);
     const runs = await sqlRows<any>(orm, `select status, trigger, mode, fetched from sync_run where stream = 'customers' order by id`);
     expect(runs).toEqual([{ status: 'SUCCEEDED', trigger: 'cli', mode: 'incremental', fetched: 40 }]);
   });
@@ -139,6 +143,15 @@ describe('junction sync', () => {
     expect(stderr.text).toContain('nope.yaml is invalid (1 problem):\n  (file): config file not found');
   });
 
+  it('--no-checks leaves the data checks alone', async () => {
+    const [before] = await sqlRows<any>(orm, `select count(*)::int as n from quality_run`);
+    const r = await sync('erp', { stream: 'inventory', checks: false });
+    expect(r.code).toBe(EXIT_OK);
+    expect(r.err).not.toContain('data checks');
+    const [after] = await sqlRows<any>(orm, `select count(*)::int as n from quality_run`);
+    expect(after.n).toBe(before.n);
+  });
+
   it('waits for a run of the same stream held elsewhere, or with --no-wait exits 1 naming the holder', async () => {
     const held = await tryLockStream(orm, 'erp', 'materials', { holder: 'junction worker' });
     const refused = await sync('erp', { stream: 'materials', wait: false });
@@ -162,7 +175,8 @@ describe('junction sync', () => {
     const r = await sync('erp', { stream: 'customers', full: true }, true);
     expect(r.err).toContain('\r\x1b[2K');
     expect(r.err).toMatch(/erp\/customers \[ *==== *\] /);
-    const last = r.err.slice(r.err.lastIndexOf('\r'));
+    const bar = r.err.replace(/data checks .*\n$/, ''); // the checks' line follows the runs
+    const last = bar.slice(bar.lastIndexOf('\r'));
     expect(last).toMatch(/^\r.\[2Kerp\/customers: PARTIAL pages 2 · fetched 40 · unchanged 39 · merged 0 · failed 1 in \S+\n$/);
     expect(last.charCodeAt(1)).toBe(0x1b);
   });
