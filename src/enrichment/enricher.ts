@@ -3,6 +3,7 @@ import { bulkExecutor } from '../db/sql';
 import { idArray, textArray } from '../graph/loaders';
 import { logger } from '../logging/logger';
 import type { MappingEngine } from '../mapping/engine';
+import { sourceCalendarDay } from '../mapping/functions';
 import { OPEN_STATUSES } from '../tickets/ticket-enums';
 import { IotThreshold, loadThresholds } from './thresholds';
 import { loadViews } from './view';
@@ -47,10 +48,6 @@ export interface EnrichActor {
   origin: string;
 }
 
-/** The calendar day in China time (UTC+8), the calendar the sources keep dates in (see $parseDate). */
-function chinaDay(instant: Date): string {
-  return new Date(instant.getTime() + 480 * 60000).toISOString().slice(0, 10);
-}
 
 const same = (a: unknown, b: unknown) => JSON.stringify(a ?? null) === JSON.stringify(b ?? null);
 
@@ -77,7 +74,7 @@ export class TicketEnricher {
     const views = await loadViews(db, ticketIds);
     const instant = this.clock();
     const now = instant.toISOString();
-    const today = chinaDay(instant);
+    const today = sourceCalendarDay(instant);
     for (const [id, view] of views) {
       try {
         const r = (await this.engine.evaluate(ENRICH_MAPPING, view, { now, today, thresholds: this.thresholds })) as Partial<Enrichment> | undefined;

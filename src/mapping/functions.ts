@@ -46,6 +46,11 @@ export function toInstant(value: unknown, zonelessOffsetMinutes = 480): Date | n
   return new Date(utc - offset * 60000);
 }
 
+/** The sources' calendar (China time, UTC+8): the day an instant falls on there, `YYYY-MM-DD`. */
+export function sourceCalendarDay(instant: Date): string {
+  return ymd(new Date(instant.getTime() + 480 * 60000));
+}
+
 /** `YYYY-MM-DD` as written in the source (a date-only value keeps its calendar day). */
 export function parseDate(value: unknown): string | null {
   if (value === null || value === undefined || value === '') return null;
@@ -58,7 +63,7 @@ export function parseDate(value: unknown): string | null {
   }
   // Instants (epoch, /Date()/) are read as China time, the calendar the sources keep.
   const instant = toInstant(value);
-  return instant ? ymd(new Date(instant.getTime() + 480 * 60000)) : null;
+  return instant ? sourceCalendarDay(instant) : null;
 }
 
 export function parseDateTime(value: unknown): string | null {

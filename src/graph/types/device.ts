@@ -1,5 +1,6 @@
 import { Field, ID, Int, ObjectType, registerEnumType } from 'type-graphql';
 import type { LineageMap } from '../../db/entities/base';
+import { sourceCalendarDay } from '../../mapping/functions';
 import { LocalDate, pgDate } from './scalars';
 
 export enum WarrantyStatus {
@@ -30,8 +31,9 @@ export class Device {
     let warrantyStatus = WarrantyStatus.UNKNOWN;
     let warrantyDaysLeft: number | null = null;
     if (warrantyEnd) {
-      const todayUtc = Date.UTC(today.getUTCFullYear(), today.getUTCMonth(), today.getUTCDate());
-      warrantyDaysLeft = Math.round((Date.parse(`${warrantyEnd}T00:00:00Z`) - todayUtc) / 86400000);
+      // Days on the sources' calendar (China time), as ticket enrichment counts them.
+      const todayThere = Date.parse(`${sourceCalendarDay(today)}T00:00:00Z`);
+      warrantyDaysLeft = Math.round((Date.parse(`${warrantyEnd}T00:00:00Z`) - todayThere) / 86400000);
       warrantyStatus = warrantyDaysLeft >= 0 ? WarrantyStatus.IN_WARRANTY : WarrantyStatus.OUT_OF_WARRANTY;
     }
     return Object.assign(new Device(), {
