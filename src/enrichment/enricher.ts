@@ -137,7 +137,8 @@ export class TicketEnricher {
 
   /**
    * After a merge (sync page or Excel batch, same transaction): re-enriches the open tickets whose
-   * customer, device, telemetry, purchases or complaints were among the changed records.
+   * customer, device, telemetry, purchases or complaints were among the changed records, or whose
+   * model fits a spare part whose stock changed.
    */
   async afterMerge(em: EntityManager, touched: readonly TouchedRecord[], actor: EnrichActor): Promise<string[]> {
     const ids = (entity: string) => [...new Set(touched.filter((t) => t.entity === entity).map((t) => String(t.id)))];
@@ -145,7 +146,8 @@ export class TicketEnricher {
     const devices = [...new Set([...ids('device'), ...ids('telemetry')])];
     const purchases = ids('purchase');
     const complaints = ids('complaint');
-    if (!customers.length && !devices.length && !purchases.length && !complaints.length) return [];
+    const parts = ids('spare_part'); // stock changes (audited on the part)
+    if (!customers.length && !devices.length && !purchases.length && !complaints.length && !parts.length) return [];
     if (!this.engine.has(ENRICH_MAPPING)) return [];
     const exec = bulkExecutor(em);
     const rows = await exec<{ id: string }>(
@@ -154,8 +156,10 @@ export class TicketEnricher {
           and (t.customer_id = any(?::bigint[]) or t.device_id = any(?::bigint[])
                or t.device_id in (select device_id from purchase where id = any(?::bigint[]))
                or t.customer_id in (select customer_id from complaint where id = any(?::bigint[]))
-               or t.device_id in (select device_id from complaint where id = any(?::bigint[])))`,
-      [textArray(OPEN_STATUSES), idArray(customers), idArray(devices), idArray(purchases), idArray(complaints), idArray(complaints)],
+               or t.device_id in (select device_id from complaint where id = any(?::bigint[]))
+               or coalesce((select d.model from device d where d.id = t.device_id), t.model)
+                    in (select pc.model from part_compatibility pc where pc.part_id = any(?::bigint[])))`,
+      [textArray(OPEN_STATUSES), idArray(customers), idArray(devices), idArray(purchases), idArray(complaints), idArray(complaints), idArray(parts)],
     );
     return this.refresh(em, rows.map((r) => String(r.id)), actor);
   }

@@ -396,13 +396,25 @@ export class Merger {
       rows.set(`${partId}\u0000${i.record.fields.warehouse}`, { part_id: partId, warehouse: i.record.fields.warehouse, quantity: i.record.fields.quantity });
     }
     if (!rows.size) return;
-    await this.exec(
-      `insert into stock (part_id, warehouse, quantity) select part_id, warehouse, quantity
-         from jsonb_to_recordset(?::jsonb) x(part_id bigint, warehouse text, quantity int)
-       on conflict (part_id, warehouse) do update set quantity = excluded.quantity, updated_at = now()
-       where stock.quantity is distinct from excluded.quantity`,
+    // Every CTE sees the snapshot before the upsert, so `prev` holds the quantities it replaces.
+    const changed = await this.exec<{ part_id: string; warehouse: string; quantity: number; before: number | null }>(
+      `with x as (select * from jsonb_to_recordset(?::jsonb) x(part_id bigint, warehouse text, quantity int)),
+            prev as (select s.part_id, s.warehouse, s.quantity from stock s join x on x.part_id = s.part_id and x.warehouse = s.warehouse),
+            up as (insert into stock (part_id, warehouse, quantity) select part_id, warehouse, quantity from x
+                   on conflict (part_id, warehouse) do update set quantity = excluded.quantity, updated_at = now()
+                   where stock.quantity is distinct from excluded.quantity
+                   returning part_id, warehouse, quantity)
+       select up.part_id, up.warehouse, up.quantity, prev.quantity as before
+         from up left join prev on prev.part_id = up.part_id and prev.warehouse = up.warehouse`,
       [JSON.stringify([...rows.values()])],
     );
+    // Audited on the part (stock has no id of its own): field `stock.<warehouse>`. Ticket
+    // enrichment reads these to refresh the parts it suggested.
+    const itemOf = new Map(batch.map((i) => [`${ids.get(i.record.fields.partCode)}\u0000${i.record.fields.warehouse}`, i]));
+    for (const c of changed) {
+      const item = itemOf.get(`${c.part_id}\u0000${c.warehouse}`)!;
+      this.audit.push({ entity: 'spare_part', id: String(c.part_id), field: `stock.${c.warehouse}`, before: c.before, after: c.quantity, externalId: item.externalId });
+    }
   }
 
   private async writeLinksAndAudit(): Promise<void> {

@@ -24,6 +24,7 @@ const TICKET = `query($n: String!) { ticket(number: $n) { version derived enrich
 
 const erp = (externalId: string) => ({ system: 'erp', connector: 'erp', stream: 'serials', externalId, at: '2025-06-02T00:00:00.000Z' });
 const SERIAL = 'GA72H2025000123';
+const TICKET_PARTS = `query($n: String!) { ticket(number: $n) { enrichment { suggestedParts { code stock { warehouse quantity } } } } }`;
 
 describe('ticket enrichment and wrong-input checks', () => {
   let hub: TestHub;
@@ -212,6 +213,38 @@ describe('ticket enrichment and wrong-input checks', () => {
     const old = (await hub.gql(TICKET, { n: closed })).data.ticket;
     expect(old.enrichment.warranty.status).toBe('IN_WARRANTY');
     expect(old.history.map((h: any) => h.type)).toEqual(['CREATED']);
+  });
+
+  it('re-enriches open tickets when a stock sync changes a part that fits their model; the change is audited on the part', async () => {
+    const open = (await hub.gql(CREATE, { input: { serial: SERIAL, fault: '不制冷' } })).data.createTicket.number;
+    const stockOf = async () => ((await hub.gql(TICKET_PARTS, { n: open })).data.ticket.enrichment.suggestedParts as any[])
+      .find((p) => p.code === 'GP-YSJ-72A').stock.find((w: any) => w.warehouse === 'WH-GZ').quantity;
+    expect(await stockOf()).toBe(0);
+
+    const root = mkdtempSync(join(tmpdir(), 'junction-enrich-stock-'));
+    try {
+      cpSync(join(__dirname, '..', '..', 'mappings', 'ticket'), join(root, 'ticket'), { recursive: true });
+      mkdirSync(join(root, 'testerp'));
+      writeFileSync(join(root, 'testerp', 'inventory.jsonata'), '{ "entity": "stock", "partCode": code, "warehouse": warehouse, "quantity": quantity }');
+      const connector: Connector = {
+        name: 'erp',
+        streams: { inventory: { name: 'inventory', entity: 'stock', async *read() {
+          yield { records: [{ externalId: 'INV-1', version: '1', payload: { code: 'GP-YSJ-72A', warehouse: 'WH-GZ', quantity: 7 } }], cursor: 'c1', hasMore: false };
+        } } },
+        healthCheck: async () => ({ ok: true }),
+      };
+      const pipeline = new SyncPipeline(hub.server.orm, new MappingEngine({ root }), new Map([['erp', { name: 'erp', type: 'testerp', system: 'erp', connector }]]));
+      expect((await pipeline.runStream('erp', 'inventory', { trigger: 'cli' })).status).toBe('SUCCEEDED');
+    } finally {
+      rmSync(root, { recursive: true, force: true });
+    }
+
+    expect(await stockOf()).toBe(7);
+    const [audit] = await sql(`select a.before, a.after from audit_log a join spare_part p on p.id = a.entity_id
+      where a.entity_type = 'spare_part' and a.field = 'stock.WH-GZ' and p.code = 'GP-YSJ-72A'`);
+    expect(audit).toMatchObject({ before: 0, after: 7 });
+    const [event] = await sql(`select e.changes from ticket_event e join ticket t on t.id = e.ticket_id where t.number = ? and e.type = 'ENRICHED'`, [open]);
+    expect(Object.keys(event.changes)).toContain('suggestedParts');
   });
 });
 
