@@ -1,6 +1,6 @@
 /**
  * The http-json connector against nock: the document goes out as a POST with its Idempotency-Key
- * and credentials; 2xx = applied, 409 = already applied, 429 / 5xx = retryable for the
+ * and credentials; 2xx = applied (Idempotent-Replayed = a duplicate), 409 / 429 / 5xx = retryable for the
  * write-back queue (one attempt each: the queue owns retries), other 4xx = refused with the
  * target's message; bad config is refused with every problem named; secrets never logged.
  */
@@ -51,9 +51,18 @@ describe('http-json writes', () => {
     expect(await c.write!.post({ a: 1 }, ctx)).toEqual({ externalId: 'junction-wb-42' });
   });
 
-  it('409 means the target already has this key: a duplicate, not an error', async () => {
-    nock(BASE).post('/api/devices').reply(409, { message: 'already applied' });
-    expect(await connector().write!.post({ a: 1 }, ctx)).toEqual({ externalId: 'junction-wb-42', duplicate: true });
+  it('a repeat answered with the first answer (Idempotent-Replayed) is a duplicate, not an error', async () => {
+    nock(BASE).post('/api/devices').reply(201, { id: 'DOC-7' }, { 'Idempotent-Replayed': 'true' });
+    expect(await connector().write!.post({ a: 1 }, ctx)).toEqual({ externalId: 'DOC-7', duplicate: true });
+  });
+
+  it('409 (the first request with this key still in progress there) is retryable; 422 (key reused with another document) is refused', async () => {
+    nock(BASE).post('/api/devices').reply(409, { message: 'in progress' });
+    const busy = await connector().write!.post({ a: 1 }, ctx).catch((e: ConnectorError) => e);
+    expect(busy).toMatchObject({ code: 'CONNECTOR_UNAVAILABLE', status: 409 });
+    nock(BASE).post('/api/devices').reply(422, { message: 'Idempotency-Key junction-wb-42 was used for another document' });
+    const reused = await connector().write!.post({ a: 2 }, ctx).catch((e: ConnectorError) => e);
+    expect(reused).toMatchObject({ code: 'CONNECTOR_REQUEST_REJECTED' });
   });
 
   it('429 and 5xx are retryable errors after one attempt (the queue retries); 429 carries Retry-After', async () => {

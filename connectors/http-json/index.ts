@@ -16,7 +16,7 @@
  *         healthPath: /health              # GET, any 2xx is healthy (default /health)
  *
  * Every write is a POST of the mapped document with an `Idempotency-Key` header (the outbox
- * row's key): 2xx = applied; 409 = the target already has that key (a duplicate, not an error);
+ * row's key): 2xx = applied (with Idempotent-Replayed: a duplicate); 409 = still in progress there (retried);
  * 429 / 5xx / timeouts = retried by the write-back queue; other 4xx = dead letter with the
  * target's message. See README.md in this folder.
  */

@@ -1,6 +1,6 @@
 /**
  * The http-json sandbox as the connector sees it (no nock): documents stored once per
- * Idempotency-Key (a repeat is 409 with the first id), listed by path, a token enforced,
+ * Idempotency-Key (a repeat gets the first answer again, Idempotent-Replayed), listed by path, a token enforced,
  * injected failures answered and not stored.
  */
 import { ConnectorError, createConnector, fakeClock } from '../../src/connectors';
@@ -23,7 +23,9 @@ it('stores a document once per key, lists it by path, refuses a wrong token and 
   expect(await c.healthCheck()).toMatchObject({ ok: true });
   const first = await c.write!.post({ serialNo: 'SN1' }, { idempotencyKey: 'k1' });
   expect(first.externalId).toMatch(/^DOC-/);
-  expect(await c.write!.post({ serialNo: 'SN1' }, { idempotencyKey: 'k1' })).toEqual({ externalId: 'k1', duplicate: true });
+  // A repeat gets the first answer again, marked as replayed; the same key with another document is refused.
+  expect(await c.write!.post({ serialNo: 'SN1' }, { idempotencyKey: 'k1' })).toEqual({ externalId: first.externalId, duplicate: true });
+  await expect(c.write!.post({ serialNo: 'SN9' }, { idempotencyKey: 'k1' })).rejects.toMatchObject({ code: 'CONNECTOR_REQUEST_REJECTED' });
   expect(sb.control.received('/api/devices').map((d) => [d.idempotencyKey, d.body])).toEqual([['k1', { serialNo: 'SN1' }]]);
   expect((await c.http.get<{ documents: unknown[] }>('/devices')).data.documents).toHaveLength(1);
   expect(sb.control.effects.count('k1')).toBe(1);

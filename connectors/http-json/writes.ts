@@ -1,8 +1,8 @@
 /**
  * http-json write operations: POST the mapped document with the write's `Idempotency-Key`.
  * The target is expected to remember keys (the sandbox does; so should any system that takes
- * pushes): a 409 for a key it already applied means "already there", which makes a retry after
- * a lost answer harmless without a look-up first.
+ * pushes): a key it already applied gets its first answer again, so a retry after
+ * a lost answer is harmless without a look-up first (IETF Idempotency-Key draft).
  */
 import { ConnectorError, HttpClient, isConnectorError, WriteOperation, WriteResult } from '../../src/connectors';
 
@@ -59,11 +59,14 @@ export function httpJsonWrites(http: HttpClient, connector: string, options: Htt
         headers: { 'Idempotency-Key': ctx.idempotencyKey, 'Content-Type': 'application/json' },
         idempotent: true, maxAttempts: 1, signal: ctx.signal,
       });
-      return { externalId: idOf(res.data) ?? ctx.idempotencyKey };
+      // The IETF Idempotency-Key draft: a repeat of a finished request gets its first answer again;
+      // targets that say so (Idempotent-Replayed, as Stripe and others do) mark it a duplicate.
+      const replayed = String(res.headers['idempotent-replayed'] ?? '').toLowerCase() === 'true';
+      return { externalId: idOf(res.data) ?? ctx.idempotencyKey, ...(replayed ? { duplicate: true } : {}) };
     } catch (e) {
-      // 409: the target already applied this key (a retry after a lost answer): done, not an error.
+      // 409: the first request with this key is still being processed there: try again later.
       if (isConnectorError(e) && e.code === 'CONNECTOR_CONFLICT' && e.status === 409) {
-        return { externalId: ctx.idempotencyKey, duplicate: true };
+        throw new ConnectorError({ code: 'CONNECTOR_UNAVAILABLE', connector, message: `${connector}: POST ${path}: the target is still processing Idempotency-Key ${ctx.idempotencyKey} (409); retried later`, status: 409 });
       }
       // 2xx with a body that is not JSON ("OK"): the target took it; it just did not answer in JSON.
       if (isConnectorError(e) && e.code === 'CONNECTOR_BAD_RESPONSE' && e.status !== undefined && e.status >= 200 && e.status < 300) {

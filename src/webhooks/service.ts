@@ -141,7 +141,11 @@ export class WebhookService {
     const header = (name: string) => req.headers[name.toLowerCase()];
     const secret = (ref: WebhookSettings['secret'], what: string) => {
       const s = readSecret(ref, this.opts.env ?? process.env);
-      if ('missing' in s) throw webhookError(ErrorCode.WEBHOOK_MISCONFIGURED, `Connector ${entry.name}: webhook.${what} cannot be read (${s.missing})`);
+      if ('missing' in s) {
+        // The details are for the operator's log; an unauthenticated caller learns only that it is the server's fault.
+        logger.error('webhook secret cannot be read', { connector: entry.name, setting: `webhook.${what}`, problem: s.missing });
+        throw webhookError(ErrorCode.WEBHOOK_MISCONFIGURED, `Connector ${entry.name}: its webhook is misconfigured on the server (see the server log)`);
+      }
       return s;
     };
 
@@ -193,6 +197,10 @@ export class WebhookService {
         return { batch: entry.type === 'salesforce' ? parseSalesforceJson(body, streams) : parseThingsBoardPush(req.headers, body) };
       });
     }
+    // The sender's event id names the delivery (a sender's re-signed retry is recognized by it). The
+    // header is not signed: a captured request replayed inside the timestamp window with a new id is
+    // processed again, and changes nothing — its content hash is unchanged, and an older version is
+    // skipped (Salesforce by SystemModstamp, ThingsBoard per key by timestamp).
     if (eventId) dedupe = `event:${eventId}`;
 
     // 2. Store and process, one transaction, with the mappings admins saved (as the sync worker does).

@@ -31,14 +31,14 @@ export class WritebackAdmin {
 
   /** Back to PENDING with fresh attempts; `force` = write even where the target changed since (a person decided). */
   async retry(id: string, actor: Actor, force = false): Promise<void> {
-    await this.removeJob(id);
-    await this.change(id, RETRYABLE_STATES, 'retried', actor, `status = 'PENDING', attempts = 0, finished_at = null, relayed_at = null, picked_at = null${force ? `, payload = payload || '{"force": true}'::jsonb` : ''}`);
+    // picked_at stays: the row was tried before, so the worker looks for its key at the target
+    // first (the last attempt may have written before it failed) instead of writing blindly.
+    await this.change(id, RETRYABLE_STATES, 'retried', actor, `status = 'PENDING', attempts = 0, finished_at = null, relayed_at = null${force ? `, payload = payload || '{"force": true}'::jsonb` : ''}`);
     await sqlOne(this.orm, `select pg_notify('${NOTIFY_CHANNEL}', '')`);
   }
 
   async discard(id: string, actor: Actor): Promise<void> {
     await this.change(id, DISCARDABLE_STATES, 'discarded', actor, `status = 'DISCARDED', finished_at = clock_timestamp()`);
-    await this.removeJob(id);
   }
 
   async close(): Promise<void> {
@@ -53,6 +53,9 @@ export class WritebackAdmin {
       if (!from.includes(row.status)) {
         throw new JunctionError(ErrorCode.CONFLICT, `Write-back ${id} is ${row.status}; only ${from.join(', ')} ones can be ${verb}`, { field: 'id', recordId: id, status: row.status });
       }
+      // Checked first, changed second: the job goes (or a running one refuses) only once the row
+      // may change, while the row is locked; a refusal leaves both as they were.
+      await this.removeJob(id);
       const after = await sqlOne<{ status: string }>(em, `update writeback_outbox set ${set} where id = ? returning status`, [id]);
       await sqlOne(em, `insert into audit_log (entity_type, entity_id, field, before, after, actor, origin) values ('writeback', ?, 'status', ?::jsonb, ?::jsonb, ?, ?)`,
         [id, JSON.stringify(row.status), JSON.stringify(after!.status), actor.name, actor.origin]);

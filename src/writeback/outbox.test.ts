@@ -1,6 +1,7 @@
 import { MikroORM } from '@mikro-orm/postgresql';
 import { openOrm } from '../db/orm';
-import { sqlRows } from '../db/sql';
+import { bulkExecutor, sqlRows } from '../db/sql';
+import { insertOutboxRows, OutboxRowInput } from './outbox';
 import { TicketService } from '../tickets/ticket-service';
 import { TicketStatus } from '../tickets/ticket-enums';
 import { cloneTemplate, dropDatabase } from '../../tests/support/databases';
@@ -66,10 +67,54 @@ describe('transactional outbox', () => {
     expect(new Set(versions).size).toBe(versions.length);
   });
 
-  it('rolls the outbox rows back with a refused change', async () => {
-    const { number } = await service.create({ phone: '13800000001', fault: '漏水' }, actor);
+  it('commits the change and its outbox rows together: an outbox insert that fails takes the ticket change with it', async () => {
+    const { number } = await service.create({ phone: '13800000001', serial: 'SN-OUTBOX-1', fault: '漏水' }, actor);
     const before = await rowsOf(number);
-    await expect(service.changeStatus(number, { status: TicketStatus.RESOLVED }, actor)).rejects.toThrow();
+    await sqlRows(orm, `create function test_refuse_boom() returns trigger language plpgsql as $$
+      begin if new.payload->'ticket'->>'fault' = 'BOOM' then raise exception 'outbox refused'; end if; return new; end $$`);
+    await sqlRows(orm, `create trigger test_refuse_boom before insert on writeback_outbox for each row execute function test_refuse_boom()`);
+    try {
+      await expect(service.update(number, { fault: 'BOOM' }, actor)).rejects.toThrow(/outbox refused/);
+    } finally {
+      await sqlRows(orm, `drop trigger test_refuse_boom on writeback_outbox; drop function test_refuse_boom()`);
+    }
     expect(await rowsOf(number)).toEqual(before);
+    const [t] = await sqlRows<any>(orm, `select fault, version from ticket where number = ?`, [number]);
+    expect(t).toEqual({ fault: '漏水', version: 1 });
+  });
+
+  it('closes only the Cases of this ticket: a Case naming another ticket stays', async () => {
+    const { number: other } = await service.create({ phone: '13800000001', serial: 'SN-OUTBOX-1', fault: '另一单' }, actor);
+    await sqlRows(orm, `insert into complaint (case_number, customer_id, device_id, status, ticket_number)
+      select '00001002', customer_id, device_id, 'OPEN', ? from complaint where case_number = '00001001'`, [other]);
+    await sqlRows(orm, `insert into source_link (system, stream, external_id, entity_type, entity_id) select 'crm', 'cases', '5005g00000CaseBBB', 'complaint', id from complaint where case_number = '00001002'`);
+    const { number } = await service.create({ phone: '13800000001', serial: 'SN-OUTBOX-1', fault: '不制冷' }, actor);
+    await service.changeStatus(number, { status: TicketStatus.IN_PROGRESS }, actor);
+    await service.changeStatus(number, { status: TicketStatus.RESOLVED, solution: '清洗' }, actor);
+    await service.changeStatus(number, { status: TicketStatus.CLOSED }, actor);
+    const closes = (await rowsOf(number)).filter((r) => r.route === 'crm-case-close').map((r) => r.payload.target.externalId);
+    expect(closes).toEqual(['5005g00000CaseAAA']);
+  });
+
+  it('draws ids in commit order per target: a second change to the same record waits for the first to commit', async () => {
+    const row = (targetKey: string, ticketId: string): OutboxRowInput => ({
+      ticketId, ticketNumber: `T-LOCK-${ticketId}`, ticketVersion: 1, route: 'iot-maintenance', connector: 'iot', operation: 'maintenanceAttribute',
+      mapping: 'thingsboard/maintenance', targetKey, payload: { tag: 'x' } as any,
+    });
+    const [ticketId] = (await sqlRows<any>(orm, `select id from ticket order by id limit 1`)).map((r) => String(r.id));
+    const first = orm.em.fork();
+    await first.begin();
+    const [firstId] = await insertOutboxRows(bulkExecutor(first), [row('iot:device:LOCK-1', ticketId)]);
+    const second = orm.em.fork().transactional((em) => insertOutboxRows(bulkExecutor(em), [row('iot:device:LOCK-1', ticketId)]));
+    // The second waits on the first's target lock (seen in pg_locks, no timing involved).
+    for (;;) {
+      const [w] = await sqlRows<any>(orm, `select count(*)::int as n from pg_locks where locktype = 'advisory' and not granted`);
+      if (w.n > 0) break;
+      await new Promise((r) => setTimeout(r, 20));
+    }
+    await first.commit();
+    const [secondId] = await second;
+    expect(BigInt(secondId)).toBeGreaterThan(BigInt(firstId));
+    await sqlRows(orm, `delete from writeback_outbox where target_key = 'iot:device:LOCK-1'`);
   });
 });

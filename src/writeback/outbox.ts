@@ -6,8 +6,12 @@
 import type { EntityManager } from '@mikro-orm/postgresql';
 import type { Ticket } from '../db/entities';
 import { bulkExecutor, Exec } from '../db/sql';
+import { textArray } from '../graph/loaders';
 import { CanonicalChange, ticketTag } from './change';
 import { loadRoutes, routesFor, WritebackRoute } from './routing';
+
+/** Advisory lock namespace of write-back targets ('JWBK'). */
+const TARGET_LOCK = 0x4a57424b;
 
 export interface OutboxRowInput {
   /** The ticket the change belongs to; null for writes of other origins (an Excel push). */
@@ -57,10 +61,11 @@ export async function recordWriteBacks(em: EntityManager, ticket: Ticket, change
           from source_link l
          where (l.entity_type = 'customer' and l.entity_id = c.id)
             or (l.entity_type = 'device' and l.entity_id = d.id)
-            or (l.entity_type = 'complaint' and l.entity_id in (select k.id from complaint k where k.device_id = d.id and k.status = 'OPEN'))) as links
+            or (l.entity_type = 'complaint' and l.entity_id in (select k.id from complaint k where k.device_id = d.id and k.status = 'OPEN'
+                                                                    and (k.ticket_number is null or k.ticket_number = ?)))) as links
        from customer c left join device d on d.id = ?::bigint
       where c.id = ?::bigint`,
-    [deviceId, customerId],
+    [ticket.number, deviceId, customerId],
   );
   if (!party) return 0;
   const rows: OutboxRowInput[] = [];
@@ -106,6 +111,13 @@ export async function recordWriteBacks(em: EntityManager, ticket: Ticket, change
 /** One insert for many rows (also used by the benchmark to queue changes in bulk). */
 export async function insertOutboxRows(exec: Exec, rows: OutboxRowInput[]): Promise<string[]> {
   if (!rows.length) return [];
+  // Ids must follow commit order per target record (the worker applies them in id order and skips
+  // an older one arriving late as stale). Ids are drawn at insert, not commit: two transactions
+  // writing to one record (two tickets on one device) could commit in the other order. A lock per
+  // target, held to commit and taken in key order (no deadlock between two changes), makes the
+  // second wait for the first's commit before it draws its id.
+  await exec(`select pg_advisory_xact_lock(${TARGET_LOCK}, hashtext(k)) from (select distinct unnest(?::text[]) as k order by 1) t`,
+    [textArray(rows.map((r) => r.targetKey))]);
   const out = await exec<{ id: string }>(
     `insert into writeback_outbox (ticket_id, ticket_number, ticket_version, origin, row_hash, route, connector, operation, mapping, target_key, payload)
      select "ticketId", "ticketNumber", "ticketVersion", origin, "rowHash", route, connector, operation, mapping, "targetKey", payload

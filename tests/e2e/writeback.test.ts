@@ -95,7 +95,7 @@ describe('write-backs over GraphQL', () => {
 
   it('retryWriteBack puts a DEAD write back to PENDING with fresh attempts and removes its failed job from the queue', async () => {
     const [, erp] = await ids(numbers[1]);
-    await sqlRows(hub.server.orm, `update writeback_outbox set status = 'DEAD', attempts = 10, last_error = '{"code": "CONNECTOR_UNAVAILABLE", "message": "erp: 503"}' where id = ?`, [erp.id]);
+    await sqlRows(hub.server.orm, `update writeback_outbox set status = 'DEAD', attempts = 10, picked_at = now(), last_error = '{"code": "CONNECTOR_UNAVAILABLE", "message": "erp: 503"}' where id = ?`, [erp.id]);
     const job = await queue.add('writeback', { outboxId: erp.id, connector: 'erp' }, { jobId: jobIdOf(erp.id) });
     await job.moveToFailed(new Error('erp: 503'), '0', false).catch(() => undefined);
     const listed = await hub.gql(`query($t: String) { writeBacks(ticket: $t, status: [DEAD]) { edges { node { id lastError errorCode attempts } } } }`, { t: numbers[1] }, hub.keys.admin);
@@ -104,8 +104,19 @@ describe('write-backs over GraphQL', () => {
     const res = await hub.gql(`mutation($id: ID!) { retryWriteBack(id: $id) { id status attempts } }`, { id: erp.id }, hub.keys.admin);
     expect(res.data.retryWriteBack).toEqual({ id: erp.id, status: 'PENDING', attempts: 0 });
     expect(await Job.fromId(queue, jobIdOf(erp.id))).toBeUndefined();
+    // Tried before: the worker must look for its key at the target first, so the pickup stays.
+    expect((await sqlOne<any>(hub.server.orm, `select picked_at from writeback_outbox where id = ?`, [erp.id]))!.picked_at).not.toBeNull();
     const again = await hub.gql(`mutation($id: ID!) { retryWriteBack(id: $id) { id } }`, { id: erp.id }, hub.keys.admin);
     expect(again.errors?.[0].extensions).toMatchObject({ code: 'CONFLICT', status: 'PENDING' });
+  });
+
+  it('retryWriteBack on a write still queued is refused and leaves its job in the queue', async () => {
+    const [note] = await ids(numbers[1]);
+    await sqlRows(hub.server.orm, `update writeback_outbox set status = 'QUEUED' where id = ?`, [note.id]);
+    await queue.add('writeback', { outboxId: note.id, connector: 'crm' }, { jobId: jobIdOf(note.id), delay: 3_600_000 });
+    const res = await hub.gql(`mutation($id: ID!) { retryWriteBack(id: $id) { id } }`, { id: note.id }, hub.keys.admin);
+    expect(res.errors?.[0].extensions).toMatchObject({ code: 'CONFLICT', status: 'QUEUED' });
+    expect(await Job.fromId(queue, jobIdOf(note.id))).toBeDefined();
   });
 
   it('Bull Board answers admin keys only', async () => {

@@ -1,7 +1,7 @@
 /**
  * A stand-in for a legacy system that takes JSON documents over HTTP (what `type: http-json`
  * talks to): POST any path stores the JSON body, deduplicated by `Idempotency-Key` (a key seen
- * before answers 409 "already applied" with the first document's id); `GET <path>` lists what
+ * before gets the first answer again, marked `Idempotent-Replayed: true`; the same key with another document is 422); `GET <path>` lists what
  * that path received; `GET /health` answers 200. With a token, requests need `Authorization:
  * Bearer <token>`.
  *
@@ -115,8 +115,13 @@ export async function startHttpJsonSandbox(options: HttpJsonSandboxOptions = {})
       return answer(400, { message: 'the body is not JSON' });
     }
     if (!body || typeof body !== 'object') return answer(422, { message: 'expected a JSON object or array' });
+    // As the IETF Idempotency-Key draft says: a repeat of a finished request gets the first answer
+    // again (marked Idempotent-Replayed), the same key with another document is 422.
     const seen = key ? byKey.get(key) : undefined;
-    if (seen) return answer(409, { message: `already applied: Idempotency-Key ${key} is document ${seen.id}`, id: seen.id });
+    if (seen && JSON.stringify(seen.body) !== JSON.stringify(body)) {
+      return answer(422, { message: `Idempotency-Key ${key} was used for another document (${seen.id})` });
+    }
+    if (seen) return answer(201, { id: seen.id }, { 'Idempotent-Replayed': 'true' });
     const doc: ReceivedDocument = { id: `DOC-${++seq}`, path, idempotencyKey: key, body, receivedAt: new Date().toISOString() };
     documents.push(doc);
     if (key) byKey.set(key, doc);
