@@ -8,6 +8,9 @@ import { RecordError, toCanonical } from './canonical';
 import { contentHash } from './hash';
 import { MergeItem, Merger } from './merge';
 
+/** Advisory lock namespace of pushed source records ('JPSH'). */
+const PUSH_RECORD_LOCK = 0x4a505348;
+
 export interface SyncOptions {
   full?: boolean;
   trigger: 'cli' | 'schedule' | 'api' | 'demo';
@@ -210,6 +213,11 @@ export class SyncPipeline {
     let unique = new Map<string, SourceRecord>();
     for (const r of records) unique.set(String(r.externalId), r);
     if (opts.combine && unique.size) {
+      // FOR UPDATE below locks only rows that exist: two first pushes of one record would both
+      // combine against nothing and the later would drop the earlier's fields. A lock per record,
+      // held to commit and taken in key order, makes the second combine over the first.
+      await exec(`select pg_advisory_xact_lock(${PUSH_RECORD_LOCK}, hashtext(k)) from (select distinct jsonb_array_elements_text(?::jsonb) as k order by 1) t`,
+        [JSON.stringify([...unique.keys()].map((id) => `${inst.name}/${stream}/${id}`))]);
       const stored = new Map<string, StoredPayload>();
       for (const row of await exec<any>(
         `select external_id, version, payload from source_record where connector = ? and stream = ? and external_id in (select jsonb_array_elements_text(?::jsonb)) for update`,
