@@ -6,13 +6,14 @@ import { registerChecksCommands } from './checks';
 import { registerDemoCommand } from './demo';
 import { registerEnrichCommand } from './enrich';
 import { registerExcelCommands } from './excel';
+import { registerMappingCommands } from './mapping';
 import { registerMigrateCommand } from './migrate';
 import { registerSchemaCommands } from './schema';
 import { registerServeCommand } from './serve';
 import { registerSyncCommand } from './sync';
 import { registerWorkerCommand } from './worker';
 
-/** One binary, several roles: serve, worker, sync, migrate, apikey, schema, demo, excel (later: mapping). */
+/** One binary, several roles: serve, worker, sync, migrate, apikey, schema, demo, excel, checks, enrich, mapping. */
 const program = new Command()
   .name('junction')
   .description('Junction: GraphQL master-data hub for service operations')
@@ -28,6 +29,7 @@ registerSyncCommand(program);
 registerExcelCommands(program);
 registerChecksCommands(program);
 registerEnrichCommand(program);
+registerMappingCommands(program);
 
 program.parseAsync(process.argv).catch((e: unknown) => {
   const err = e as { message?: string; extensions?: Record<string, unknown> };

@@ -1,6 +1,4 @@
 import { createHash } from 'crypto';
-import { existsSync, readdirSync, readFileSync, statSync } from 'fs';
-import { join, relative, sep } from 'path';
 import type { EntityManager, MikroORM } from '@mikro-orm/postgresql';
 import '../connectors/all'; // every connector type registered: `$system` in previews, as in sync
 import { connectorRegistry } from '../connectors/registry';
@@ -11,7 +9,8 @@ import { logger } from '../logging/logger';
 import type { Actor } from '../tickets/ticket-service';
 import type { MappingEngine } from './engine';
 import { MappingError } from './errors';
-import { SandboxedEvaluator, SandboxErrorInfo, SandboxResult } from './sandboxed';
+import { checkFixtures, Fixture, FixtureFailure, fixturesOf, mappingFileNames } from './fixtures';
+import { SandboxedEvaluator, SandboxErrorInfo } from './sandboxed';
 
 /**
  * Admin-saved mapping versions (table `mapping_version`) over the files under `mappings/`.
@@ -51,20 +50,7 @@ export interface MappingSummary {
   versions: MappingVersionRecord[];
 }
 
-export interface Fixture {
-  name: string;
-  input: unknown;
-  bindings?: Record<string, unknown>;
-  expected?: unknown;
-  expectError?: string;
-}
-
-export interface FixtureFailure {
-  fixture: string;
-  message: string;
-  /** The mapping error's code when the expression failed (e.g. MAPPING_TIMEOUT); null for a wrong output. */
-  code: string | null;
-}
+export type { Fixture, FixtureFailure } from './fixtures';
 
 export interface SaveOptions {
   /** Save even though fixtures fail; needs a reason (kept in the audit log). */
@@ -354,23 +340,12 @@ export class MappingStore {
 
   /** The fixtures beside the mapping's file (`<name>.fixtures.json`), or none. */
   fixturesOf(name: string): Fixture[] {
-    const file = join(this.engine.root, `${name}.fixtures.json`);
-    if (!existsSync(file)) return [];
-    const fixtures = JSON.parse(readFileSync(file, 'utf8')) as unknown;
-    if (!Array.isArray(fixtures)) throw new Error(`${file} must hold an array of fixtures`);
-    return fixtures as Fixture[];
+    return fixturesOf(this.engine.root, name);
   }
 
   /** Runs fixtures against `source` in the sandbox; the failures, in file order. */
-  async checkFixtures(name: string, source: string, fixtures: Fixture[]): Promise<FixtureFailure[]> {
-    const run = await this.sandbox.run(name, source, fixtures.map((f) => ({ input: f.input, bindings: f.bindings })));
-    const failures: FixtureFailure[] = [];
-    fixtures.forEach((f, i) => {
-      const result = run.results[i];
-      const why = fixtureMismatch(f, result);
-      if (why) failures.push({ fixture: f.name, message: why, code: result.ok ? null : result.error.code });
-    });
-    return failures;
+  checkFixtures(name: string, source: string, fixtures: Fixture[]): Promise<FixtureFailure[]> {
+    return checkFixtures(this.sandbox, name, source, fixtures);
   }
 
   // ---------------------------------------------------------------------------------------------
@@ -490,15 +465,9 @@ export class MappingStore {
   }
 
   private fileNames(): string[] {
-    const root = this.engine.root;
-    const walk = (dir: string): string[] =>
-      readdirSync(dir).flatMap((f) => {
-        const p = join(dir, f);
-        if (statSync(p).isDirectory()) return f === 'node_modules' || f.startsWith('.') ? [] : walk(p);
-        return f.endsWith('.jsonata') ? [relative(root, p).slice(0, -'.jsonata'.length).split(sep).join('/')] : [];
-      });
-    return existsSync(root) ? walk(root) : [];
+    return mappingFileNames(this.engine.root);
   }
+
 }
 
 function unknownMapping(name: string) {
@@ -511,28 +480,4 @@ async function audit(em: EntityManager, id: string, field: string, before: unkno
     'insert into audit_log (entity_type, entity_id, field, before, after, actor, origin) values (?, ?, ?, ?::jsonb, ?::jsonb, ?, ?)',
     [AUDIT_TYPE, id, field, before === null ? null : JSON.stringify(before), after === null ? null : JSON.stringify(after), actor.name, actor.origin],
   );
-}
-
-/** JSON with object keys sorted: equal values, equal text (as jest's toEqual sees JSON). */
-function stableJson(value: unknown): string {
-  if (Array.isArray(value)) return `[${value.map(stableJson).join(',')}]`;
-  if (value && typeof value === 'object') {
-    return `{${Object.keys(value).sort().map((k) => `${JSON.stringify(k)}:${stableJson((value as any)[k])}`).join(',')}}`;
-  }
-  return JSON.stringify(value ?? null);
-}
-
-function short(value: unknown, max = 300): string {
-  const text = JSON.stringify(value) ?? 'nothing';
-  return text.length > max ? `${text.slice(0, max)}…` : text;
-}
-
-/** Why a fixture's result is not what it expects, or null when it passes (same rules as mappings/fixtures.test.ts). */
-function fixtureMismatch(f: Fixture, result: SandboxResult): string | null {
-  if (f.expectError !== undefined) {
-    if (result.ok) return `expected an error containing ${JSON.stringify(f.expectError)} but got ${short(result.output)}`;
-    return result.error.message.includes(f.expectError) ? null : `expected an error containing ${JSON.stringify(f.expectError)} but got: ${result.error.message}`;
-  }
-  if (!result.ok) return `expected ${short(f.expected)} but it failed: ${result.error.message}`;
-  return stableJson(result.output) === stableJson(f.expected) ? null : `expected ${short(f.expected)} but got ${short(result.output)}`;
 }
