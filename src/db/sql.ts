@@ -38,3 +38,13 @@ export function bulkExecutor(em: EntityManager): Exec {
     return (res as { rows: T[] }).rows;
   };
 }
+
+/**
+ * Transaction-scoped advisory locks on many keys of one namespace (held until commit), taken in
+ * key order so two transactions locking overlapping sets never deadlock.
+ */
+export async function lockKeys(exec: Exec, namespace: number, keys: string[]): Promise<void> {
+  if (!keys.length) return;
+  await exec(`select pg_advisory_xact_lock(?::int, hashtext(k)) from (select distinct jsonb_array_elements_text(?::jsonb) as k order by 1) t`,
+    [namespace, JSON.stringify(keys)]);
+}

@@ -1,6 +1,6 @@
 import type { EntityManager, MikroORM } from '@mikro-orm/postgresql';
 import type { Connector, SourceRecord } from '../connectors';
-import { bulkExecutor, sqlOne, sqlRows } from '../db/sql';
+import { bulkExecutor, lockKeys, sqlOne, sqlRows } from '../db/sql';
 import type { CompiledMapping, MappingEngine } from '../mapping/engine';
 import { TicketEnricher } from '../enrichment/enricher';
 import { MappingError } from '../mapping/errors';
@@ -216,8 +216,7 @@ export class SyncPipeline {
       // FOR UPDATE below locks only rows that exist: two first pushes of one record would both
       // combine against nothing and the later would drop the earlier's fields. A lock per record,
       // held to commit and taken in key order, makes the second combine over the first.
-      await exec(`select pg_advisory_xact_lock(${PUSH_RECORD_LOCK}, hashtext(k)) from (select distinct jsonb_array_elements_text(?::jsonb) as k order by 1) t`,
-        [JSON.stringify([...unique.keys()].map((id) => `${inst.name}/${stream}/${id}`))]);
+      await lockKeys(exec, PUSH_RECORD_LOCK, [...unique.keys()].map((id) => `${inst.name}/${stream}/${id}`));
       const stored = new Map<string, StoredPayload>();
       for (const row of await exec<any>(
         `select external_id, version, payload from source_record where connector = ? and stream = ? and external_id in (select jsonb_array_elements_text(?::jsonb)) for update`,

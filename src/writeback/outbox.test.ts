@@ -6,6 +6,7 @@ import { TicketService } from '../tickets/ticket-service';
 import { TicketStatus } from '../tickets/ticket-enums';
 import { cloneTemplate, dropDatabase } from '../../tests/support/databases';
 import { insertCustomer, insertDevice } from '../../tests/support/fixtures';
+import { untilAdvisoryLockWaits } from '../../tests/support/locks';
 
 const actor = { name: 'agent', origin: 'test' };
 
@@ -107,11 +108,7 @@ describe('transactional outbox', () => {
     const [firstId] = await insertOutboxRows(bulkExecutor(first), [row('iot:device:LOCK-1', ticketId)]);
     const second = orm.em.fork().transactional((em) => insertOutboxRows(bulkExecutor(em), [row('iot:device:LOCK-1', ticketId)]));
     // The second waits on the first's target lock (seen in pg_locks, no timing involved).
-    for (;;) {
-      const [w] = await sqlRows<any>(orm, `select count(*)::int as n from pg_locks where locktype = 'advisory' and not granted`);
-      if (w.n > 0) break;
-      await new Promise((r) => setTimeout(r, 20));
-    }
+    await untilAdvisoryLockWaits(orm);
     await first.commit();
     const [secondId] = await second;
     expect(BigInt(secondId)).toBeGreaterThan(BigInt(firstId));

@@ -5,8 +5,7 @@
  */
 import type { EntityManager } from '@mikro-orm/postgresql';
 import type { Ticket } from '../db/entities';
-import { bulkExecutor, Exec } from '../db/sql';
-import { textArray } from '../graph/loaders';
+import { bulkExecutor, Exec, lockKeys } from '../db/sql';
 import { CanonicalChange, ticketTag } from './change';
 import { loadRoutes, routesFor, WritebackRoute } from './routing';
 
@@ -114,10 +113,9 @@ export async function insertOutboxRows(exec: Exec, rows: OutboxRowInput[]): Prom
   // Ids must follow commit order per target record (the worker applies them in id order and skips
   // an older one arriving late as stale). Ids are drawn at insert, not commit: two transactions
   // writing to one record (two tickets on one device) could commit in the other order. A lock per
-  // target, held to commit and taken in key order (no deadlock between two changes), makes the
+  // target, held to commit and taken in key order (no deadlock between two changes; `lockKeys`), makes the
   // second wait for the first's commit before it draws its id.
-  await exec(`select pg_advisory_xact_lock(${TARGET_LOCK}, hashtext(k)) from (select distinct unnest(?::text[]) as k order by 1) t`,
-    [textArray(rows.map((r) => r.targetKey))]);
+  await lockKeys(exec, TARGET_LOCK, rows.map((r) => r.targetKey));
   const out = await exec<{ id: string }>(
     `insert into writeback_outbox (ticket_id, ticket_number, ticket_version, origin, row_hash, route, connector, operation, mapping, target_key, payload)
      select "ticketId", "ticketNumber", "ticketVersion", origin, "rowHash", route, connector, operation, mapping, "targetKey", payload

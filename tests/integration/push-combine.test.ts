@@ -13,6 +13,7 @@ import { sqlRows } from '../../src/db/sql';
 import { MappingEngine } from '../../src/mapping/engine';
 import { CombinePayload, SyncPipeline } from '../../src/sync/pipeline';
 import { cloneTemplate, dropDatabase } from '../support/databases';
+import { untilAdvisoryLockWaits } from '../support/locks';
 
 let db: { name: string; url: string };
 let orm: MikroORM;
@@ -41,11 +42,7 @@ it('two concurrent first pushes of one record keep both fields', async () => {
   await first.begin();
   await pipeline.ingestPage('iot', 'devices', [push({ runCount: 7 })], { em: first, combine });
   const second = pipeline.ingestPage('iot', 'devices', [push({ online: true })], { combine });
-  for (;;) {
-    const [w] = await sqlRows<any>(orm, `select count(*)::int as n from pg_locks where locktype = 'advisory' and not granted`);
-    if (w.n > 0) break;
-    await new Promise((r) => setTimeout(r, 20));
-  }
+  await untilAdvisoryLockWaits(orm);
   await first.commit();
   await second;
 

@@ -9,6 +9,7 @@
  * with Retry-After, 4xx with a message) and counts effects per key (`GET /__sandbox/effects`).
  */
 import { createServer, IncomingMessage, ServerResponse } from 'http';
+import { readSandboxBody } from '../../../src/connectors/sandbox-body';
 import type { AddressInfo } from 'net';
 import { EffectCounter } from '../../../src/connectors/sandbox-effects';
 
@@ -69,18 +70,7 @@ export async function startHttpJsonSandbox(options: HttpJsonSandboxOptions = {})
     res.end(JSON.stringify(body));
   };
 
-  const readBody = (req: IncomingMessage): Promise<string> =>
-    new Promise((resolve, reject) => {
-      let size = 0;
-      const chunks: Buffer[] = [];
-      req.on('data', (c: Buffer) => {
-        size += c.length;
-        if (size > MAX_BODY) reject(new Error('too large'));
-        else chunks.push(c);
-      });
-      req.on('end', () => resolve(Buffer.concat(chunks).toString('utf8')));
-      req.on('error', reject);
-    });
+  const readBody = (req: IncomingMessage) => readSandboxBody(req, { maxBytes: MAX_BODY, destroy: false });
 
   const handle = async (req: IncomingMessage, res: ServerResponse) => {
     if (effects.serve(req, res)) return;

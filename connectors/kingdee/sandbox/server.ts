@@ -24,6 +24,7 @@
  */
 import { randomUUID } from 'crypto';
 import { createServer, IncomingMessage, ServerResponse } from 'http';
+import { readSandboxBody } from '../../../src/connectors/sandbox-body';
 import type { AddressInfo, Socket } from 'net';
 import { buildKingdeeData, KingdeeSandboxData, SandboxForm, toKingdeeDateTime } from './data';
 import { compileFilter, compileOrder, FilterError, resolveColumn } from './filter';
@@ -545,21 +546,7 @@ function toInt(v: unknown): number {
 }
 
 function readBody(req: IncomingMessage): Promise<string> {
-  return new Promise((resolve, reject) => {
-    const chunks: Buffer[] = [];
-    let size = 0;
-    req.on('data', (c: Buffer) => {
-      size += c.length;
-      if (size > 16 * 1024 * 1024) {
-        reject(new Error('request body too large'));
-        req.destroy();
-        return;
-      }
-      chunks.push(c);
-    });
-    req.on('end', () => resolve(Buffer.concat(chunks).toString('utf8')));
-    req.on('error', reject);
-  });
+  return readSandboxBody(req, { maxBytes: 16 * 1024 * 1024 });
 }
 
 function send(res: ServerResponse, status: number, body: string, type: string, headers: Record<string, string | string[]> = {}) {

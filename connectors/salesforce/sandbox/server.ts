@@ -9,6 +9,7 @@
  */
 import { createHmac, randomBytes } from 'crypto';
 import { createServer, IncomingMessage, ServerResponse } from 'http';
+import { readSandboxBody } from '../../../src/connectors/sandbox-body';
 import type { AddressInfo } from 'net';
 import { EffectCounter } from '../../../src/connectors/sandbox-effects';
 import {
@@ -441,20 +442,7 @@ export async function startSalesforceSandbox(options: SalesforceSandboxOptions =
     res.end(text);
   };
 
-  const readBody = (req: IncomingMessage): Promise<string> =>
-    new Promise((resolve, reject) => {
-      const chunks: Buffer[] = [];
-      let size = 0;
-      req.on('data', (c: Buffer) => {
-        size += c.length;
-        if (size > MAX_BODY) {
-          reject(new Error('body too large'));
-          req.destroy();
-        } else chunks.push(c);
-      });
-      req.on('end', () => resolve(Buffer.concat(chunks).toString('utf8')));
-      req.on('error', reject);
-    });
+  const readBody = (req: IncomingMessage) => readSandboxBody(req, { maxBytes: MAX_BODY });
 
   const handleToken = async (req: IncomingMessage, res: ServerResponse, log: SandboxRequestLog) => {
     if (req.method !== 'POST') return send(res, log, 400, { error: 'invalid_request', error_description: 'must use HTTP POST' });

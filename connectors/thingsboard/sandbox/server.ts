@@ -10,6 +10,7 @@
  */
 import { createHmac, randomBytes, timingSafeEqual } from 'crypto';
 import { createServer, IncomingMessage, ServerResponse } from 'http';
+import { readSandboxBody } from '../../../src/connectors/sandbox-body';
 import type { AddressInfo } from 'net';
 import { TB_ATTRIBUTE_SCOPES, TbAttributeScope } from '../client';
 import { EffectCounter } from '../../../src/connectors/sandbox-effects';
@@ -370,20 +371,7 @@ export async function startThingsBoardSandbox(options: ThingsBoardSandboxOptions
     return hit;
   };
 
-  const readBody = (req: IncomingMessage): Promise<string> =>
-    new Promise((resolve, reject) => {
-      let size = 0;
-      const chunks: Buffer[] = [];
-      req.on('data', (c: Buffer) => {
-        size += c.length;
-        if (size > MAX_BODY) {
-          reject(new HttpError(413, 'Payload too large', 31));
-          req.destroy();
-        } else chunks.push(c);
-      });
-      req.on('end', () => resolve(Buffer.concat(chunks).toString('utf8')));
-      req.on('error', reject);
-    });
+  const readBody = (req: IncomingMessage) => readSandboxBody(req, { maxBytes: MAX_BODY, tooLarge: () => new HttpError(413, 'Payload too large', 31) });
 
   const wait = (ms: number) =>
     new Promise<void>((resolve) => {
