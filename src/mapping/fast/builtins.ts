@@ -126,6 +126,9 @@ function replace(s: string, pattern: string | RegexArg, replacement: string): st
   return result + s.substring(position);
 }
 
+/** datetime.toMillis without a picture accepts exactly this (jsonata's iso8601regex). */
+const ISO8601 = /^\d{4}(-[01]\d)?(-[0-3]\d)?(T[0-2]\d:[0-5]\d:[0-5]\d)?(\.\d+)?([+-][0-2]\d:?[0-5]\d|Z)?$/;
+
 const patternArg = (v: unknown): string | RegexArg => (typeof v === 'string' || v instanceof RegexArg ? v : bail());
 
 export const BUILTINS: Record<string, Builtin> = {
@@ -138,7 +141,7 @@ export const BUILTINS: Record<string, Builtin> = {
     min: 2,
     max: 3,
     impl: ([s, start, length]) => {
-      const st = strRequiredOrUndefined(s);
+      const st = str(s);
       if (typeof start !== 'number') bail();
       const len = num(length);
       return st === undefined ? undefined : substring(st, start, len);
@@ -266,12 +269,17 @@ export const BUILTINS: Record<string, Builtin> = {
       return lookup(input, key);
     },
   },
+  toMillis: {
+    min: 1,
+    max: 1,
+    impl: ([ts]) => {
+      if (str(ts) === undefined) return undefined;
+      if (!ISO8601.test(ts as string)) bail(); // D3110
+      return Date.parse(ts as string);
+    },
+  },
   error: { min: 0, max: 1, impl: () => bail() }, // D3137: the message and code come from JSONata
 };
-
-function strRequiredOrUndefined(v: unknown): string | undefined {
-  return str(v);
-}
 
 /** The registered helpers ($normalizePhone, ...), with their signatures' argument types. */
 const sn = (v: unknown): unknown => (v === undefined || typeof v === 'string' || typeof v === 'number' ? v : bail());

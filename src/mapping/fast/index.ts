@@ -23,7 +23,7 @@ export function compileFast(ast: unknown, maxDepth: number): FastCompileResult {
     compiled = compileAst(ast as Record<string, any>);
   } catch (e) {
     if (e instanceof Unsupported) return { reason: e.message };
-    throw e;
+    return { reason: `fast path compiler failed: ${(e as Error).message}` }; // a bug here must not stop the mapping
   }
   if (compiled.height + 10 > maxDepth) return { reason: `nesting depth ${compiled.height} near the guardrail ${maxDepth}` };
   const { ev, called } = compiled;
