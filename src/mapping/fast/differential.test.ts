@@ -48,8 +48,8 @@ const settle = async (p: () => Promise<unknown>): Promise<{ ok: true; value: unk
   try {
     return { ok: true, value: await p() };
   } catch (e) {
-    const err = e as MappingError & { code?: string };
-    return { ok: false, code: err instanceof MappingError ? `${err.code}/${err.details.jsonataCode}` : String(err.code) };
+    if (e instanceof MappingError) return { ok: false, code: `${e.code}/${e.details.jsonataCode}` };
+    return { ok: false, code: String((e as { code?: string }).code) };
   }
 };
 
