@@ -3,14 +3,15 @@
  * 2.2.2's evaluate() node by node (same sequence flags, same singleton unwrapping, same object
  * key order), for a conservative subset: paths over field names with filters, literals,
  * variables and `:=` blocks, object/array constructors, `?:`, and/or, comparisons, `&`,
- * arithmetic, `in`, the built-ins of builtins.ts, and user functions bound once in a block and
- * called by name. Anything else is refused at compile time (`Unsupported`: the mapping stays on
+ * arithmetic, `in`, the built-ins of builtins.ts, user functions bound once in a block and
+ * called by name, and $map/$filter with an inline function or a one-argument built-in. Anything else is refused at compile time (`Unsupported`: the mapping stays on
  * JSONata); at run time anything off the happy path bails (bail.ts) to JSONata for that record.
  *
- * No loops: without recursion (a user function may only call functions bound before it, see
- * checkLambdas), sorting, $map/$filter or ranges, an evaluation runs in time linear in expression
- * size × input size, so JSONata's time budget cannot be needed; the depth guardrail is checked
- * statically (the deepest possible nesting is below the engine's maxDepth).
+ * No loops of its own: without recursion (a user function may only call functions bound before it,
+ * see findLambdas), sorting or ranges, the only iteration is over the input's arrays (paths,
+ * filters, $map/$filter), so an evaluation's time is bounded by the expression and the input and
+ * JSONata's time budget cannot be needed; the depth guardrail is checked statically (the deepest
+ * possible nesting is below the engine's maxDepth).
  */
 import { bail } from './bail';
 import { BUILTINS, FUNCTION_NAMES, RegexArg } from './builtins';
@@ -101,7 +102,8 @@ function findLambdas(ast: Node): Map<string, number> {
       }
     }
     if (node.type === 'lambda' && !node.thunk) {
-      if (parent?.type !== 'bind') no('an inline function');
+      const hofArgument = parent?.type === 'function' && parent.procedure?.type === 'variable' && HOFS.has(parent.procedure.value) && parent.arguments[1] === node;
+      if (parent?.type !== 'bind' && !hofArgument) no('an inline function outside $map/$filter');
       if (node.signature) no('a function signature');
     }
     for (const [k, v] of Object.entries(node)) {
@@ -273,6 +275,7 @@ function compileCall(node: Node, ctx: Ctx): Ev {
       return proc.body(proc.input, frame);
     };
   }
+  if (HOFS.has(name)) return compileHof(node, ctx);
   const builtin = BUILTINS[name];
   if (!builtin) return no(`function $${name}`);
   if (args.length < builtin.min || args.length > builtin.max) no(`$${name} with ${args.length} arguments`);
@@ -292,6 +295,62 @@ function compileCall(node: Node, ctx: Ctx): Ev {
     return (input, env) => impl([noFunction(a0(input, env))]);
   }
   return (input, env) => impl(argEvs.map((a) => noFunction(a(input, env))));
+}
+
+/** $map / $filter with an inline function or a one-argument built-in ($trim): JSONata's fn.map / fn.filter. */
+const HOFS = new Set(['map', 'filter']);
+
+/** Built-ins whose JSONata implementation takes one parameter: as a $map function they get the value only. */
+const ONE_ARG = new Set(['trim', 'uppercase', 'lowercase', 'length', 'number', 'string', 'boolean', 'not', 'exists', 'type', 'abs']);
+
+type HofFn = (input: any, env: Frame) => (value: unknown, index: number, arr: unknown[]) => unknown;
+
+function compileHof(node: Node, ctx: Ctx): Ev {
+  const name = node.procedure.value as string;
+  if (node.arguments.length !== 2) no(`$${name} with ${node.arguments.length} arguments`);
+  ctx.called.add(name);
+  const arr = compileNode(node.arguments[0], ctx);
+  const fnNode = node.arguments[1] as Node;
+  let fn: HofFn;
+  if (fnNode.type === 'lambda' && !fnNode.thunk) {
+    checkKeys(fnNode);
+    const params = (fnNode.arguments as Node[]).map((a) => {
+      if (a.type !== 'variable' || FUNCTION_NAMES.has(a.value) || ctx.lambdas.has(a.value)) no(`parameter $${a.value}`);
+      return a.value as string;
+    });
+    const body = compileNode(fnNode.body, ctx);
+    // hofFuncArgs: the value, then the index and the array only if the function takes them.
+    fn = (input, env) => (value, index, array) => {
+      const frame = new Frame(env);
+      const args = [value, index, array];
+      params.forEach((p, i) => frame.bind(p, i < 3 ? args[i] : undefined));
+      return body(input, frame);
+    };
+  } else if (fnNode.type === 'variable' && ONE_ARG.has(fnNode.value) && !fnNode.predicate && !fnNode.stages) {
+    ctx.called.add(fnNode.value);
+    const impl = BUILTINS[fnNode.value].impl;
+    fn = () => (value) => impl([value]);
+  } else {
+    return no(`$${name} with a function other than an inline one or a one-argument built-in`);
+  }
+  const filter = name === 'filter';
+  return (input, env) => {
+    let a = arr(input, env);
+    if (a instanceof FastLambda || isFunction(a)) bail();
+    if (typeof a === 'undefined') return undefined;
+    if (!Array.isArray(a)) a = [a]; // the signature <af> makes an array of a single value
+    const f = fn(input, env);
+    const result = createSequence();
+    for (let i = 0; i < a.length; i++) {
+      const res = f(a[i], i, a);
+      if (filter) {
+        if (toBoolean(res)) result.push(a[i]);
+      } else if (typeof res !== 'undefined') {
+        result.push(res);
+      }
+    }
+    return result;
+  };
 }
 
 /** A function value as an argument: JSONata wraps it in a closure; the fast path never makes one. */
