@@ -265,8 +265,9 @@ export const BUILTINS: Record<string, Builtin> = {
     min: 2,
     max: 2,
     impl: ([input, key]) => {
-      if (typeof key !== 'string' || isFunction(input)) bail();
-      return lookup(input, key);
+      // A missing key passes JSONata's signature (<x-s:x>) and is then looked up as "undefined".
+      if ((typeof key !== 'string' && key !== undefined) || isFunction(input)) bail();
+      return lookup(input, String(key));
     },
   },
   toMillis: {

@@ -160,6 +160,8 @@ describe('fast path semantics (same as JSONata)', () => {
     expect(await same('$boolean(a) & $not(a)', { a: [0, ''] })).toBe('falsetrue');
     expect(await same('$lookup(m, k)', { m: { x: 1 }, k: 'x' })).toBe(1);
     expect(J(await same('$lookup(m, "x")', { m: [{ x: 1 }, { x: [2, 3] }] }))).toEqual([1, 2, 3]);
+    expect(await same('$lookup(m, k)', { m: { x: 1 } })).toBeUndefined();
+    expect(await same('$lookup(m, k)', { m: { undefined: 1 } })).toBe(1); // JSONata looks a missing key up as "undefined"
     expect(await same('$abs(a)', { a: -2 })).toBe(2);
     expect(await same('$toMillis(a)', { a: '2026-01-02T03:04:05Z' })).toBe(Date.UTC(2026, 0, 2, 3, 4, 5));
     expect(await same('$normalizePhone(a)', { a: '138 0013 8000' })).toBe('+8613800138000');
