@@ -140,3 +140,35 @@ export async function compareMapping(
     batched: { pageSize, engine: be, bare: bb, ratio: be.median / bb.median },
   };
 }
+
+/**
+ * Micro-benchmark without a database: `node dist/bench/sync/mapping.js [mapping ...] [--records N]`
+ * runs compareMapping on each mapping's fixture inputs (cycled to N records, their own bindings;
+ * fixtures that expect an error included), default excel/devices and salesforce/accounts.
+ */
+async function micro(argv: string[]): Promise<void> {
+  const { fixturesOf } = await import('../../src/mapping/fixtures');
+  const recordsAt = argv.indexOf('--records');
+  const records = recordsAt >= 0 ? Number(argv[recordsAt + 1]) : 3000;
+  const names = argv.filter((a, i) => !a.startsWith('--') && argv[i - 1] !== '--records');
+  const engine = new MappingEngine();
+  for (const name of names.length ? names : ['excel/devices', 'salesforce/accounts']) {
+    const fixtures = fixturesOf(engine.root, name);
+    const inputs: MappingInput[] = Array.from({ length: records }, (_, i) => {
+      const f = fixtures[i % fixtures.length];
+      return { payload: f.input, bindings: f.bindings ?? {} };
+    });
+    const m = await compareMapping(engine, name, inputs, 3, 1000);
+    const rate = (r: MappingSideResult): string => Math.round(r.median).toLocaleString('en-US').padStart(9);
+    console.log(`${name.padEnd(28)} fast path ${engine.get(name).fast ? 'yes' : 'no '}  ${records} records (${m.errors} fail on both sides)  ` +
+      `sequential engine ${rate(m.sequential.engine)} rec/s, bare ${rate(m.sequential.bare)} rec/s = ${m.sequential.ratio.toFixed(2)}x;  ` +
+      `batched ${m.batched.ratio.toFixed(2)}x`);
+  }
+}
+
+if (require.main === module) {
+  micro(process.argv.slice(2)).catch((e) => {
+    console.error(e);
+    process.exit(1);
+  });
+}

@@ -3,7 +3,10 @@ import { existsSync, readFileSync } from 'fs';
 import { join, resolve } from 'path';
 import jsonata from 'jsonata';
 import { fromJsonataError, MappingError } from './errors';
+import { BAILED, compileFast } from './fast';
 import { MAPPING_FUNCTIONS } from './functions';
+
+export { BAILED } from './fast';
 
 /** Where the default `.jsonata` files live: `<repo>/mappings` from src/ and from dist/src/. */
 export function defaultMappingsRoot(): string {
@@ -17,6 +20,8 @@ export interface MappingOptions {
   timeoutMs?: number;
   /** Deepest evaluation nesting allowed (stops runaway recursion before the JS stack does). */
   maxDepth?: number;
+  /** Evaluate supported expressions synchronously (src/mapping/fast); default true. */
+  fastPath?: boolean;
 }
 
 export interface CompiledMapping {
@@ -24,7 +29,20 @@ export interface CompiledMapping {
   /** `file:<sha>` for the committed default, `v<n>` for a saved override. */
   version: string;
   source: string;
+  /*
+   * fast, fastReason and evaluateSync are always set by MappingEngine.compile; optional so that
+   * wrappers written before them (bench/sync/instrument.ts) still type-check.
+   */
+  /** Whether the expression has a synchronous fast path (src/mapping/fast); records it cannot handle still go through JSONata. */
+  fast?: boolean;
+  /** Why there is no fast path (the first construct outside its subset), when `fast` is false. */
+  fastReason?: string;
   evaluate(input: unknown, bindings?: Record<string, unknown>): Promise<unknown>;
+  /**
+   * The fast path's output without a promise, or BAILED when this record (or this mapping) needs
+   * JSONata: then call `evaluate`. Never throws; errors only come from `evaluate`.
+   */
+  evaluateSync?(input: unknown, bindings?: Record<string, unknown>): unknown;
 }
 
 const NAME = /^[a-z0-9_-]+(\/[a-z0-9_.-]+)*$/i;
@@ -37,6 +55,7 @@ export class MappingEngine {
   readonly root: string;
   private readonly timeoutMs: number;
   private readonly maxDepth: number;
+  private readonly fastPath: boolean;
   private readonly cache = new Map<string, CompiledMapping>();
   private readonly overrides = new Map<string, { source: string; version: string }>();
 
@@ -44,6 +63,7 @@ export class MappingEngine {
     this.root = opts.root ?? defaultMappingsRoot();
     this.timeoutMs = opts.timeoutMs ?? 1000;
     this.maxDepth = opts.maxDepth ?? 300;
+    this.fastPath = opts.fastPath ?? true;
   }
 
   /** Compiles without caching: syntax errors come back as MAPPING_COMPILE_FAILED with position. */
@@ -56,11 +76,20 @@ export class MappingEngine {
       throw fromJsonataError(name, e, true);
     }
     for (const [fn, [impl, signature]] of Object.entries(MAPPING_FUNCTIONS)) expr.registerFunction(fn, impl, signature);
+    const compiled = this.fastPath ? compileFast(expr.ast(), this.maxDepth) : { reason: 'fast path disabled' };
+    const fast = compiled.fast;
     return {
       name,
       version,
       source,
+      fast: fast !== undefined,
+      fastReason: compiled.reason,
+      evaluateSync: (input, bindings) => (fast ? fast.run(input, bindings) : BAILED),
       evaluate: async (input, bindings) => {
+        if (fast) {
+          const out = fast.run(input, bindings);
+          if (out !== BAILED) return out;
+        }
         try {
           return await expr.evaluate(input, bindings);
         } catch (e) {
