@@ -32,6 +32,7 @@ import { fork } from 'node:child_process';
 import { join } from 'node:path';
 import { SANDBOX_PASSWORD, SANDBOX_USERNAME } from '../../connectors/thingsboard/sandbox/data';
 import { databaseUrls, recreateDatabase } from '../common/db';
+import { formatPerJob, installCounters, readCounters, resetCounters, startProfile } from './counters';
 
 const BENCH_DATABASE = 'junction_bench_writeback';
 const PREFIX = 'junction-bench-writeback';
@@ -106,6 +107,7 @@ async function startSandboxChild(scale: number): Promise<SandboxChild> {
 }
 
 async function main() {
+  installCounters();
   const { adminUrl, benchUrl } = databaseUrls(BENCH_DATABASE);
   await recreateDatabase(adminUrl, benchUrl, BENCH_DATABASE);
   const redisUrl = process.env.REDIS_URL || 'redis://127.0.0.1:6379';
@@ -141,6 +143,8 @@ async function main() {
   };
 
   // 1. Throughput
+  const stopProfile = await startProfile(process.env.BENCH_WRITEBACK_PROFILE);
+  resetCounters();
   const t0 = Date.now();
   const allIds: string[] = [];
   for (let i = 0; i < N; i += 500) {
@@ -152,6 +156,8 @@ async function main() {
   }
   const committedMs = Date.now() - t0;
   await waitEffects(allIds);
+  const trips = readCounters();
+  await stopProfile();
   const firstAt = (await tb.snapshot()).firstAt;
   const lastEffect = Math.max(...allIds.map((id) => firstAt[`junction-wb-${id}`]));
   const wallMs = lastEffect - t0;
@@ -198,6 +204,7 @@ async function main() {
   log(`throughput: ${N} changes committed in ${(committedMs / 1000).toFixed(1)} s, all applied after ${(wallMs / 1000).toFixed(1)} s: ${jobsPerS.toFixed(0)} jobs/s (target ≥ ${TARGET_JOBS_PER_S})`);
   log(`baseline: direct axios POSTs to the sandbox, concurrency ${CONCURRENCY}: ${directPerS.toFixed(0)} writes/s; write-back/direct = ${(jobsPerS / directPerS).toFixed(2)}`);
   log(`latency at ${RATE}/s (${PACED} changes): commit-to-pickup p50 ${ms(pct(pickup, 50))} p99 ${ms(pct(pickup, 99))} (target p50 < ${TARGET_PICKUP_P50_MS} ms); commit-to-effect p50 ${ms(pct(effect, 50))} p99 ${ms(pct(effect, 99))}`);
+  for (const line of formatPerJob(trips, N)) log(line);
   log(`sandbox effects: ${effects.total} (${effects.keys} keys)`);
 
   await closeInstances(instances);
