@@ -157,6 +157,7 @@ async function main() {
   const committedMs = Date.now() - t0;
   await waitEffects(allIds);
   const trips = readCounters();
+  const batches = runtime.worker?.statements.stats();
   await stopProfile();
   const firstAt = (await tb.snapshot()).firstAt;
   const lastEffect = Math.max(...allIds.map((id) => firstAt[`junction-wb-${id}`]));
@@ -205,6 +206,7 @@ async function main() {
   log(`baseline: direct axios POSTs to the sandbox, concurrency ${CONCURRENCY}: ${directPerS.toFixed(0)} writes/s; write-back/direct = ${(jobsPerS / directPerS).toFixed(2)}`);
   log(`latency at ${RATE}/s (${PACED} changes): commit-to-pickup p50 ${ms(pct(pickup, 50))} p99 ${ms(pct(pickup, 99))} (target p50 < ${TARGET_PICKUP_P50_MS} ms); commit-to-effect p50 ${ms(pct(effect, 50))} p99 ${ms(pct(effect, 99))}`);
   for (const line of formatPerJob(trips, N)) log(line);
+  if (batches) log(`  worker statements (jobs per statement): ${Object.entries(batches).map(([k, b]) => `${k} ${b.statements} (${b.statements ? (b.items / b.statements).toFixed(1) : '-'})`).join(', ')}`);
   log(`sandbox effects: ${effects.total} (${effects.keys} keys)`);
 
   await closeInstances(instances);

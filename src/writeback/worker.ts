@@ -26,15 +26,14 @@ import { logger } from '../logging/logger';
 import type { MappingEngine } from '../mapping/engine';
 import type { ConnectorInstance } from '../sync/pipeline';
 import { redisConnection } from '../sync/queue';
-import { Batcher, BatcherOptions } from './batch';
+import type { BatcherOptions } from './batch';
 import { junctionWins, raiseConflictIssue } from './conflict';
 import { WRITEBACK_QUEUE, WritebackJobData, WritebackJobResult } from './queue';
+import { createWritebackStatements, OutboxJobRow, WritebackStatements } from './statements';
 import { loadRoutes, WritebackRoute } from './routing';
 
 /** Row states after which a job has nothing left to do. */
 export const FINAL_STATES = ['APPLIED', 'SKIPPED', 'CONFLICT', 'DEAD', 'DISCARDED'];
-/** States of a write that has not happened yet (an earlier one of these blocks later writes to its target). */
-const OPEN_STATES = ['PENDING', 'QUEUED', 'RETRYING'];
 
 export const idempotencyKeyOf = (outboxId: string) => `junction-wb-${outboxId}`;
 
@@ -69,76 +68,6 @@ export interface WritebackWorkerOptions extends WritebackWorkerDeps {
   autorun?: boolean;
 }
 
-interface OutboxJobRow {
-  id: string;
-  /** null for writes not tied to a ticket (an Excel push: see origin). */
-  ticket_id: string | null;
-  ticket_number: string | null;
-  origin: string | null;
-  route: string;
-  connector: string;
-  operation: string;
-  mapping: string;
-  target_key: string;
-  payload: { target?: { externalId?: string; version?: string | null } } & Record<string, unknown>;
-  status: string;
-  blocker: string | null;
-  newer: string | null;
-  ledger: boolean;
-  /** No worker had picked this row before: no earlier attempt can have written it. */
-  first_pick: boolean;
-}
-
-interface OutcomeItem {
-  id: string;
-  status: string;
-  attempts: number;
-  result: Record<string, unknown> | null;
-  error: Record<string, unknown> | null;
-}
-
-interface AppliedItem {
-  id: string;
-  attempts: number;
-  result: Record<string, unknown>;
-  key: string;
-  connector: string;
-  target_key: string;
-  external_id: string | null;
-  version: string | null;
-  duplicate: boolean;
-}
-
-/**
- * Picks a batch of jobs' rows: marks them picked and answers, per row, whether any worker had
- * picked it before (read under the row lock, so of two concurrent picks only one is first), the
- * open write ahead of it on its target, the newest applied write after it, and its ledger entry.
- * $1 ids, $2 their idempotency keys (same order), $3 the open states.
- */
-const PICK_SQL = `with x as (select * from unnest($1::bigint[], $2::text[]) as x(id, key)),
-  locked as (select o.id, o.picked_at as before from writeback_outbox o where o.id in (select id from x) order by o.id for update),
-  picked as (
-    update writeback_outbox o set picked_at = coalesce(o.picked_at, clock_timestamp()) from locked l where o.id = l.id
-    returning l.before is null as first_pick, o.id, o.ticket_id, o.ticket_number, o.origin, o.route, o.connector, o.operation, o.mapping, o.target_key, o.payload, o.status)
-  select p.*,
-    (select b.id from writeback_outbox b where b.target_key = p.target_key and b.id < p.id and b.status = any($3::text[]) order by b.id desc limit 1) as blocker,
-    (select max(a.id) from writeback_outbox a where a.target_key = p.target_key and a.id > p.id and a.status = 'APPLIED') as newer,
-    exists (select 1 from writeback_applied l join x on x.key = l.idempotency_key where x.id = p.id) as ledger
-  from picked p`;
-
-/** Final outcomes other than a write (stale, duplicate, dead, conflict), each row its own. */
-const FINISH_SQL = `update writeback_outbox o
-    set status = x.status, attempts = x.attempts, result = x.result, last_error = coalesce(x.error, o.last_error), finished_at = clock_timestamp()
-   from jsonb_to_recordset($1::jsonb) as x(id bigint, status text, attempts int, result jsonb, error jsonb)
-  where o.id = x.id and o.status not in ('APPLIED', 'DISCARDED')`;
-
-/** Applied writes: the rows and their ledger entries in one statement (atomic without BEGIN/COMMIT). */
-const APPLIED_SQL = `with x as (select * from jsonb_to_recordset($1::jsonb) as x(id bigint, attempts int, result jsonb, key text, connector text,
-                                                                   target_key text, external_id text, version text, duplicate boolean)),
-  done as (update writeback_outbox o set status = 'APPLIED', attempts = x.attempts, result = x.result, finished_at = clock_timestamp() from x where o.id = x.id returning o.id)
-  insert into writeback_applied (idempotency_key, outbox_id, connector, target_key, external_id, version, duplicate)
-  select x.key, x.id, x.connector, x.target_key, x.external_id, x.version, x.duplicate from x join done on done.id = x.id
-  on conflict (idempotency_key) do nothing`;
 
 const WAITING_CODES = new Set(['CONNECTOR_MISCONFIGURED', 'CONNECTOR_AUTH_FAILED']);
 
@@ -166,39 +95,16 @@ export function createWritebackPool(orm: MikroORM, max = 10): Pool {
   return pool;
 }
 
-export function createWritebackProcessor(deps: WritebackWorkerDeps & { pool: Pool }) {
+export function createWritebackProcessor(deps: WritebackWorkerDeps & { pool: Pool; statements?: WritebackStatements }) {
   const routes = new Map((deps.routes ?? loadRoutes()).map((r) => [r.name, r]));
   const orm = deps.orm;
   const rows = async <T = Record<string, unknown>>(sql: string, params: unknown[] = []): Promise<T[]> =>
     (await deps.pool.query(dollars(sql), params)).rows as T[];
 
-  // The hot statements (pick, outcome, applied + ledger) go through batchers: one statement for
-  // all the jobs at that step at the same time (batch.ts). Each job awaits its own commit.
-  const batch = deps.batch ?? {};
-  const picks = new Batcher<{ id: string; key: string }, OutboxJobRow | null>(async (items) => {
-    const found = await rows<OutboxJobRow>(PICK_SQL, [`{${items.map((i) => i.id).join(',')}}`, `{${items.map((i) => i.key).join(',')}}`, `{${OPEN_STATES.join(',')}}`]);
-    const byId = new Map(found.map((r) => [String(r.id), r]));
-    // The same job twice in one batch (never expected): only one of them may count as the first pick.
-    const seen = new Set<string>();
-    return items.map((i) => {
-      const r = byId.get(i.id);
-      if (!r) return null;
-      const first = r.first_pick && !seen.has(i.id);
-      seen.add(i.id);
-      return { ...r, first_pick: first };
-    });
-  }, batch);
-  const outcomes = new Batcher<OutcomeItem, void>(async (items) => {
-    await rows(FINISH_SQL, [JSON.stringify(items)]);
-    return items.map(() => undefined);
-  }, batch);
-  const applied = new Batcher<AppliedItem, void>(async (items) => {
-    await rows(APPLIED_SQL, [JSON.stringify(items)]);
-    return items.map(() => undefined);
-  }, batch);
+  const statements = deps.statements ?? createWritebackStatements(deps.pool, deps.batch);
 
   const finish = (row: OutboxJobRow, status: string, attempts: number, result: Record<string, unknown> | null, error: Record<string, unknown> | null) =>
-    outcomes.add({ id: String(row.id), status, attempts, result, error });
+    statements.finish({ id: String(row.id), status, attempts, result, error });
 
   const retrying = (id: string, attempts: number, error: Record<string, unknown>) =>
     rows(`update writeback_outbox set status = 'RETRYING', attempts = ?, last_error = ?::jsonb where id = ? and status in ('QUEUED', 'RETRYING', 'PENDING')`,
@@ -214,7 +120,7 @@ export function createWritebackProcessor(deps: WritebackWorkerDeps & { pool: Poo
     const id = job.data.outboxId;
     const key = idempotencyKeyOf(id);
     const attempt = job.attemptsMade + 1;
-    const row = await picks.add({ id, key });
+    const row = await statements.pick(id, key);
     if (!row) return { status: 'GONE', skipped: `outbox row ${id} no longer exists` };
     if (FINAL_STATES.includes(row.status)) return { status: row.status, skipped: `already ${row.status}` };
     if (row.blocker) return later(job, token, deps.orderDelayMs ?? 200);
@@ -294,7 +200,7 @@ export function createWritebackProcessor(deps: WritebackWorkerDeps & { pool: Poo
         }
       }
       // Row and ledger in one statement: atomic without a BEGIN/COMMIT round trip each.
-      await applied.add({
+      await statements.applied({
         id, attempts: attempt, result: { ...result, ...(forced ? { overwroteConflict: forced } : {}) },
         key, connector: row.connector, target_key: row.target_key, external_id: result.externalId ?? null, version: result.version ?? null, duplicate: !!result.duplicate,
       });
@@ -337,13 +243,16 @@ export function createWritebackProcessor(deps: WritebackWorkerDeps & { pool: Poo
 
 export interface WritebackWorker {
   worker: Worker<WritebackJobData, WritebackJobResult>;
+  /** Batched statements sent so far (how many jobs shared each). */
+  statements: WritebackStatements;
   close(): Promise<void>;
 }
 
 export function startWritebackWorker(opts: WritebackWorkerOptions): WritebackWorker {
   const connection = typeof opts.connection === 'string' ? redisConnection(opts.connection) : opts.connection;
   const pool = createWritebackPool(opts.orm, Math.min(20, Math.max(2, Math.ceil((opts.concurrency ?? 16) / 4))));
-  const worker = new Worker<WritebackJobData, WritebackJobResult>(WRITEBACK_QUEUE, createWritebackProcessor({ ...opts, pool }), {
+  const statements = createWritebackStatements(pool, opts.batch);
+  const worker = new Worker<WritebackJobData, WritebackJobResult>(WRITEBACK_QUEUE, createWritebackProcessor({ ...opts, pool, statements }), {
     connection,
     prefix: opts.prefix,
     concurrency: opts.concurrency ?? 16,
@@ -361,6 +270,7 @@ export function startWritebackWorker(opts: WritebackWorkerOptions): WritebackWor
   worker.on('error', (e) => logger.error('write-back worker error', { message: e.message }));
   return {
     worker,
+    statements,
     async close() {
       await worker.close();
       await pool.end();
