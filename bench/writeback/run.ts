@@ -40,6 +40,8 @@ const N = Number(process.env.BENCH_WRITEBACK_N || 10_000);
 const PACED = Number(process.env.BENCH_WRITEBACK_PACED || 1000);
 const RATE = Number(process.env.BENCH_WRITEBACK_RATE || 200);
 const CONCURRENCY = Number(process.env.BENCH_WRITEBACK_CONCURRENCY || 64);
+/** Worker statements of one kind in flight at once (batch.ts); unset = the worker's default. */
+const IN_FLIGHT = process.env.BENCH_WRITEBACK_INFLIGHT ? Number(process.env.BENCH_WRITEBACK_INFLIGHT) : undefined;
 const TARGET_JOBS_PER_S = 2000;
 const TARGET_PICKUP_P50_MS = 50;
 
@@ -130,7 +132,8 @@ async function main() {
   const orm = await openOrm(benchUrl);
   const connection = redisConnection(redisUrl);
   log(`bench:writeback: ${N} changes (throughput), ${PACED} paced at ${RATE}/s (latency), worker concurrency ${CONCURRENCY}, ThingsBoard sandbox with ${devices.length} devices`);
-  const runtime = await startWritebackRuntime({ orm, engine: new MappingEngine(), instances, connection, prefix: PREFIX, concurrency: CONCURRENCY });
+  const runtime = await startWritebackRuntime({ orm, engine: new MappingEngine(), instances, connection, prefix: PREFIX, concurrency: CONCURRENCY,
+    workerOptions: IN_FLIGHT ? { batch: { maxInFlight: IN_FLIGHT } } : undefined });
 
   const commitAt = new Map<string, number>();
   /** Waits until every id has its effect; checks only the ids still missing (cheap next to the work measured). */

@@ -54,8 +54,13 @@ export interface AppliedItem {
  * picked it before (read under the row lock, so of two concurrent picks only one is first), the
  * open write ahead of it on its target, the newest applied write after it, and its ledger entry.
  * $1 ids, $2 their idempotency keys (same order), $3 the open states.
+ *
+ * The pick is the durable mark that an attempt may have written, so it commits with
+ * synchronous_commit on (the pool's default is off): a database crash cannot lose it once the
+ * write has been sent, and the next attempt looks up its key instead of writing blind. One WAL
+ * flush per batch of picks, not per job.
  */
-const PICK_SQL = `with x as (select * from unnest($1::bigint[], $2::text[]) as x(id, key)),
+const PICK_SQL = `with x as (select u.id, u.key from unnest($1::bigint[], $2::text[]) as u(id, key), (select set_config('synchronous_commit', 'on', true)) durable),
   locked as (select o.id, o.picked_at as before from writeback_outbox o where o.id in (select id from x) order by o.id for update),
   picked as (
     update writeback_outbox o set picked_at = coalesce(o.picked_at, clock_timestamp()) from locked l where o.id = l.id
