@@ -14,13 +14,15 @@ export interface RoundTrips {
   /** Of those, sent inside a pipeline or MULTI (one write for several commands). */
   redisPipelined: number;
   http: number;
+  /** TCP connections opened (keep-alive should keep this near the number of sockets in use). */
+  connects: number;
   /** Redis commands by name (evalsha counted under the BullMQ script it runs, when known). */
   redisBy: Record<string, number>;
   sqlBy: Record<string, number>;
   httpBy: Record<string, number>;
 }
 
-const counts: RoundTrips = { sql: 0, redis: 0, redisPipelined: 0, http: 0, redisBy: {}, sqlBy: {}, httpBy: {} };
+const counts: RoundTrips = { sql: 0, redis: 0, redisPipelined: 0, http: 0, connects: 0, redisBy: {}, sqlBy: {}, httpBy: {} };
 const bump = (by: Record<string, number>, k: string) => { by[k] = (by[k] ?? 0) + 1; };
 
 /** First words of a statement, enough to tell them apart. */
@@ -48,6 +50,7 @@ export function installCounters(): void {
     bump(counts.redisBy, c.name === 'evalsha' || c.name === 'eval' ? `${c.name}:${String(c.args?.[1])}keys` : c.name);
     return send.call(this, command, stream);
   };
+  channel('net.client.socket').subscribe(() => void counts.connects++);
   channel('http.client.request.start').subscribe((m) => {
     counts.http++;
     const req = (m as { request: { method: string; path: string } }).request;
@@ -56,7 +59,7 @@ export function installCounters(): void {
 }
 
 export function resetCounters(): void {
-  counts.sql = counts.redis = counts.redisPipelined = counts.http = 0;
+  counts.sql = counts.redis = counts.redisPipelined = counts.http = counts.connects = 0;
   counts.redisBy = {};
   counts.sqlBy = {};
   counts.httpBy = {};
@@ -71,7 +74,7 @@ export function formatPerJob(c: RoundTrips, jobs: number): string[] {
   const top = (by: Record<string, number>) =>
     Object.entries(by).sort((a, b) => b[1] - a[1]).slice(0, 6).map(([k, n]) => `${(n / jobs).toFixed(2)} ${k}`).join('; ');
   return [
-    `round trips per job: SQL ${(c.sql / jobs).toFixed(2)}, Redis ${(c.redis / jobs).toFixed(2)} (${(c.redisPipelined / jobs).toFixed(2)} of them pipelined), HTTP ${(c.http / jobs).toFixed(2)}`,
+    `round trips per job: SQL ${(c.sql / jobs).toFixed(2)}, Redis ${(c.redis / jobs).toFixed(2)} (${(c.redisPipelined / jobs).toFixed(2)} of them pipelined), HTTP ${(c.http / jobs).toFixed(2)}; TCP connections opened ${c.connects}`,
     `  SQL:   ${top(c.sqlBy)}`,
     `  Redis: ${top(c.redisBy)}`,
     `  HTTP:  ${top(c.httpBy)}`,

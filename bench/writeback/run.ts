@@ -23,6 +23,7 @@ import { parseConnectorsConfig } from '../../src/connectors';
 import { openOrm } from '../../src/db/orm';
 import { bulkExecutor } from '../../src/db/sql';
 import { MappingEngine } from '../../src/mapping/engine';
+import { MappingStore } from '../../src/mapping/store';
 import { closeInstances, loadSyncSetup } from '../../src/sync/instances';
 import { redisConnection } from '../../src/sync/queue';
 import { ticketTag } from '../../src/writeback/change';
@@ -132,7 +133,10 @@ async function main() {
   const orm = await openOrm(benchUrl);
   const connection = redisConnection(redisUrl);
   log(`bench:writeback: ${N} changes (throughput), ${PACED} paced at ${RATE}/s (latency), worker concurrency ${CONCURRENCY}, ThingsBoard sandbox with ${devices.length} devices`);
-  const runtime = await startWritebackRuntime({ orm, engine: new MappingEngine(), instances, connection, prefix: PREFIX, concurrency: CONCURRENCY,
+  // As `junction worker` runs it: admin-saved mapping versions are applied before the jobs (prepare).
+  const mappings = new MappingStore(orm, new MappingEngine());
+  const runtime = await startWritebackRuntime({ orm, engine: mappings.engine, instances, connection, prefix: PREFIX, concurrency: CONCURRENCY,
+    prepare: () => mappings.loadActive(),
     workerOptions: IN_FLIGHT ? { batch: { maxInFlight: IN_FLIGHT } } : undefined });
 
   const commitAt = new Map<string, number>();
@@ -148,6 +152,7 @@ async function main() {
   // 1. Throughput
   const stopProfile = await startProfile(process.env.BENCH_WRITEBACK_PROFILE);
   resetCounters();
+  const cpu0 = process.cpuUsage();
   const t0 = Date.now();
   const allIds: string[] = [];
   for (let i = 0; i < N; i += 500) {
@@ -160,6 +165,7 @@ async function main() {
   const committedMs = Date.now() - t0;
   await waitEffects(allIds);
   const trips = readCounters();
+  const cpu = process.cpuUsage(cpu0);
   const batches = runtime.worker?.statements.stats();
   await stopProfile();
   const firstAt = (await tb.snapshot()).firstAt;
@@ -209,6 +215,8 @@ async function main() {
   log(`baseline: direct axios POSTs to the sandbox, concurrency ${CONCURRENCY}: ${directPerS.toFixed(0)} writes/s; write-back/direct = ${(jobsPerS / directPerS).toFixed(2)}`);
   log(`latency at ${RATE}/s (${PACED} changes): commit-to-pickup p50 ${ms(pct(pickup, 50))} p99 ${ms(pct(pickup, 99))} (target p50 < ${TARGET_PICKUP_P50_MS} ms); commit-to-effect p50 ${ms(pct(effect, 50))} p99 ${ms(pct(effect, 99))}`);
   for (const line of formatPerJob(trips, N)) log(line);
+  // CPU of this process (relay, worker, the bench's own commits), less sensitive than jobs/s to what else runs on the machine.
+  log(`  this process's CPU per job: ${((cpu.user + cpu.system) / N).toFixed(0)} µs (user ${(cpu.user / N).toFixed(0)}, system ${(cpu.system / N).toFixed(0)}), ${(((cpu.user + cpu.system) / 1000 / wallMs) * 100).toFixed(0)}% of a core`);
   if (batches) log(`  worker statements (jobs per statement): ${Object.entries(batches).map(([k, b]) => `${k} ${b.statements} (${b.statements ? (b.items / b.statements).toFixed(1) : '-'})`).join(', ')}`);
   log(`sandbox effects: ${effects.total} (${effects.keys} keys)`);
 

@@ -98,6 +98,20 @@ describe('write-back worker statements, batched', () => {
     expect(await row(discarded)).toMatchObject({ status: 'DISCARDED', last_error: null });
   });
 
+  it('jobs retrying together keep their own attempts and error; a row already final stays', async () => {
+    const [a, b, done] = await insert([change('p'), change('q'), change('r')]);
+    await sqlRows(orm, `update writeback_outbox set status = 'DEAD' where id = ?`, [done]);
+    await Promise.all([
+      st.retrying({ id: a, attempts: 0, error: { code: 'CONNECTOR_RATE_LIMITED', retryInMs: 1000 } }),
+      st.retrying({ id: b, attempts: 2, error: { code: 'CONNECTOR_UNAVAILABLE', message: '500' } }),
+      st.retrying({ id: done, attempts: 5, error: { message: 'late' } }),
+    ]);
+    expect(st.stats().retrying).toEqual({ statements: 1, items: 3 });
+    expect(await row(a)).toMatchObject({ status: 'RETRYING', attempts: 0, last_error: { code: 'CONNECTOR_RATE_LIMITED', retryInMs: 1000 } });
+    expect(await row(b)).toMatchObject({ status: 'RETRYING', attempts: 2, last_error: { code: 'CONNECTOR_UNAVAILABLE', message: '500' } });
+    expect(await row(done)).toMatchObject({ status: 'DEAD', attempts: 0, last_error: null });
+  });
+
   it('applied writes together: each row and its own ledger entry; one bad entry fails alone and the others are applied', async () => {
     const [a, b, bad] = await insert([change('m'), change('n'), change('o')]);
     const item = (id: string, attempts: number, extra: object = {}) => ({

@@ -1,7 +1,7 @@
 /**
  * The write-back worker's hot statements, each batched across the jobs at that step at the same
- * time (batch.ts): the pick of a job's row, its final outcome, and an applied write with its
- * ledger entry. Plain pg on the worker's own pool (no ORM: its per-statement CPU bounded jobs/s).
+ * time (batch.ts): the pick of a job's row, its final outcome, an applied write with its ledger
+ * entry, and RETRYING for a job that will run again. Plain pg on the worker's own pool (no ORM: its per-statement CPU bounded jobs/s).
  */
 import type { Pool } from 'pg';
 import { Batcher, BatcherOptions } from './batch';
@@ -77,6 +77,17 @@ const FINISH_SQL = `update writeback_outbox o
    from jsonb_to_recordset($1::jsonb) as x(id bigint, status text, attempts int, result jsonb, error jsonb)
   where o.id = x.id and o.status not in ('APPLIED', 'DISCARDED')`;
 
+export interface RetryingItem {
+  id: string;
+  attempts: number;
+  error: Record<string, unknown>;
+}
+
+/** Jobs that will run again (a failed attempt, a wait): RETRYING with their own attempts and error. */
+const RETRYING_SQL = `update writeback_outbox o set status = 'RETRYING', attempts = x.attempts, last_error = x.error
+   from jsonb_to_recordset($1::jsonb) as x(id bigint, attempts int, error jsonb)
+  where o.id = x.id and o.status in ('QUEUED', 'RETRYING', 'PENDING')`;
+
 /** Applied writes: the rows and their ledger entries in one statement (atomic without BEGIN/COMMIT). */
 const APPLIED_SQL = `with x as (select * from jsonb_to_recordset($1::jsonb) as x(id bigint, attempts int, result jsonb, key text, connector text,
                                                                    target_key text, external_id text, version text, duplicate boolean)),
@@ -90,8 +101,9 @@ export interface WritebackStatements {
   pick(id: string, key: string): Promise<OutboxJobRow | null>;
   finish(o: OutcomeItem): Promise<void>;
   applied(a: AppliedItem): Promise<void>;
+  retrying(r: RetryingItem): Promise<void>;
   /** Statements sent and rows in them, per kind. */
-  stats(): Record<'pick' | 'finish' | 'applied', { statements: number; items: number }>;
+  stats(): Record<'pick' | 'finish' | 'applied' | 'retrying', { statements: number; items: number }>;
 }
 
 export function createWritebackStatements(pool: Pool, opts: BatcherOptions = {}): WritebackStatements {
@@ -116,10 +128,15 @@ export function createWritebackStatements(pool: Pool, opts: BatcherOptions = {})
     await pool.query(APPLIED_SQL, [JSON.stringify(items)]);
     return items.map(() => undefined);
   }, opts);
+  const retries = new Batcher<RetryingItem, void>(async (items) => {
+    await pool.query(RETRYING_SQL, [JSON.stringify(items)]);
+    return items.map(() => undefined);
+  }, opts);
   return {
     pick: (id, key) => picks.add({ id, key }),
+    retrying: (r) => retries.add(r),
     finish: (o) => outcomes.add(o),
     applied: (a) => applied.add(a),
-    stats: () => ({ pick: { ...picks.stats }, finish: { ...outcomes.stats }, applied: { ...applied.stats } }),
+    stats: () => ({ pick: { ...picks.stats }, finish: { ...outcomes.stats }, applied: { ...applied.stats }, retrying: { ...retries.stats } }),
   };
 }

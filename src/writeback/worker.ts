@@ -78,15 +78,9 @@ function errorJson(e: unknown): Record<string, unknown> {
 }
 
 /**
- * Knex-style `?` placeholders → `$n` (the statements here have no `?` operator or literal).
- * The worker's few hot statements go straight to a pg pool of its own: MikroORM/knex cost about
- * half a millisecond of CPU per statement, which bounded the worker's jobs/s.
+ * The worker's statements go straight to a pg pool of its own (statements.ts): MikroORM/knex cost
+ * about half a millisecond of CPU per statement, which bounded the worker's jobs/s.
  */
-function dollars(sql: string): string {
-  let n = 0;
-  return sql.replace(/\?/g, () => `$${++n}`);
-}
-
 export function createWritebackPool(orm: MikroORM, max = 10): Pool {
   // synchronous_commit off: a status lost in a database crash only makes the job run again, and a
   // rerun finds its key at the target (or in the ledger), so no WAL flush is awaited per job.
@@ -98,17 +92,12 @@ export function createWritebackPool(orm: MikroORM, max = 10): Pool {
 export function createWritebackProcessor(deps: WritebackWorkerDeps & { pool: Pool; statements?: WritebackStatements }) {
   const routes = new Map((deps.routes ?? loadRoutes()).map((r) => [r.name, r]));
   const orm = deps.orm;
-  const rows = async <T = Record<string, unknown>>(sql: string, params: unknown[] = []): Promise<T[]> =>
-    (await deps.pool.query(dollars(sql), params)).rows as T[];
-
   const statements = deps.statements ?? createWritebackStatements(deps.pool, deps.batch);
 
   const finish = (row: OutboxJobRow, status: string, attempts: number, result: Record<string, unknown> | null, error: Record<string, unknown> | null) =>
     statements.finish({ id: String(row.id), status, attempts, result, error });
 
-  const retrying = (id: string, attempts: number, error: Record<string, unknown>) =>
-    rows(`update writeback_outbox set status = 'RETRYING', attempts = ?, last_error = ?::jsonb where id = ? and status in ('QUEUED', 'RETRYING', 'PENDING')`,
-      [attempts, JSON.stringify(error), id]);
+  const retrying = (id: string, attempts: number, error: Record<string, unknown>) => statements.retrying({ id, attempts, error });
 
   /** Puts the job back for later without using an attempt. */
   const later = async (job: Job, token: string | undefined, ms: number): Promise<never> => {
