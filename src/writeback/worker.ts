@@ -3,14 +3,16 @@
  * operation, records every outcome on the outbox row and the applied keys in the ledger.
  *
  * Per job, in order:
- * 1. Load the row (already final = a repeated run: done). An earlier write to the same target
+ * 1. Pick the row (batched with the other jobs picked at the same time: statements.ts; already
+ *    final = a repeated run: done). An earlier write to the same target
  *    record still open → wait (delayed, not an attempt): writes to one record apply in id order.
  *    A newer write already applied to a `latest` target → SKIPPED as stale. Key in the ledger →
  *    APPLIED (duplicate run).
  * 2. Connector not configured / no such operation / credentials refused → wait and retry later
  *    (not an attempt), never drop; DEAD only after `maxWaitMs`.
  * 3. Outbound mapping → vendor payload; a mapping that fails for this ticket → DEAD with the reason.
- * 4. Write with idempotency key `junction-wb-<outbox id>` (the connector looks for the key first).
+ * 4. Write with idempotency key `junction-wb-<outbox id>` (the connector looks for the key first
+ *    unless this is the row's first pick and the job's first start: nothing can have written it).
  *    A conflict (target changed since Junction saw it) → survivorship (conflict.ts).
  * 5. Errors: 429 → delayed by Retry-After (not an attempt); no answer at all (refused, reset:
  *    the system is unreachable) → delayed with backoff, not an attempt; other 4xx →
