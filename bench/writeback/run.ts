@@ -23,6 +23,7 @@ import { parseConnectorsConfig } from '../../src/connectors';
 import { openOrm } from '../../src/db/orm';
 import { bulkExecutor } from '../../src/db/sql';
 import { MappingEngine } from '../../src/mapping/engine';
+import { MappingStore } from '../../src/mapping/store';
 import { closeInstances, loadSyncSetup } from '../../src/sync/instances';
 import { redisConnection } from '../../src/sync/queue';
 import { ticketTag } from '../../src/writeback/change';
@@ -32,6 +33,7 @@ import { fork } from 'node:child_process';
 import { join } from 'node:path';
 import { SANDBOX_PASSWORD, SANDBOX_USERNAME } from '../../connectors/thingsboard/sandbox/data';
 import { databaseUrls, recreateDatabase } from '../common/db';
+import { formatPerJob, installCounters, readCounters, resetCounters, startProfile } from './counters';
 
 const BENCH_DATABASE = 'junction_bench_writeback';
 const PREFIX = 'junction-bench-writeback';
@@ -39,6 +41,8 @@ const N = Number(process.env.BENCH_WRITEBACK_N || 10_000);
 const PACED = Number(process.env.BENCH_WRITEBACK_PACED || 1000);
 const RATE = Number(process.env.BENCH_WRITEBACK_RATE || 200);
 const CONCURRENCY = Number(process.env.BENCH_WRITEBACK_CONCURRENCY || 64);
+/** Worker statements of one kind in flight at once (batch.ts); unset = the worker's default. */
+const IN_FLIGHT = process.env.BENCH_WRITEBACK_INFLIGHT ? Number(process.env.BENCH_WRITEBACK_INFLIGHT) : undefined;
 const TARGET_JOBS_PER_S = 2000;
 const TARGET_PICKUP_P50_MS = 50;
 
@@ -106,6 +110,7 @@ async function startSandboxChild(scale: number): Promise<SandboxChild> {
 }
 
 async function main() {
+  installCounters();
   const { adminUrl, benchUrl } = databaseUrls(BENCH_DATABASE);
   await recreateDatabase(adminUrl, benchUrl, BENCH_DATABASE);
   const redisUrl = process.env.REDIS_URL || 'redis://127.0.0.1:6379';
@@ -128,7 +133,11 @@ async function main() {
   const orm = await openOrm(benchUrl);
   const connection = redisConnection(redisUrl);
   log(`bench:writeback: ${N} changes (throughput), ${PACED} paced at ${RATE}/s (latency), worker concurrency ${CONCURRENCY}, ThingsBoard sandbox with ${devices.length} devices`);
-  const runtime = await startWritebackRuntime({ orm, engine: new MappingEngine(), instances, connection, prefix: PREFIX, concurrency: CONCURRENCY });
+  // As `junction worker` runs it: admin-saved mapping versions are applied before the jobs (prepare).
+  const mappings = new MappingStore(orm, new MappingEngine());
+  const runtime = await startWritebackRuntime({ orm, engine: mappings.engine, instances, connection, prefix: PREFIX, concurrency: CONCURRENCY,
+    prepare: () => mappings.loadActive(),
+    workerOptions: IN_FLIGHT ? { batch: { maxInFlight: IN_FLIGHT } } : undefined });
 
   const commitAt = new Map<string, number>();
   /** Waits until every id has its effect; checks only the ids still missing (cheap next to the work measured). */
@@ -141,6 +150,9 @@ async function main() {
   };
 
   // 1. Throughput
+  const stopProfile = await startProfile(process.env.BENCH_WRITEBACK_PROFILE);
+  resetCounters();
+  const cpu0 = process.cpuUsage();
   const t0 = Date.now();
   const allIds: string[] = [];
   for (let i = 0; i < N; i += 500) {
@@ -152,6 +164,10 @@ async function main() {
   }
   const committedMs = Date.now() - t0;
   await waitEffects(allIds);
+  const trips = readCounters();
+  const cpu = process.cpuUsage(cpu0);
+  const batches = runtime.worker?.statements.stats();
+  await stopProfile();
   const firstAt = (await tb.snapshot()).firstAt;
   const lastEffect = Math.max(...allIds.map((id) => firstAt[`junction-wb-${id}`]));
   const wallMs = lastEffect - t0;
@@ -198,6 +214,10 @@ async function main() {
   log(`throughput: ${N} changes committed in ${(committedMs / 1000).toFixed(1)} s, all applied after ${(wallMs / 1000).toFixed(1)} s: ${jobsPerS.toFixed(0)} jobs/s (target ≥ ${TARGET_JOBS_PER_S})`);
   log(`baseline: direct axios POSTs to the sandbox, concurrency ${CONCURRENCY}: ${directPerS.toFixed(0)} writes/s; write-back/direct = ${(jobsPerS / directPerS).toFixed(2)}`);
   log(`latency at ${RATE}/s (${PACED} changes): commit-to-pickup p50 ${ms(pct(pickup, 50))} p99 ${ms(pct(pickup, 99))} (target p50 < ${TARGET_PICKUP_P50_MS} ms); commit-to-effect p50 ${ms(pct(effect, 50))} p99 ${ms(pct(effect, 99))}`);
+  for (const line of formatPerJob(trips, N)) log(line);
+  // CPU of this process (relay, worker, the bench's own commits), less sensitive than jobs/s to what else runs on the machine.
+  log(`  this process's CPU per job: ${((cpu.user + cpu.system) / N).toFixed(0)} µs (user ${(cpu.user / N).toFixed(0)}, system ${(cpu.system / N).toFixed(0)}), ${(((cpu.user + cpu.system) / 1000 / wallMs) * 100).toFixed(0)}% of a core`);
+  if (batches) log(`  worker statements (jobs per statement): ${Object.entries(batches).map(([k, b]) => `${k} ${b.statements} (${b.statements ? (b.items / b.statements).toFixed(1) : '-'})`).join(', ')}`);
   log(`sandbox effects: ${effects.total} (${effects.keys} keys)`);
 
   await closeInstances(instances);

@@ -3,14 +3,16 @@
  * operation, records every outcome on the outbox row and the applied keys in the ledger.
  *
  * Per job, in order:
- * 1. Load the row (already final = a repeated run: done). An earlier write to the same target
+ * 1. Pick the row (batched with the other jobs picked at the same time: statements.ts; already
+ *    final = a repeated run: done). An earlier write to the same target
  *    record still open → wait (delayed, not an attempt): writes to one record apply in id order.
  *    A newer write already applied to a `latest` target → SKIPPED as stale. Key in the ledger →
  *    APPLIED (duplicate run).
  * 2. Connector not configured / no such operation / credentials refused → wait and retry later
  *    (not an attempt), never drop; DEAD only after `maxWaitMs`.
  * 3. Outbound mapping → vendor payload; a mapping that fails for this ticket → DEAD with the reason.
- * 4. Write with idempotency key `junction-wb-<outbox id>` (the connector looks for the key first).
+ * 4. Write with idempotency key `junction-wb-<outbox id>` (the connector looks for the key first
+ *    unless this is the row's first pick and the job's first start: nothing can have written it).
  *    A conflict (target changed since Junction saw it) → survivorship (conflict.ts).
  * 5. Errors: 429 → delayed by Retry-After (not an attempt); no answer at all (refused, reset:
  *    the system is unreachable) → delayed with backoff, not an attempt; other 4xx →
@@ -26,14 +28,14 @@ import { logger } from '../logging/logger';
 import type { MappingEngine } from '../mapping/engine';
 import type { ConnectorInstance } from '../sync/pipeline';
 import { redisConnection } from '../sync/queue';
+import type { BatcherOptions } from './batch';
 import { junctionWins, raiseConflictIssue } from './conflict';
 import { WRITEBACK_QUEUE, WritebackJobData, WritebackJobResult } from './queue';
+import { createWritebackStatements, OutboxJobRow, WritebackStatements } from './statements';
 import { loadRoutes, WritebackRoute } from './routing';
 
 /** Row states after which a job has nothing left to do. */
 export const FINAL_STATES = ['APPLIED', 'SKIPPED', 'CONFLICT', 'DEAD', 'DISCARDED'];
-/** States of a write that has not happened yet (an earlier one of these blocks later writes to its target). */
-const OPEN_STATES = ['PENDING', 'QUEUED', 'RETRYING'];
 
 export const idempotencyKeyOf = (outboxId: string) => `junction-wb-${outboxId}`;
 
@@ -54,6 +56,8 @@ export interface WritebackWorkerDeps {
   unreachableDelayMs?: number;
   /** Fault-suite negative control only: write without looking for the key first. */
   idempotency?: boolean;
+  /** How the worker groups its statements across jobs (batch.ts). */
+  batch?: BatcherOptions;
 }
 
 export interface WritebackWorkerOptions extends WritebackWorkerDeps {
@@ -66,25 +70,6 @@ export interface WritebackWorkerOptions extends WritebackWorkerDeps {
   autorun?: boolean;
 }
 
-interface OutboxJobRow {
-  id: string;
-  /** null for writes not tied to a ticket (an Excel push: see origin). */
-  ticket_id: string | null;
-  ticket_number: string | null;
-  origin: string | null;
-  route: string;
-  connector: string;
-  operation: string;
-  mapping: string;
-  target_key: string;
-  payload: { target?: { externalId?: string; version?: string | null } } & Record<string, unknown>;
-  status: string;
-  blocker: string | null;
-  newer: string | null;
-  ledger: boolean;
-  /** No worker had picked this row before: no earlier attempt can have written it. */
-  first_pick: boolean;
-}
 
 const WAITING_CODES = new Set(['CONNECTOR_MISCONFIGURED', 'CONNECTOR_AUTH_FAILED']);
 
@@ -95,15 +80,9 @@ function errorJson(e: unknown): Record<string, unknown> {
 }
 
 /**
- * Knex-style `?` placeholders → `$n` (the statements here have no `?` operator or literal).
- * The worker's few hot statements go straight to a pg pool of its own: MikroORM/knex cost about
- * half a millisecond of CPU per statement, which bounded the worker's jobs/s.
+ * The worker's statements go straight to a pg pool of its own (statements.ts): MikroORM/knex cost
+ * about half a millisecond of CPU per statement, which bounded the worker's jobs/s.
  */
-function dollars(sql: string): string {
-  let n = 0;
-  return sql.replace(/\?/g, () => `$${++n}`);
-}
-
 export function createWritebackPool(orm: MikroORM, max = 10): Pool {
   // synchronous_commit off: a status lost in a database crash only makes the job run again, and a
   // rerun finds its key at the target (or in the ledger), so no WAL flush is awaited per job.
@@ -112,22 +91,15 @@ export function createWritebackPool(orm: MikroORM, max = 10): Pool {
   return pool;
 }
 
-export function createWritebackProcessor(deps: WritebackWorkerDeps & { pool: Pool }) {
+export function createWritebackProcessor(deps: WritebackWorkerDeps & { pool: Pool; statements?: WritebackStatements }) {
   const routes = new Map((deps.routes ?? loadRoutes()).map((r) => [r.name, r]));
   const orm = deps.orm;
-  const rows = async <T = Record<string, unknown>>(sql: string, params: unknown[] = []): Promise<T[]> =>
-    (await deps.pool.query(dollars(sql), params)).rows as T[];
-  const one = async <T = Record<string, unknown>>(sql: string, params: unknown[] = []): Promise<T | null> => (await rows<T>(sql, params))[0] ?? null;
+  const statements = deps.statements ?? createWritebackStatements(deps.pool, deps.batch);
 
-  const finish = async (row: OutboxJobRow, status: string, attempts: number, result: Record<string, unknown> | null, error: Record<string, unknown> | null) => {
-    await rows(`update writeback_outbox set status = ?, attempts = ?, result = ?::jsonb, last_error = coalesce(?::jsonb, last_error), finished_at = clock_timestamp()
-        where id = ? and status not in ('APPLIED', 'DISCARDED')`,
-      [status, attempts, result ? JSON.stringify(result) : null, error ? JSON.stringify(error) : null, row.id]);
-  };
+  const finish = (row: OutboxJobRow, status: string, attempts: number, result: Record<string, unknown> | null, error: Record<string, unknown> | null) =>
+    statements.finish({ id: String(row.id), status, attempts, result, error });
 
-  const retrying = (id: string, attempts: number, error: Record<string, unknown>) =>
-    rows(`update writeback_outbox set status = 'RETRYING', attempts = ?, last_error = ?::jsonb where id = ? and status in ('QUEUED', 'RETRYING', 'PENDING')`,
-      [attempts, JSON.stringify(error), id]);
+  const retrying = (id: string, attempts: number, error: Record<string, unknown>) => statements.retrying({ id, attempts, error });
 
   /** Puts the job back for later without using an attempt. */
   const later = async (job: Job, token: string | undefined, ms: number): Promise<never> => {
@@ -139,14 +111,7 @@ export function createWritebackProcessor(deps: WritebackWorkerDeps & { pool: Poo
     const id = job.data.outboxId;
     const key = idempotencyKeyOf(id);
     const attempt = job.attemptsMade + 1;
-    const row = await one<OutboxJobRow>(`with before as (select picked_at from writeback_outbox where id = ?)
-       update writeback_outbox o set picked_at = coalesce(o.picked_at, clock_timestamp())
-        where o.id = ?
-        returning (select b.picked_at is null from before b) as first_pick, o.id, o.ticket_id, o.ticket_number, o.origin, o.route, o.connector, o.operation, o.mapping, o.target_key, o.payload, o.status,
-          (select p.id from writeback_outbox p where p.target_key = o.target_key and p.id < o.id and p.status = any(?::text[]) order by p.id desc limit 1) as blocker,
-          (select max(a.id) from writeback_outbox a where a.target_key = o.target_key and a.id > o.id and a.status = 'APPLIED') as newer,
-          exists (select 1 from writeback_applied l where l.idempotency_key = ?) as ledger`,
-      [id, id, `{${OPEN_STATES.join(',')}}`, key]);
+    const row = await statements.pick(id, key);
     if (!row) return { status: 'GONE', skipped: `outbox row ${id} no longer exists` };
     if (FINAL_STATES.includes(row.status)) return { status: row.status, skipped: `already ${row.status}` };
     if (row.blocker) return later(job, token, deps.orderDelayMs ?? 200);
@@ -226,13 +191,10 @@ export function createWritebackProcessor(deps: WritebackWorkerDeps & { pool: Poo
         }
       }
       // Row and ledger in one statement: atomic without a BEGIN/COMMIT round trip each.
-      await rows(`with done as (
-           update writeback_outbox set status = 'APPLIED', attempts = ?, result = ?::jsonb, finished_at = clock_timestamp() where id = ? returning id)
-         insert into writeback_applied (idempotency_key, outbox_id, connector, target_key, external_id, version, duplicate)
-         select ?, id, ?, ?, ?, ?, ? from done
-         on conflict (idempotency_key) do nothing`,
-        [attempt, JSON.stringify({ ...result, ...(forced ? { overwroteConflict: forced } : {}) }), id,
-          key, row.connector, row.target_key, result.externalId ?? null, result.version ?? null, !!result.duplicate]);
+      await statements.applied({
+        id, attempts: attempt, result: { ...result, ...(forced ? { overwroteConflict: forced } : {}) },
+        key, connector: row.connector, target_key: row.target_key, external_id: result.externalId ?? null, version: result.version ?? null, duplicate: !!result.duplicate,
+      });
       return { status: 'APPLIED', duplicate: !!result.duplicate };
     } catch (e) {
       if (e instanceof DelayedError || e instanceof UnrecoverableError) throw e;
@@ -272,13 +234,16 @@ export function createWritebackProcessor(deps: WritebackWorkerDeps & { pool: Poo
 
 export interface WritebackWorker {
   worker: Worker<WritebackJobData, WritebackJobResult>;
+  /** Batched statements sent so far (how many jobs shared each). */
+  statements: WritebackStatements;
   close(): Promise<void>;
 }
 
 export function startWritebackWorker(opts: WritebackWorkerOptions): WritebackWorker {
   const connection = typeof opts.connection === 'string' ? redisConnection(opts.connection) : opts.connection;
   const pool = createWritebackPool(opts.orm, Math.min(20, Math.max(2, Math.ceil((opts.concurrency ?? 16) / 4))));
-  const worker = new Worker<WritebackJobData, WritebackJobResult>(WRITEBACK_QUEUE, createWritebackProcessor({ ...opts, pool }), {
+  const statements = createWritebackStatements(pool, opts.batch);
+  const worker = new Worker<WritebackJobData, WritebackJobResult>(WRITEBACK_QUEUE, createWritebackProcessor({ ...opts, pool, statements }), {
     connection,
     prefix: opts.prefix,
     concurrency: opts.concurrency ?? 16,
@@ -296,6 +261,7 @@ export function startWritebackWorker(opts: WritebackWorkerOptions): WritebackWor
   worker.on('error', (e) => logger.error('write-back worker error', { message: e.message }));
   return {
     worker,
+    statements,
     async close() {
       await worker.close();
       await pool.end();
