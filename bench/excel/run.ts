@@ -101,12 +101,13 @@ async function main(): Promise<void> {
   const rps = (n: number, ms: number) => Math.round(n / (ms / 1000));
   const ratio = rps(dataRows, imp.ms) / rps(dataRows, plain.ms);
   log('');
-  log('side                          rows   seconds     rows/s   peak RSS MB');
-  const line = (name: string, n: number, ms: number, kb: number) =>
-    log(`${name.padEnd(26)}${String(n).padStart(8)}${(ms / 1000).toFixed(1).padStart(10)}${String(rps(n, ms)).padStart(11)}${mb(kb).toFixed(0).padStart(14)}`);
-  line('exceljs streaming read', dataRows, plain.ms, plain.maxRssKb);
-  line('junction excel import', dataRows, imp.ms, imp.maxRssKb);
-  if (again) line('re-import (unchanged)', dataRows, again.ms, again.maxRssKb);
+  log('side                          rows   seconds     rows/s   peak RSS MB   Node CPU s');
+  const line = (name: string, n: number, ms: number, kb: number, cpuMs?: number) =>
+    log(`${name.padEnd(26)}${String(n).padStart(8)}${(ms / 1000).toFixed(1).padStart(10)}${String(rps(n, ms)).padStart(11)}${mb(kb).toFixed(0).padStart(14)}` +
+      `${cpuMs === undefined ? '' : (cpuMs / 1000).toFixed(1).padStart(13)}`);
+  line('exceljs streaming read', dataRows, plain.ms, plain.maxRssKb, plain.cpuMs);
+  line('junction excel import', dataRows, imp.ms, imp.maxRssKb, imp.cpuMs);
+  if (again) line('re-import (unchanged)', dataRows, again.ms, again.maxRssKb, again.cpuMs);
   if (exp) line('junction excel export', exp.rows, exp.ms, exp.maxRssKb);
   log('');
   const verdict = (met: boolean) => (met ? 'met' : 'MISSED');
