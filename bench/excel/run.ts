@@ -17,7 +17,6 @@ import { generateDevicesWorkbook } from './generate';
 const TARGET_SECONDS = 60;
 const TARGET_RSS_MB = 300;
 const TARGET_RATIO = 0.5;
-const DB = 'junction_bench_excel';
 
 const log = (s = '') => process.stdout.write(`${s}\n`);
 
@@ -31,6 +30,8 @@ function args() {
     rows: Number(get('--rows') ?? 1_000_000),
     reimport: !a.includes('--no-reimport'),
     export: !a.includes('--no-export'),
+    // Two runs at once on one database would drop it under each other.
+    database: get('--database') ?? 'junction_bench_excel',
   };
 }
 
@@ -53,7 +54,7 @@ function child(script: string, argv: string[], env: Record<string, string> = {})
 }
 
 async function main(): Promise<void> {
-  const { rows, reimport, export: doExport } = args();
+  const { rows, reimport, export: doExport, database: DB } = args();
   const admin = process.env.BENCH_DATABASE_URL || process.env.DATABASE_URL || 'postgres://postgres@127.0.0.1:5432/postgres';
   const u = new URL(admin);
   u.pathname = `/${DB}`;
