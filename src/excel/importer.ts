@@ -102,6 +102,8 @@ function sameFill(filledA: string[], filledB: string[], a: Record<string, unknow
 }
 
 const DEFAULT_BATCH = 2000;
+/** Rows mapped between two turns of the event loop. */
+const YIELD_EVERY = 50;
 
 export class ExcelImporter {
   constructor(
@@ -247,6 +249,9 @@ class ImportRun {
     const fill = await fillFromMasterData(db, this.t, rows);
     const suggestions = this.t.target === 'tickets' ? await this.serialSuggestions(db, rows, fill) : new Map<string, string>();
     for (let i = 0; i < todo.length; i++) {
+      // A mapping that never waits resolves in microtasks, which starve I/O: let the merge of the
+      // batch before this one (its statements' answers) go on every few rows.
+      if (i % YIELD_EVERY === YIELD_EVERY - 1) await new Promise<void>((resolve) => setImmediate(resolve));
       todo[i].filled = fill.filled[i];
       await this.mapOne(todo[i], fill.found[i], suggestions);
     }
