@@ -269,6 +269,17 @@ describe('batches mapped ahead of their merge', () => {
     expect(lines[1]).toMatchObject({ row: 3, filled: ['customerName'], records: [{ entity: 'customer', name: '新名' }, { entity: 'device', serial: 'SN-AHEAD6' }] });
   });
 
+  it('a file refused part way still lists the rows read before it, NOT_IMPORTED', async () => {
+    const before = await tableCounts(orm);
+    const far: unknown[] = ['SN-AHEAD11', 'KFR', '13800138105', '乙'];
+    far[299] = 'x';
+    const file = await deviceWorkbook('ahead-refused.xlsx', [['SN-AHEAD9', 'M', '13800138105', '乙', null, null], ['SN-AHEAD10', 'M', '13800138105', '乙', null, null], far]);
+    const { s, lines } = await run(file, 'devices', { batchSize: 1 });
+    expect(s).toMatchObject({ status: 'FAILED', committed: false, error: { code: 'TOO_MANY_COLUMNS', row: 4 } });
+    expect(lines.map((l) => [l.row, l.status])).toEqual([[2, 'NOT_IMPORTED'], [3, 'NOT_IMPORTED']]);
+    expect(await tableCounts(orm)).toEqual(before);
+  });
+
   it('rows imported before are UNCHANGED without being filled or mapped again; --atomic imports the new rows next to them', async () => {
     const first = await deviceWorkbook('ahead-first.xlsx', [['SN-AHEAD7', 'M', '13800138104', '甲', null, null]]);
     expect((await run(first, 'devices')).s).toMatchObject({ imported: 1 });

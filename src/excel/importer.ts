@@ -354,33 +354,38 @@ class ImportRun {
   async merge(): Promise<void> {
     const em = this.importer.db.em.fork();
     await em.begin();
-    let prev: { work: Work[]; merged: Promise<void> } | null = null;
+    // The batch being merged; its result lines are written once the next one's merge has started.
+    let inflight: { work: Work[]; merged: Promise<void> } | null = null;
     let prep: Promise<Prepared> | null = null;
     let failure: unknown = null;
+    const lines = (work: Work[]) => this.out.write(work.map((w) => this.line(w)));
     try {
       for await (const batch of this.reader.batches(this.batchSize)) {
         this.start();
         this.dedupe(batch);
         prep = this.prepare(batch);
         prep.catch(() => undefined);
-        if (prev) await prev.merged;
+        if (inflight) await inflight.merged;
         const p = await prep;
         prep = null;
         await this.confirm(em, p);
-        const merged = this.mergeBatch(em, p.work);
-        merged.catch(() => undefined);
-        if (prev) await this.out.write(prev.work.map((w) => this.line(w)));
-        prev = { work: p.work, merged };
+        const done = inflight;
+        inflight = { work: p.work, merged: this.mergeBatch(em, p.work) };
+        inflight.merged.catch(() => undefined);
+        if (done) await lines(done.work);
       }
       this.start();
-      if (prev) {
-        await prev.merged;
-        await this.out.write(prev.work.map((w) => this.line(w)));
+      if (inflight) {
+        await inflight.merged;
+        const done = inflight;
+        inflight = null;
+        await lines(done.work);
       }
     } catch (e) {
       failure = e;
-      await prev?.merged.catch(() => undefined);
       await prep?.catch(() => undefined);
+      // A file refused part way still reports the rows read before (restatus marks them NOT_IMPORTED).
+      if (inflight && await inflight.merged.then(() => true, () => false)) await lines(inflight.work).catch(() => undefined);
     }
     const keep = !failure && !this.summary.dryRun && !(this.summary.atomic && this.summary.failed > 0);
     if (keep) {
