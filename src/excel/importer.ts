@@ -1,4 +1,4 @@
-import { createHash } from 'crypto';
+import { hash } from 'crypto';
 import { promises as fs } from 'fs';
 import type { EntityManager, MikroORM } from '@mikro-orm/postgresql';
 import { bulkExecutor, sqlRows } from '../db/sql';
@@ -224,7 +224,7 @@ class ImportRun {
         continue;
       }
       if (!keys.length || keys.some((k) => r.fields[k] === null)) continue;
-      const key = createHash('sha256').update(keys.map((k) => String(r.fields[k])).join('\u0001')).digest('hex');
+      const key = hash('sha256', keys.map((k) => String(r.fields[k])).join('\u0001'), 'hex');
       const first = this.keySeen.check(key, r.row);
       if (first) {
         const where = fieldLabel(this.t, this.reader.header, keys[0]);
