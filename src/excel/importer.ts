@@ -444,8 +444,8 @@ class ImportRun {
   /** Merges the batch's mapped rows in a savepoint (per row when the database refuses the batch). */
   private async mergeBatch(em: EntityManager, work: Work[]): Promise<void> {
     const ready = work.filter((w) => w.status === 'IMPORTED');
-    const anyFailed = ready.length + work.filter((w) => w.status === 'UNCHANGED').length < work.length;
-    if (ready.length && !(this.summary.atomic && (this.summary.failed > 0 || anyFailed))) {
+    // --atomic: nothing more once a row failed (rows imported before, UNCHANGED, do not count).
+    if (ready.length && !(this.summary.atomic && (this.summary.failed > 0 || work.some((w) => w.status === 'FAILED')))) {
       try {
         this.summary.pushed += await em.transactional((sp) => this.applyMerge(sp, ready));
       } catch (e) {
