@@ -9,6 +9,7 @@ async function main(): Promise<void> {
   const [file, template, outDir, databaseUrl] = process.argv.slice(2);
   let summary = '';
   const t0 = process.hrtime.bigint();
+  const cpu0 = process.cpuUsage();
   const code = await runExcelImport(file, { template, outDir, resultXlsx: false }, {
     stdout: { write: (s: string) => (summary += s) },
     stderr: { write: (s: string) => process.stderr.write(s) },
@@ -16,7 +17,8 @@ async function main(): Promise<void> {
     progressEveryMs: 10_000,
   });
   const ms = Number(process.hrtime.bigint() - t0) / 1e6;
-  process.stdout.write(`${JSON.stringify({ code, ms, summary, maxRssKb: process.resourceUsage().maxRSS })}\n`);
+  const cpu = process.cpuUsage(cpu0);
+  process.stdout.write(`${JSON.stringify({ code, ms, cpuMs: (cpu.user + cpu.system) / 1000, summary, maxRssKb: process.resourceUsage().maxRSS })}\n`);
 }
 
 main().catch((e) => {

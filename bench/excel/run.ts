@@ -17,7 +17,6 @@ import { generateDevicesWorkbook } from './generate';
 const TARGET_SECONDS = 60;
 const TARGET_RSS_MB = 300;
 const TARGET_RATIO = 0.5;
-const DB = 'junction_bench_excel';
 
 const log = (s = '') => process.stdout.write(`${s}\n`);
 
@@ -31,6 +30,8 @@ function args() {
     rows: Number(get('--rows') ?? 1_000_000),
     reimport: !a.includes('--no-reimport'),
     export: !a.includes('--no-export'),
+    // Two runs at once on one database would drop it under each other.
+    database: get('--database') ?? 'junction_bench_excel',
   };
 }
 
@@ -53,7 +54,7 @@ function child(script: string, argv: string[], env: Record<string, string> = {})
 }
 
 async function main(): Promise<void> {
-  const { rows, reimport, export: doExport } = args();
+  const { rows, reimport, export: doExport, database: DB } = args();
   const admin = process.env.BENCH_DATABASE_URL || process.env.DATABASE_URL || 'postgres://postgres@127.0.0.1:5432/postgres';
   const u = new URL(admin);
   u.pathname = `/${DB}`;
@@ -101,12 +102,13 @@ async function main(): Promise<void> {
   const rps = (n: number, ms: number) => Math.round(n / (ms / 1000));
   const ratio = rps(dataRows, imp.ms) / rps(dataRows, plain.ms);
   log('');
-  log('side                          rows   seconds     rows/s   peak RSS MB');
-  const line = (name: string, n: number, ms: number, kb: number) =>
-    log(`${name.padEnd(26)}${String(n).padStart(8)}${(ms / 1000).toFixed(1).padStart(10)}${String(rps(n, ms)).padStart(11)}${mb(kb).toFixed(0).padStart(14)}`);
-  line('exceljs streaming read', dataRows, plain.ms, plain.maxRssKb);
-  line('junction excel import', dataRows, imp.ms, imp.maxRssKb);
-  if (again) line('re-import (unchanged)', dataRows, again.ms, again.maxRssKb);
+  log('side                          rows   seconds     rows/s   peak RSS MB   Node CPU s');
+  const line = (name: string, n: number, ms: number, kb: number, cpuMs?: number) =>
+    log(`${name.padEnd(26)}${String(n).padStart(8)}${(ms / 1000).toFixed(1).padStart(10)}${String(rps(n, ms)).padStart(11)}${mb(kb).toFixed(0).padStart(14)}` +
+      `${cpuMs === undefined ? '' : (cpuMs / 1000).toFixed(1).padStart(13)}`);
+  line('exceljs streaming read', dataRows, plain.ms, plain.maxRssKb, plain.cpuMs);
+  line('junction excel import', dataRows, imp.ms, imp.maxRssKb, imp.cpuMs);
+  if (again) line('re-import (unchanged)', dataRows, again.ms, again.maxRssKb, again.cpuMs);
   if (exp) line('junction excel export', exp.rows, exp.ms, exp.maxRssKb);
   log('');
   const verdict = (met: boolean) => (met ? 'met' : 'MISSED');

@@ -34,10 +34,10 @@ afterAll(async () => {
 
 const DEVICE_HEADERS = ['设备序列号', '型号', '客户电话', '客户姓名', '购买日期', '保修截止日期'];
 
-async function run(file: string, template: string, opts: { atomic?: boolean; dryRun?: boolean; name?: string } = {}): Promise<{ s: ImportSummary; lines: ResultLine[] }> {
+async function run(file: string, template: string, opts: { atomic?: boolean; dryRun?: boolean; name?: string; batchSize?: number } = {}): Promise<{ s: ImportSummary; lines: ResultLine[] }> {
   const resultPath = `${file}.${Math.random().toString(36).slice(2)}.jsonl`;
   const s = await importer.run({
-    template, path: file, fileName: opts.name ?? file.split('/').pop()!, atomic: opts.atomic, dryRun: opts.dryRun,
+    template, path: file, fileName: opts.name ?? file.split('/').pop()!, atomic: opts.atomic, dryRun: opts.dryRun, batchSize: opts.batchSize,
     actor: { name: 'test', origin: 'test' }, resultPath,
   });
   const lines: ResultLine[] = [];
@@ -238,6 +238,56 @@ describe('rows', () => {
     expect(lines[0].filled.sort()).toEqual(['customerName', 'model', 'phone', 'purchaseDate', 'warrantyEnd']);
     expect(lines[0].status).toBe('VALID');
     expect((lines[0].records as any[])[1]).toMatchObject({ entity: 'device', model: 'KFR-MASTER', warrantyEnd: '2028-01-02', owner: { phone: '+8613800138005' } });
+  });
+});
+
+describe('batches mapped ahead of their merge', () => {
+  // A batch is filled and mapped while the one before it is merged; the fill must still see what
+  // the earlier batches of the file wrote (they are not committed yet).
+  it('a row is filled from the customer an earlier batch of the same file created', async () => {
+    const file = await deviceWorkbook('ahead-created.xlsx', [
+      ['SN-AHEAD1', 'M', '13800138101', '新客户', null, null],
+      ['SN-AHEAD2', 'M', '13800138102', '别人', null, null],
+      ['SN-AHEAD3', 'M', '13800138101', null, null, null],
+    ]);
+    const { s, lines } = await run(file, 'devices', { batchSize: 2 });
+    expect(s).toMatchObject({ status: 'SUCCEEDED', imported: 3 });
+    expect(lines[2]).toMatchObject({ row: 4, status: 'IMPORTED', filled: ['customerName'] });
+    expect(lines[2].records[0]).toEqual({ entity: 'customer', phone: '+8613800138101', name: '新客户' });
+  });
+
+  it('a row is filled with the name an earlier batch of the same file gave the customer', async () => {
+    await run(await deviceWorkbook('ahead-old.xlsx', [['SN-AHEAD4', 'M', '13800138103', '旧名', null, null]]), 'devices');
+    const file = await deviceWorkbook('ahead-renamed.xlsx', [
+      ['SN-AHEAD5', 'M', '13800138103', '新名', null, null],
+      ['SN-AHEAD6', 'M', '13800138103', null, null, null],
+    ]);
+    const { s, lines } = await run(file, 'devices', { batchSize: 1 });
+    expect(s).toMatchObject({ status: 'SUCCEEDED', imported: 2 });
+    const name = (await sqlOne<{ name: string }>(orm, `select name from customer where phone = '+8613800138103'`))!.name;
+    expect(name).toBe('新名');
+    expect(lines[1]).toMatchObject({ row: 3, filled: ['customerName'], records: [{ entity: 'customer', name: '新名' }, { entity: 'device', serial: 'SN-AHEAD6' }] });
+  });
+
+  it('a file refused part way still lists the rows read before it, NOT_IMPORTED', async () => {
+    const before = await tableCounts(orm);
+    const far: unknown[] = ['SN-AHEAD11', 'KFR', '13800138105', '乙'];
+    far[299] = 'x';
+    const file = await deviceWorkbook('ahead-refused.xlsx', [['SN-AHEAD9', 'M', '13800138105', '乙', null, null], ['SN-AHEAD10', 'M', '13800138105', '乙', null, null], far]);
+    const { s, lines } = await run(file, 'devices', { batchSize: 1 });
+    expect(s).toMatchObject({ status: 'FAILED', committed: false, error: { code: 'TOO_MANY_COLUMNS', row: 4 } });
+    expect(lines.map((l) => [l.row, l.status])).toEqual([[2, 'NOT_IMPORTED'], [3, 'NOT_IMPORTED']]);
+    expect(await tableCounts(orm)).toEqual(before);
+  });
+
+  it('rows imported before are UNCHANGED without being filled or mapped again; --atomic imports the new rows next to them', async () => {
+    const first = await deviceWorkbook('ahead-first.xlsx', [['SN-AHEAD7', 'M', '13800138104', '甲', null, null]]);
+    expect((await run(first, 'devices')).s).toMatchObject({ imported: 1 });
+    const file = await deviceWorkbook('ahead-more.xlsx', [['SN-AHEAD7', 'M', '13800138104', '甲', null, null], ['SN-AHEAD8', 'M', '13800138104', '甲', null, null]]);
+    const { s, lines } = await run(file, 'devices', { atomic: true });
+    expect(s).toMatchObject({ status: 'SUCCEEDED', committed: true, imported: 1, unchanged: 1 });
+    expect(lines.map((l) => [l.status, l.records.length])).toEqual([['UNCHANGED', 0], ['IMPORTED', 2]]);
+    expect(await sqlOne(orm, `select serial from device where serial = 'SN-AHEAD8'`)).toEqual({ serial: 'SN-AHEAD8' });
   });
 });
 

@@ -1,4 +1,4 @@
-import { createHash } from 'crypto';
+import { hash } from 'crypto';
 import { promises as fs } from 'fs';
 import type { EntityManager, MikroORM } from '@mikro-orm/postgresql';
 import { bulkExecutor, sqlRows } from '../db/sql';
@@ -13,7 +13,7 @@ import type { Actor, CreateTicketInput, TicketService } from '../tickets/ticket-
 import { FirstSeen } from './dedupe';
 import { PushRow, queuePushes } from './push';
 import { ExcelFileError } from './errors';
-import { fillFromMasterData } from './master-data';
+import { FillResult, fillFromMasterData } from './master-data';
 import { OpenOptions, ParsedRow, RowError, SheetReader } from './reader';
 import { LineWriter, readLines, restatus, ResultLine, RowStatus } from './results';
 import { fieldLabel, mergeRecords, recordErrorToRow, ticketField, ticketRecord } from './rows';
@@ -83,7 +83,27 @@ interface Work {
   input?: CreateTicketInput;
 }
 
+/** A batch mapped ahead of its merge: `todo` its rows to merge, `original` their fields before the fill. */
+interface Prepared {
+  work: Work[];
+  todo: Work[];
+  original: Array<Record<string, unknown>>;
+}
+
+/** The same fields filled with the same values. */
+function sameFill(filledA: string[], filledB: string[], a: Record<string, unknown>, b: Record<string, unknown>): boolean {
+  if (filledA.length !== filledB.length) return false;
+  for (let i = 0; i < filledA.length; i++) {
+    const f = filledA[i];
+    if (f !== filledB[i]) return false;
+    if (a[f] !== b[f] && JSON.stringify(a[f]) !== JSON.stringify(b[f])) return false;
+  }
+  return true;
+}
+
 const DEFAULT_BATCH = 2000;
+/** Rows mapped between two turns of the event loop. */
+const YIELD_EVERY = 50;
 
 export class ExcelImporter {
   constructor(
@@ -204,7 +224,7 @@ class ImportRun {
         continue;
       }
       if (!keys.length || keys.some((k) => r.fields[k] === null)) continue;
-      const key = createHash('sha256').update(keys.map((k) => String(r.fields[k])).join('\u0001')).digest('hex');
+      const key = hash('sha256', keys.map((k) => String(r.fields[k])).join('\u0001'), 'hex');
       const first = this.keySeen.check(key, r.row);
       if (first) {
         const where = fieldLabel(this.t, this.reader.header, keys[0]);
@@ -218,37 +238,48 @@ class ImportRun {
 
   /** Fill from master data, then the template's mapping; failures become row errors. */
   private async mapRows(db: MikroORM | EntityManager, rows: ParsedRow[]): Promise<Work[]> {
+    const work = rows.map((r): Work => ({ parsed: r, status: r.errors.length ? 'FAILED' : 'IMPORTED', records: [], filled: [] }));
+    await this.fillAndMap(db, work.filter((w) => w.status === 'IMPORTED'));
+    return work;
+  }
+
+  /** `todo`: rows without errors. Fills their empty values from master data, then maps them. */
+  private async fillAndMap(db: MikroORM | EntityManager, todo: Work[]): Promise<void> {
+    const rows = todo.map((w) => w.parsed);
     const fill = await fillFromMasterData(db, this.t, rows);
     const suggestions = this.t.target === 'tickets' ? await this.serialSuggestions(db, rows, fill) : new Map<string, string>();
-    const work: Work[] = [];
-    for (let i = 0; i < rows.length; i++) {
-      const r = rows[i];
-      const w: Work = { parsed: r, status: r.errors.length ? 'FAILED' : 'IMPORTED', records: [], filled: fill.filled[i] };
-      work.push(w);
-      if (r.errors.length) continue;
-      try {
-        const output = await this.mapping.evaluate(r.fields, {
-          externalId: this.externalId(r.row), version: r.hash, system: 'excel', connector: 'excel', stream: this.t.name,
-          file: this.req.fileName, sheet: this.reader.sheet.name, row: r.row,
-        });
-        if (this.t.target === 'merge') {
-          w.canonical = mergeRecords(output);
-          w.records = w.canonical.map((c) => ({ entity: c.entity, ...c.fields }));
-        }
-        else {
-          const { record, input } = ticketRecord(output);
-          w.records = [record];
-          w.input = input;
-          this.checkTicketParties(w, fill.found[i], suggestions);
-        }
-      } catch (e) {
-        r.errors.push(e instanceof MappingError
-          ? { code: e.code, message: `the ${this.t.name} mapping failed for this row: ${e.message}` }
-          : recordErrorToRow(this.t, this.reader.header, e as Error));
-      }
-      if (r.errors.length) w.status = 'FAILED';
+    for (let i = 0; i < todo.length; i++) {
+      // A mapping that never waits resolves in microtasks, which starve I/O: let the merge of the
+      // batch before this one (its statements' answers) go on every few rows.
+      if (i % YIELD_EVERY === YIELD_EVERY - 1) await new Promise<void>((resolve) => setImmediate(resolve));
+      todo[i].filled = fill.filled[i];
+      await this.mapOne(todo[i], fill.found[i], suggestions);
     }
-    return work;
+  }
+
+  private async mapOne(w: Work, found: FillResult['found'][number], suggestions: Map<string, string>): Promise<void> {
+    const r = w.parsed;
+    try {
+      const output = await this.mapping.evaluate(r.fields, {
+        externalId: this.externalId(r.row), version: r.hash, system: 'excel', connector: 'excel', stream: this.t.name,
+        file: this.req.fileName, sheet: this.reader.sheet.name, row: r.row,
+      });
+      if (this.t.target === 'merge') {
+        w.canonical = mergeRecords(output);
+        w.records = w.canonical.map((c) => ({ entity: c.entity, ...c.fields }));
+      }
+      else {
+        const { record, input } = ticketRecord(output);
+        w.records = [record];
+        w.input = input;
+        this.checkTicketParties(w, found, suggestions);
+      }
+    } catch (e) {
+      r.errors.push(e instanceof MappingError
+        ? { code: e.code, message: `the ${this.t.name} mapping failed for this row: ${e.message}` }
+        : recordErrorToRow(this.t, this.reader.header, e as Error));
+    }
+    if (r.errors.length) w.status = 'FAILED';
   }
 
   /** The ticket service's own checks, run for the whole batch up front so a dry run reports them. */
@@ -314,29 +345,47 @@ class ImportRun {
   // ---- customers, devices: the sync's merge, one transaction for the whole file --------------------
 
   /**
-   * Reading overlaps writing: while batch n is merged (PostgreSQL works), batch n+1 is read. The
-   * whole file is one transaction, so a file refused part way (damaged, too many empty rows)
-   * leaves nothing behind; rows with errors are left out (savepoint per batch, per row on a
-   * database error); --atomic and --dry-run roll back at the end.
+   * A pipeline one batch deep: while batch n is merged (PostgreSQL works), batch n+1 is read,
+   * checked against the rows imported before, filled from master data and mapped, and batch n-1's
+   * result lines are written. The whole file is one transaction, so a file refused part way
+   * (damaged, too many empty rows) leaves nothing behind; rows with errors are left out (savepoint
+   * per batch, per row on a database error); --atomic and --dry-run roll back at the end.
    */
   async merge(): Promise<void> {
     const em = this.importer.db.em.fork();
     await em.begin();
-    let inflight: Promise<void> = Promise.resolve();
+    // The batch being merged; its result lines are written once the next one's merge has started.
+    let inflight: { work: Work[]; merged: Promise<void> } | null = null;
+    let prep: Promise<Prepared> | null = null;
     let failure: unknown = null;
+    const lines = (work: Work[]) => this.out.write(work.map((w) => this.line(w)));
     try {
       for await (const batch of this.reader.batches(this.batchSize)) {
         this.start();
         this.dedupe(batch);
-        await inflight;
-        inflight = this.mergeBatch(em, batch);
-        inflight.catch(() => undefined);
+        prep = this.prepare(batch);
+        prep.catch(() => undefined);
+        if (inflight) await inflight.merged;
+        const p = await prep;
+        prep = null;
+        await this.confirm(em, p);
+        const done = inflight;
+        inflight = { work: p.work, merged: this.mergeBatch(em, p.work) };
+        inflight.merged.catch(() => undefined);
+        if (done) await lines(done.work);
       }
       this.start();
-      await inflight;
+      if (inflight) {
+        await inflight.merged;
+        const done = inflight;
+        inflight = null;
+        await lines(done.work);
+      }
     } catch (e) {
       failure = e;
-      await inflight.catch(() => undefined);
+      await prep?.catch(() => undefined);
+      // A file refused part way still reports the rows read before (restatus marks them NOT_IMPORTED).
+      if (inflight && await inflight.merged.then(() => true, () => false)) await lines(inflight.work).catch(() => undefined);
     }
     const keep = !failure && !this.summary.dryRun && !(this.summary.atomic && this.summary.failed > 0);
     if (keep) {
@@ -346,10 +395,57 @@ class ImportRun {
     if (failure) throw failure;
   }
 
-  private async mergeBatch(em: EntityManager, rows: ParsedRow[]): Promise<void> {
-    const work = await this.mapRows(em, rows);
+  /**
+   * Ahead of its turn, outside the file's transaction (it may run while an earlier batch is
+   * merged): rows imported by an earlier file are UNCHANGED and need nothing more (their hashes
+   * are claimed, committed; the claim in applyMerge stays the authority), the others are filled
+   * from committed master data and mapped. `confirm` then fills again inside the transaction.
+   */
+  private async prepare(rows: ParsedRow[]): Promise<Prepared> {
+    const db = this.importer.db;
+    const work = rows.map((r): Work => ({ parsed: r, status: r.errors.length ? 'FAILED' : 'IMPORTED', records: [], filled: [] }));
+    const candidates = work.filter((w) => w.status === 'IMPORTED');
+    if (candidates.length) {
+      const claimed = await sqlRows<{ row_hash: string }>(db,
+        `select row_hash from excel_row where template = ? and row_hash = any(?::text[])`, [this.t.name, textArray(candidates.map((w) => w.parsed.hash))]);
+      if (claimed.length) {
+        const done = new Set(claimed.map((c) => c.row_hash));
+        for (const w of candidates) if (done.has(w.parsed.hash)) w.status = 'UNCHANGED';
+      }
+    }
+    const todo = candidates.filter((w) => w.status === 'IMPORTED');
+    const original = todo.map((w) => ({ ...w.parsed.fields }));
+    await this.fillAndMap(db, todo);
+    return { work, todo, original };
+  }
+
+  /**
+   * The fill as the transaction sees it now (earlier batches of this file merged: a customer a
+   * row created, a name it changed). Rows whose fill differs from the one `prepare` mapped with are
+   * mapped again; the others keep their mapping.
+   */
+  private async confirm(em: EntityManager, p: Prepared): Promise<void> {
+    if (!p.todo.length || !this.t.fill?.length) return;
+    const again = p.todo.map((w, i): ParsedRow => ({ ...w.parsed, errors: [], fields: { ...p.original[i] } }));
+    const fill = await fillFromMasterData(em, this.t, again);
+    for (let i = 0; i < p.todo.length; i++) {
+      const w = p.todo[i];
+      if (sameFill(w.filled, fill.filled[i], w.parsed.fields, again[i].fields)) continue;
+      w.parsed.fields = again[i].fields;
+      w.parsed.errors = [];
+      w.status = 'IMPORTED';
+      w.records = [];
+      w.canonical = undefined;
+      w.filled = fill.filled[i];
+      await this.mapOne(w, fill.found[i], new Map());
+    }
+  }
+
+  /** Merges the batch's mapped rows in a savepoint (per row when the database refuses the batch). */
+  private async mergeBatch(em: EntityManager, work: Work[]): Promise<void> {
     const ready = work.filter((w) => w.status === 'IMPORTED');
-    if (ready.length && !(this.summary.atomic && (this.summary.failed > 0 || ready.length < work.length))) {
+    // --atomic: nothing more once a row failed (rows imported before, UNCHANGED, do not count).
+    if (ready.length && !(this.summary.atomic && (this.summary.failed > 0 || work.some((w) => w.status === 'FAILED')))) {
       try {
         this.summary.pushed += await em.transactional((sp) => this.applyMerge(sp, ready));
       } catch (e) {
@@ -369,7 +465,6 @@ class ImportRun {
       }
     }
     this.count(work);
-    await this.out.write(work.map((w) => this.line(w)));
   }
 
   private failRow(w: Work, e: unknown): void {

@@ -28,7 +28,10 @@ export interface ResultLine {
   errors: RowError[];
   /** The row as read, by header. */
   values: Record<string, RawValue>;
-  /** Canonical records (the standard JSON), after filling from master data. */
+  /**
+   * Canonical records (the standard JSON), after filling from master data. Empty for a customers or
+   * devices row that is UNCHANGED: it was imported before and is neither filled nor mapped again.
+   */
   records: unknown[];
   /** Fields filled from master data. */
   filled: string[];

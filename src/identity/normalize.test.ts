@@ -64,3 +64,20 @@ describe('classifyIdentifier', () => {
     expect(toHalfWidth('张三１')).toBe('张三1');
   });
 });
+
+describe('normalizePhone memo', () => {
+  it('gives the same answer the second time, per region', () => {
+    for (let i = 0; i < 2; i++) {
+      expect(normalizePhone('(415) 555-2671', 'US')).toBe('+14155552671');
+      expect(normalizePhone('(415) 555-2671')).toBe('+864155552671'); // a CN landline (area code 415)
+      expect(normalizePhone('138 0013 8000')).toBe('+8613800138000');
+      expect(normalizePhone('12345')).toBeNull();
+    }
+  });
+
+  it('stays right past its size (it is emptied, not grown)', () => {
+    for (let n = 0; n < 12_000; n++) normalizePhone(`1380013${String(n).padStart(4, '0')}`);
+    expect(normalizePhone('13800138000')).toBe('+8613800138000');
+    expect(normalizePhone('1380013800')).toBeNull();
+  });
+});

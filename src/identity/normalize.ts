@@ -16,7 +16,26 @@ export function toHalfWidth(input: string): string {
  */
 export function normalizePhone(input: string | number | null | undefined, region = DEFAULT_PHONE_REGION): string | null {
   if (input === null || input === undefined) return null;
-  let text = toHalfWidth(String(input)).trim();
+  const raw = String(input);
+  if (raw.length > PHONE_MEMO_KEY_MAX) return parsePhone(raw, region);
+  // Bulk paths (sync, Excel) normalize the same phone several times in a row (a customer and the
+  // devices it owns); libphonenumber's validation is the costly part, and it is pure.
+  const key = `${region}\u0000${raw}`;
+  const known = phoneMemo.get(key);
+  if (known !== undefined) return known;
+  const e164 = parsePhone(raw, region);
+  if (phoneMemo.size >= PHONE_MEMO_SIZE) phoneMemo.clear();
+  phoneMemo.set(key, e164);
+  return e164;
+}
+
+/** Bounded: emptied when full (a bulk load's repeats are close together); long text is not kept. */
+const PHONE_MEMO_SIZE = 10_000;
+const PHONE_MEMO_KEY_MAX = 40;
+const phoneMemo = new Map<string, string | null>();
+
+function parsePhone(raw: string, region: string): string | null {
+  let text = toHalfWidth(raw).trim();
   if (!text) return null;
   // "(0086)138..." and "0086-138...": the international 00 prefix written with punctuation.
   text = text.replace(/^\(?\s*00\s*(\d{1,3})\s*\)?/, '+$1');
