@@ -4,7 +4,7 @@ import type { EntityManager, MikroORM } from '@mikro-orm/postgresql';
 import { bulkExecutor, sqlRows } from '../db/sql';
 import { JunctionError } from '../errors/codes';
 import { textArray } from '../graph/loaders';
-import type { CompiledMapping, MappingEngine } from '../mapping/engine';
+import { evaluateEither, type CompiledMapping, type MappingEngine } from '../mapping/engine';
 import { MappingError } from '../mapping/errors';
 import { CanonicalRecord } from '../sync/canonical';
 import { MergeItem, Merger } from '../sync/merge';
@@ -260,10 +260,11 @@ class ImportRun {
   private async mapOne(w: Work, found: FillResult['found'][number], suggestions: Map<string, string>): Promise<void> {
     const r = w.parsed;
     try {
-      const output = await this.mapping.evaluate(r.fields, {
+      const either = evaluateEither(this.mapping, r.fields, {
         externalId: this.externalId(r.row), version: r.hash, system: 'excel', connector: 'excel', stream: this.t.name,
         file: this.req.fileName, sheet: this.reader.sheet.name, row: r.row,
       });
+      const output = either instanceof Promise ? await either : either;
       if (this.t.target === 'merge') {
         w.canonical = mergeRecords(output);
         w.records = w.canonical.map((c) => ({ entity: c.entity, ...c.fields }));

@@ -1,7 +1,7 @@
 import { mkdtempSync, writeFileSync, mkdirSync } from 'fs';
 import { tmpdir } from 'os';
 import { join } from 'path';
-import { MappingEngine } from './engine';
+import { evaluateEither, MappingEngine } from './engine';
 import { MappingError } from './errors';
 
 function engineWith(files: Record<string, string>, opts: { timeoutMs?: number } = {}) {
@@ -66,5 +66,17 @@ describe('MappingEngine', () => {
     const e = engineWith({});
     expect(() => e.get('../secrets')).toThrow(/not a valid mapping name/);
     expect(() => e.get('nope')).toThrow(MappingError);
+  });
+
+  it('evaluateEither gives the fast path\'s value without a promise and JSONata\'s answer as a promise', async () => {
+    const e = engineWith({ 'x/name': `{ "name": $trim(Name), "n": $number(N) }` });
+    const m = e.get('x/name');
+    const fast = evaluateEither(m, { Name: ' a ', N: '2' });
+    expect(fast).not.toBeInstanceOf(Promise);
+    expect(fast).toEqual({ name: 'a', n: 2 });
+    // $number of a word fails: the fast path bails, JSONata answers with its error.
+    const slow = evaluateEither(m, { Name: 'a', N: 'two' });
+    expect(slow).toBeInstanceOf(Promise);
+    await expect(slow).rejects.toBeInstanceOf(MappingError);
   });
 });

@@ -45,6 +45,19 @@ export interface CompiledMapping {
   evaluateSync?(input: unknown, bindings?: Record<string, unknown>): unknown;
 }
 
+/**
+ * The fast path's value when this record has one, else JSONata's promise. Mapping outputs are
+ * JSON values, never promises, so `v instanceof Promise` tells the two apart: hot loops (sync
+ * pages, Excel rows, write-back jobs) then await only the records that need JSONata.
+ */
+export function evaluateEither(m: CompiledMapping, input: unknown, bindings?: Record<string, unknown>): unknown {
+  if (m.evaluateSync) {
+    const out = m.evaluateSync(input, bindings);
+    if (out !== BAILED) return out;
+  }
+  return m.evaluate(input, bindings);
+}
+
 const NAME = /^[a-z0-9_-]+(\/[a-z0-9_.-]+)*$/i;
 
 /**
