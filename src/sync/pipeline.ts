@@ -82,13 +82,13 @@ interface StagedRow {
  * A fetched page made ready before its transaction (while the previous page's runs): staged rows,
  * and the canonical records of those that looked changed, mapped ahead. Only a hint: the page's
  * own staging upsert decides what changed, and anything not mapped ahead with this very mapping
- * (or that failed ahead) is mapped in the transaction as before.
+ * (or that ran out of its time budget ahead) is mapped in the transaction as before.
  */
 interface PreparedPage {
   records: SourceRecord[];
   cursor: string | null;
   staged: StagedRow[];
-  mappedAhead: { mapping: CompiledMapping; records: Map<StagedRow, CanonicalRecord[]> } | null;
+  mappedAhead: { mapping: CompiledMapping; records: Map<StagedRow, Mapped> } | null;
 }
 
 interface StagedRecord {
@@ -223,16 +223,14 @@ export class SyncPipeline {
     } catch {
       return page;
     }
-    const mapped = new Map<StagedRow, CanonicalRecord[]>();
+    const mapped = new Map<StagedRow, Mapped>();
     for (const s of staged) {
       if (stopped()) break;
       if (done.has(`${s.external_id}\u0000${s.hash}`)) continue;
-      try {
-        mapped.set(s, toCanonical(await mapping.evaluate(s.payload, { externalId: s.external_id, version: s.version, system: inst.system, connector: inst.name, stream })));
-      } catch {
-        // Mapped again in the page's transaction, which records the error (and a time budget
-        // spent sharing the thread with the previous page is not charged to the record).
-      }
+      const out = await mapOne(mapping, s.payload, { externalId: s.external_id, version: s.version, system: inst.system, connector: inst.name, stream });
+      // A time budget spent sharing the thread with the previous page is not held against the
+      // record: it is mapped again in its page's transaction.
+      if (!(out instanceof MappingError && out.code === 'MAPPING_TIMEOUT')) mapped.set(s, out);
     }
     page.mappedAhead = { mapping, records: mapped };
     return page;
@@ -327,16 +325,11 @@ export class SyncPipeline {
     // and interleaving thousands of async evaluations mostly feeds the garbage collector.
     const mapped: ReturnType<typeof toCanonical>[] = [];
     for (const w of work) {
-      const early = ahead?.get(rowOf[w.index]);
-      if (early) {
-        mapped.push(early);
-        continue;
-      }
-      try {
-        const out = await mapping.evaluate(w.payload, { externalId: w.externalId, version: w.version, system: inst.system, connector: inst.name, stream });
-        mapped.push(toCanonical(out));
-      } catch (e) {
-        errors.set(w.index, e instanceof RecordError || e instanceof MappingError ? e : new RecordError('MAPPING_FAILED', String((e as Error)?.message ?? e)));
+      const out = ahead?.get(rowOf[w.index])
+        ?? await mapOne(mapping, w.payload, { externalId: w.externalId, version: w.version, system: inst.system, connector: inst.name, stream });
+      if (Array.isArray(out)) mapped.push(out);
+      else {
+        errors.set(w.index, out);
         mapped.push([]);
       }
     }
@@ -365,6 +358,17 @@ export class SyncPipeline {
     counts.merged = work.length - errors.size;
     counts.errors = failures.map((f) => ({ externalId: f.externalId, ...f.error }));
     return counts;
+  }
+}
+
+/** A record's canonical records, or why it has none. */
+type Mapped = CanonicalRecord[] | RecordError | MappingError;
+
+async function mapOne(mapping: CompiledMapping, payload: unknown, bindings: Record<string, unknown>): Promise<Mapped> {
+  try {
+    return toCanonical(await mapping.evaluate(payload, bindings));
+  } catch (e) {
+    return e instanceof RecordError || e instanceof MappingError ? e : new RecordError('MAPPING_FAILED', String((e as Error)?.message ?? e));
   }
 }
 
