@@ -216,9 +216,11 @@ export class SyncPipeline {
     try {
       mapping = this.engine.get(`${inst.type}/${stream}`);
       const rows = await sqlRows<{ external_id: string; hash: string }>(this.orm,
-        `select external_id, hash from source_record
-          where connector = ? and stream = ? and status = 'MERGED' and external_id = any(?::text[])`,
-        [inst.name, stream, staged.map((s) => s.external_id)]);
+        // A join, not `external_id = any(?)`: PostgreSQL filters the whole stream's rows by the array otherwise.
+        `select s.external_id, s.hash from unnest(?::text[]) k(external_id)
+           join source_record s on s.connector = ? and s.stream = ? and s.external_id = k.external_id
+          where s.status = 'MERGED'`,
+        [staged.map((s) => s.external_id), inst.name, stream]);
       done = new Set(rows.map((r) => `${r.external_id}\u0000${r.hash}`));
     } catch {
       return page;
