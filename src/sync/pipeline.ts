@@ -216,9 +216,12 @@ export class SyncPipeline {
     try {
       mapping = this.engine.get(`${inst.type}/${stream}`);
       const rows = await sqlRows<{ external_id: string; hash: string }>(this.orm,
-        // A join, not `external_id = any(?)`: PostgreSQL filters the whole stream's rows by the array otherwise.
-        `select s.external_id, s.hash from unnest(?::text[]) k(external_id)
-           join source_record s on s.connector = ? and s.stream = ? and s.external_id = k.external_id
+        // One unique-key lookup per record, whatever the stream's size: with `external_id = any(?)`
+        // or a plain join PostgreSQL may scan or hash the stream's every row (stale statistics
+        // during a first load make it pick the status index), once per page.
+        `select k.external_id, s.hash from unnest(?::text[]) k(external_id)
+           cross join lateral (select hash, status from source_record
+                                where connector = ? and stream = ? and external_id = k.external_id limit 1) s
           where s.status = 'MERGED'`,
         [staged.map((s) => s.external_id), inst.name, stream]);
       done = new Set(rows.map((r) => `${r.external_id}\u0000${r.hash}`));
