@@ -202,8 +202,7 @@ export class SyncPipeline {
 
   /**
    * Outside any transaction: stages the page in memory and maps ahead the records the database
-   * does not already hold unchanged and MERGED (one indexed read). Writes nothing; a failure
-   * here only leaves the mapping to the page's transaction.
+   * does not already hold unchanged and MERGED (one indexed read). Writes nothing.
    */
   private async preparePage(
     inst: ConnectorInstance, stream: string, records: SourceRecord[], cursor: string | null, stopped: () => boolean,
@@ -211,23 +210,17 @@ export class SyncPipeline {
     const staged = stageRows(dedupe(records));
     const page: PreparedPage = { records, cursor, staged, mappedAhead: null };
     if (!staged.length || stopped()) return page;
-    let mapping: CompiledMapping;
-    let done: Set<string>;
-    try {
-      mapping = this.engine.get(`${inst.type}/${stream}`);
-      const rows = await sqlRows<{ external_id: string; hash: string }>(this.orm,
-        // One unique-key lookup per record, whatever the stream's size: with `external_id = any(?)`
-        // or a plain join PostgreSQL may scan or hash the stream's every row (stale statistics
-        // during a first load make it pick the status index), once per page.
-        `select k.external_id, s.hash from unnest(?::text[]) k(external_id)
-           cross join lateral (select hash, status from source_record
-                                where connector = ? and stream = ? and external_id = k.external_id limit 1) s
-          where s.status = 'MERGED'`,
-        [staged.map((s) => s.external_id), inst.name, stream]);
-      done = new Set(rows.map((r) => `${r.external_id}\u0000${r.hash}`));
-    } catch {
-      return page;
-    }
+    const mapping = this.engine.get(`${inst.type}/${stream}`);
+    const rows = await sqlRows<{ external_id: string; hash: string }>(this.orm,
+      // One unique-key lookup per record, whatever the stream's size: with `external_id = any(?)`
+      // or a plain join PostgreSQL may scan or hash the stream's every row (stale statistics
+      // during a first load make it pick the status index), once per page.
+      `select k.external_id, s.hash from jsonb_array_elements_text(?::jsonb) k(external_id)
+         cross join lateral (select hash, status from source_record
+                              where connector = ? and stream = ? and external_id = k.external_id limit 1) s
+        where s.status = 'MERGED'`,
+      [JSON.stringify(staged.map((s) => s.external_id)), inst.name, stream]);
+    const done = new Set(rows.map((r) => `${r.external_id}\u0000${r.hash}`));
     const mapped = new Map<StagedRow, Mapped>();
     for (const s of staged) {
       if (stopped()) break;

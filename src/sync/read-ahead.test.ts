@@ -11,7 +11,7 @@ import type { MikroORM } from '@mikro-orm/postgresql';
 import type { Connector, SourcePage, SourceRecord } from '../connectors';
 import { openOrm } from '../db/orm';
 import { sqlOne, sqlRows } from '../db/sql';
-import { MappingEngine } from '../mapping/engine';
+import { CompiledMapping, MappingEngine } from '../mapping/engine';
 import { cloneTemplate, dropDatabase } from '../../tests/support/databases';
 import { untilAdvisoryLockWaits } from '../../tests/support/locks';
 import { PEOPLE_MAPPING } from '../../tests/support/sync';
@@ -40,6 +40,37 @@ function pagedSource(pages: SourceRecord[][]) {
   }
   const connector: Connector = { name: 'src', streams: { people: { name: 'people', entity: 'customer', read } }, healthCheck: async () => ({ ok: true }) };
   return { connector, asked: (k: number) => asked[k - 1].promise, get requested() { return requested; } };
+}
+
+/** The real engine, noting each record it maps (by externalId). */
+class WatchedEngine extends MappingEngine {
+  readonly mapped: string[] = [];
+  private readonly wrapped = new Map<CompiledMapping, CompiledMapping>();
+  private waiting: Array<{ id: string; resolve: () => void }> = [];
+
+  /** Resolves once record `id` has been mapped. */
+  mappedOnce(id: string): Promise<void> {
+    if (this.mapped.includes(id)) return Promise.resolve();
+    return new Promise((resolve) => this.waiting.push({ id, resolve }));
+  }
+
+  override get(name: string): CompiledMapping {
+    const inner = super.get(name);
+    let w = this.wrapped.get(inner);
+    if (!w) {
+      w = {
+        ...inner,
+        evaluate: async (input, bindings) => {
+          const id = String(bindings?.externalId);
+          this.mapped.push(id);
+          this.waiting.filter((x) => x.id === id).forEach((x) => x.resolve());
+          return inner.evaluate(input, bindings);
+        },
+      };
+      this.wrapped.set(inner, w);
+    }
+    return w;
+  }
 }
 
 describe('readAhead', () => {
@@ -116,8 +147,10 @@ describe('sync reading one page ahead', () => {
     await sqlRows(orm, `truncate source_record, source_link, sync_state, sync_run, customer, audit_log, data_issue cascade`);
   });
 
-  it('fetches page 2 while page 1 waits in its transaction, writes nothing of it early, and reads no further', async () => {
-    const { source, pipeline } = pipelineOver([[person('a1', 'A1'), person('a2', 'A2')], [person('b1', 'B1')], [person('c1', 'C1')]]);
+  it('fetches and maps page 2 while page 1 waits in its transaction, writes nothing of it early, reads no further, maps each record once', async () => {
+    const watched = new WatchedEngine({ root });
+    const source = pagedSource([[person('a1', 'A1'), person('a2', 'A2')], [person('b1', 'B1')], [person('c1', 'C1')]]);
+    const pipeline = new SyncPipeline(orm, watched, new Map([['src', { name: 'src', type: 'testsrc', system: 'crm', connector: source.connector }]]));
     // Hold the merge lock: page 1's transaction blocks in Merger.merge until it is released.
     const blocker = new Client({ connectionString: db.url });
     await blocker.connect();
@@ -125,7 +158,9 @@ describe('sync reading one page ahead', () => {
       await blocker.query('select pg_advisory_lock(727200)');
       const run = pipeline.runStream('src', 'people', { trigger: 'cli', full: true });
       await untilAdvisoryLockWaits(orm);
-      await source.asked(2); // without reading ahead page 2 is asked for only after page 1 commits: this never resolves
+      // Without reading ahead, page 2 is asked for (and mapped) only after page 1 commits: these never resolve.
+      await source.asked(2);
+      await watched.mappedOnce('b1');
       expect(source.requested).toBe(2);
       expect(await stored()).toEqual([]);
       expect(await cursor()).toBeNull();
@@ -134,6 +169,7 @@ describe('sync reading one page ahead', () => {
       expect(r).toMatchObject({ status: 'SUCCEEDED', pages: 3, fetched: 4, merged: 4 });
       expect(await cursor()).toBe('page-3');
       expect(await stored()).toEqual(['a1', 'a2', 'b1', 'c1']);
+      expect([...watched.mapped].sort()).toEqual(['a1', 'a2', 'b1', 'c1']); // what was mapped ahead is not mapped again
     } finally {
       await blocker.end();
     }
