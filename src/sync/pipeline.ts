@@ -88,6 +88,8 @@ interface PreparedPage {
   records: SourceRecord[];
   cursor: string | null;
   staged: StagedRow[];
+  /** `staged` as the staging upsert's parameter, built ahead too. */
+  stagedJson: string;
   mappedAhead: { mapping: CompiledMapping; records: Map<StagedRow, Mapped> } | null;
 }
 
@@ -208,7 +210,7 @@ export class SyncPipeline {
     inst: ConnectorInstance, stream: string, records: SourceRecord[], cursor: string | null, stopped: () => boolean,
   ): Promise<PreparedPage> {
     const staged = stageRows(dedupe(records));
-    const page: PreparedPage = { records, cursor, staged, mappedAhead: null };
+    const page: PreparedPage = { records, cursor, staged, stagedJson: JSON.stringify(staged), mappedAhead: null };
     if (!staged.length || stopped()) return page;
     const mapping = this.engine.get(`${inst.type}/${stream}`);
     const rows = await sqlRows<{ external_id: string; hash: string }>(this.orm,
@@ -303,7 +305,7 @@ export class SyncPipeline {
                status = 'MERGED', error = null, mapped_at = now(), mapping_version = excluded.mapping_version
            where ? or source_record.hash is distinct from excluded.hash or source_record.status <> 'MERGED'
          returning id, external_id`,
-        [inst.name, stream, mapping.version, JSON.stringify(staged), opts.force],
+        [inst.name, stream, mapping.version, opts.prepared?.stagedJson ?? JSON.stringify(staged), opts.force],
       )
       : [];
     counts.unchanged = records.length - changed.length;
