@@ -132,8 +132,10 @@ export class SyncPipeline {
       const cursor = opts.full ? null : state?.cursor ?? null;
       // Page n+1 is fetched and mapped while page n's transaction runs; pages still commit one
       // at a time, in order, each with its own cursor.
+      // A first load stores nothing that could be unchanged: no need to look before mapping ahead.
+      const stored = !!(await sqlOne(this.orm, `select 1 from source_record where connector = ? and stream = ? limit 1`, [connector, stream]));
       const pages = readAhead(inst.connector.streams[stream].read(cursor, { pageSize: opts.pageSize, signal: opts.signal }),
-        (page, stopped) => this.preparePage(inst, stream, page.records, page.cursor, stopped));
+        (page, stopped) => this.preparePage(inst, stream, page.records, page.cursor, { stored, stopped }));
       for await (const page of pages) {
         await this.processPage(inst, stream, page.records, { cursor: page.cursor, force: false, prepared: page }, progress);
         opts.onProgress?.({ ...progress });
@@ -204,16 +206,19 @@ export class SyncPipeline {
 
   /**
    * Outside any transaction: stages the page in memory and maps ahead the records the database
-   * does not already hold unchanged and MERGED (one indexed read). Writes nothing.
+   * does not already hold unchanged and MERGED (one indexed read, skipped when the stream had no
+   * records at all when the run started). Writes nothing.
    */
   private async preparePage(
-    inst: ConnectorInstance, stream: string, records: SourceRecord[], cursor: string | null, stopped: () => boolean,
+    inst: ConnectorInstance, stream: string, records: SourceRecord[], cursor: string | null,
+    opts: { stored: boolean; stopped: () => boolean },
   ): Promise<PreparedPage> {
+    const { stopped } = opts;
     const staged = stageRows(dedupe(records));
     const page: PreparedPage = { records, cursor, staged, stagedJson: JSON.stringify(staged), mappedAhead: null };
     if (!staged.length || stopped()) return page;
     const mapping = this.engine.get(`${inst.type}/${stream}`);
-    const rows = await sqlRows<{ external_id: string; hash: string }>(this.orm,
+    const rows = !opts.stored ? [] : await sqlRows<{ external_id: string; hash: string }>(this.orm,
       // One unique-key lookup per record, whatever the stream's size: with `external_id = any(?)`
       // or a plain join PostgreSQL may scan or hash the stream's every row (stale statistics
       // during a first load make it pick the status index), once per page.

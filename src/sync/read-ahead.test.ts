@@ -225,6 +225,29 @@ describe('sync reading one page ahead', () => {
     ]);
   });
 
+  it('does not map ahead what is already merged unchanged', async () => {
+    const watched = new WatchedEngine({ root });
+    const run = (pages: SourceRecord[][]) => new SyncPipeline(orm, watched, new Map([['src', { name: 'src', type: 'testsrc', system: 'crm', connector: pagedSource(pages).connector }]]))
+      .runStream('src', 'people', { trigger: 'cli', full: true });
+    expect(await run([[person('a1', 'Ann'), person('a2', 'Bob')]])).toMatchObject({ status: 'SUCCEEDED', merged: 2 });
+    watched.mapped.length = 0;
+    expect(await run([[person('a1', 'Ann'), person('a2', 'Bobby')], [person('a3', 'Cy')]])).toMatchObject({ status: 'SUCCEEDED', unchanged: 1, merged: 2 });
+    expect(watched.mapped.sort()).toEqual(['a2', 'a3']);
+  });
+
+  it('matches a customer record without a phone through the link of the same source record', async () => {
+    const noPhone = (id: string, name: string): SourceRecord => ({ externalId: id, version: '2', payload: { name } });
+    const { pipeline } = pipelineOver([[person('a1', 'Ann'), person('a2', 'Bob')], [noPhone('a1', 'Ann Lee'), noPhone('a3', 'Nobody')]]);
+    const r = await pipeline.runStream('src', 'people', { trigger: 'cli', full: true });
+    expect(r).toMatchObject({ status: 'PARTIAL', fetched: 4, merged: 3, failed: 1 });
+    expect(await sqlRows<any>(orm, `select phone, name from customer order by phone`)).toEqual([
+      { phone: '+8613800138001', name: 'Ann Lee' },
+      { phone: '+8613800138002', name: 'Bob' },
+    ]);
+    const a3 = await sqlOne<any>(orm, `select status, error from source_record where external_id = 'a3'`);
+    expect(a3).toMatchObject({ status: 'FAILED', error: { code: 'MISSING_KEY' } });
+  });
+
   it('keeps a failed record FAILED with its error and the mapping version that failed it', async () => {
     const { pipeline } = pipelineOver([[person('a1', 'Ann'), person('bad', 'Bad', 'not-a-phone')]]);
     const r = await pipeline.runStream('src', 'people', { trigger: 'cli', full: true });
