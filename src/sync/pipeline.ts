@@ -9,6 +9,9 @@ import { contentHash } from './hash';
 import { MergeItem, Merger } from './merge';
 import { readAhead } from './read-ahead';
 
+/** Mapping ahead gives way to I/O (the previous page's statements) at least this often. */
+const YIELD_EVERY_MS = 2;
+
 /** Advisory lock namespace of pushed source records ('JPSH'). */
 const PUSH_RECORD_LOCK = 0x4a505348;
 
@@ -229,7 +232,14 @@ export class SyncPipeline {
       [JSON.stringify(staged.map((s) => s.external_id)), inst.name, stream]);
     const done = new Set(rows.map((r) => `${r.external_id}\u0000${r.hash}`));
     const mapped = new Map<StagedRow, Mapped>();
+    // An evaluation is a chain of already-settled promises (microtasks only): without giving way,
+    // the whole page would map before the previous page's transaction could read one reply.
+    let sliceStart = performance.now();
     for (const s of staged) {
+      if (performance.now() - sliceStart > YIELD_EVERY_MS) {
+        await new Promise<void>((resolve) => setImmediate(resolve));
+        sliceStart = performance.now();
+      }
       if (stopped()) break;
       if (done.has(`${s.external_id}\u0000${s.hash}`)) continue;
       const out = await mapOne(mapping, s.payload, { externalId: s.external_id, version: s.version, system: inst.system, connector: inst.name, stream });
