@@ -9,12 +9,33 @@ import type { Connector, SourcePage, StreamDefinition } from '../../src/connecto
 import { CompiledMapping, MappingEngine } from '../../src/mapping/engine';
 import type { ConnectorInstance } from '../../src/sync/pipeline';
 
-/** Accumulated milliseconds (monotonic clock). */
+/** Accumulated milliseconds (monotonic clock), and the spans they came from. */
 export class Stopwatch {
   ms = 0;
+  /** [start, end] in ms of the monotonic clock. */
+  readonly spans: Array<[number, number]> = [];
   add(start: bigint): void {
-    this.ms += Number(process.hrtime.bigint() - start) / 1e6;
+    const end = process.hrtime.bigint();
+    this.ms += Number(end - start) / 1e6;
+    this.spans.push([Number(start) / 1e6, Number(end) / 1e6]);
   }
+}
+
+/**
+ * Milliseconds covered by at least one span. The pipeline reads (and maps) the next page while
+ * the current page's statements run, so the phases overlap: the wall time not covered by any of
+ * them is the "other JS", and the sum of the phases minus this union is how much overlapped.
+ */
+export function covered(spans: Array<[number, number]>): number {
+  const sorted = [...spans].sort((a, b) => a[0] - b[0]);
+  let total = 0;
+  let end = -Infinity;
+  for (const [s, e] of sorted) {
+    if (e <= end) continue;
+    total += e - Math.max(s, end);
+    end = e;
+  }
+  return total;
 }
 
 /**
@@ -29,6 +50,8 @@ export class Stopwatch {
 export class StatementCounter {
   statements = 0;
   sqlMs = 0;
+  /** Each statement's round trip, [start, end] in ms of the monotonic clock. */
+  readonly spans: Array<[number, number]> = [];
   /** Statement kinds (first words, table) → count, while `capture` is on. */
   kinds = new Map<string, number>();
   capture = false;
@@ -48,7 +71,9 @@ export class StatementCounter {
       const uid = q?.__knexQueryUid;
       const open = uid ? this.open.get(uid) : undefined;
       if (uid && open) {
-        const ms = Number(process.hrtime.bigint() - open.start) / 1e6;
+        const end = process.hrtime.bigint();
+        const ms = Number(end - open.start) / 1e6;
+        this.spans.push([Number(open.start) / 1e6, Number(end) / 1e6]);
         this.sqlMs += ms;
         const t = this.time.get(open.kind) ?? { count: 0, ms: 0 };
         t.count++;

@@ -9,8 +9,11 @@ import { sandboxConnectorsYaml } from '../../src/demo/sandboxes';
 import { databaseUrls as sharedUrls, recreateDatabase as recreateShared } from '../common/db';
 import type { RecordSplit } from './args';
 
-/** The benchmark's own database; never the developer's or a test run's. */
-export const BENCH_DATABASE = 'junction_bench_sync';
+/**
+ * The benchmark's own database; never the developer's or a test run's. BENCH_SYNC_DATABASE names
+ * another one, so two people benchmarking on one server do not drop each other's.
+ */
+export const BENCH_DATABASE = process.env.BENCH_SYNC_DATABASE || 'junction_bench_sync';
 
 /** Admin connection (for DROP/CREATE DATABASE) and the benchmark database's URL. */
 export function databaseUrls(): { adminUrl: string; benchUrl: string } {

@@ -37,3 +37,14 @@ describe('canonical records from mapping output', () => {
     expect(() => toCanonical(['x'])).toThrow(/output\[0\] is not an object/);
   });
 });
+
+describe('phones seen again', () => {
+  it('give the same answer every time, valid or not, whatever the record', () => {
+    for (let i = 0; i < 2; i++) {
+      expect(toCanonical({ entity: 'customer', phone: '138 0013 8000' })[0].fields.phone).toBe('+8613800138000');
+      expect(toCanonical({ entity: 'device', serial: 'A1', owner: { phone: '138 0013 8000' } })[0].fields.owner).toEqual({ phone: '+8613800138000', ref: null });
+      expect(() => toCanonical({ entity: 'customer', phone: '12345' })).toThrow(expect.objectContaining({ code: 'INVALID_FIELD', field: 'phone' }));
+      expect(toCanonical({ entity: 'customer', phone: 13800138000 })[0].fields.phone).toBe('+8613800138000');
+    }
+  });
+});

@@ -44,6 +44,26 @@ const SPECS: Record<EntityName, { fields: Record<string, FieldType>; required: s
   },
 };
 
+/**
+ * normalizePhone is pure and costly (libphonenumber, full metadata), and the same phones come back
+ * in record after record (a customer, then as owner of its devices, then on its orders): results
+ * are remembered, up to a bound.
+ */
+const phoneMemo = new Map<string, string | null>();
+const PHONE_MEMO_MAX = 50_000;
+
+function phoneOf(value: unknown): string | null {
+  if (typeof value !== 'string' && typeof value !== 'number') return normalizePhone(value as string);
+  const key = String(value);
+  let p = phoneMemo.get(key);
+  if (p === undefined) {
+    p = normalizePhone(key);
+    if (phoneMemo.size >= PHONE_MEMO_MAX) phoneMemo.clear();
+    phoneMemo.set(key, p);
+  }
+  return p;
+}
+
 function coerce(entity: string, field: string, type: FieldType, value: unknown): unknown {
   if (value === null || value === undefined || value === '') return null;
   const bad = (what: string) => new RecordError('INVALID_FIELD', `${entity}.${field}: ${what} (got ${JSON.stringify(value)})`, field);
@@ -52,7 +72,7 @@ function coerce(entity: string, field: string, type: FieldType, value: unknown):
       if (typeof value === 'object') throw bad('expected text');
       return String(value).trim() || null;
     case 'phone': {
-      const p = normalizePhone(value as string);
+      const p = phoneOf(value);
       if (!p) throw bad('not a valid phone number');
       return p;
     }
@@ -99,7 +119,7 @@ function coerce(entity: string, field: string, type: FieldType, value: unknown):
     case 'ref': {
       if (typeof value !== 'object') throw bad('expected { phone } or { ref: { stream, externalId } }');
       const r = value as CustomerRef;
-      const phone = r.phone == null || r.phone === '' ? null : normalizePhone(r.phone);
+      const phone = r.phone == null || r.phone === '' ? null : phoneOf(r.phone);
       const ref = r.ref && r.ref.stream && r.ref.externalId ? { stream: String(r.ref.stream), externalId: String(r.ref.externalId) } : null;
       if (!phone && !ref) return null;
       return { phone, ref };

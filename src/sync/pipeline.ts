@@ -4,9 +4,13 @@ import { bulkExecutor, lockKeys, sqlOne, sqlRows } from '../db/sql';
 import type { CompiledMapping, MappingEngine } from '../mapping/engine';
 import { TicketEnricher } from '../enrichment/enricher';
 import { MappingError } from '../mapping/errors';
-import { RecordError, toCanonical } from './canonical';
+import { CanonicalRecord, RecordError, toCanonical } from './canonical';
 import { contentHash } from './hash';
 import { MergeItem, Merger } from './merge';
+import { readAhead } from './read-ahead';
+
+/** Mapping ahead gives way to I/O (the previous page's statements) at least this often. */
+const YIELD_EVERY_MS = 2;
 
 /** Advisory lock namespace of pushed source records ('JPSH'). */
 const PUSH_RECORD_LOCK = 0x4a505348;
@@ -68,6 +72,30 @@ export interface StoredPayload {
 /** The record to stage given what is stored (null = nothing stored yet), or null to skip it as stale. */
 export type CombinePayload = (stored: StoredPayload | null, incoming: SourceRecord) => SourceRecord | null;
 
+/** A source record as staged: the row written to source_record (deduplicated, hashed). */
+interface StagedRow {
+  external_id: string;
+  version: string | null;
+  payload: unknown;
+  hash: string;
+  at: string | null;
+}
+
+/**
+ * A fetched page made ready before its transaction (while the previous page's runs): staged rows,
+ * and the canonical records of those that looked changed, mapped ahead. Only a hint: the page's
+ * own staging upsert decides what changed, and anything not mapped ahead with this very mapping
+ * (or that ran out of its time budget ahead) is mapped in the transaction as before.
+ */
+interface PreparedPage {
+  records: SourceRecord[];
+  cursor: string | null;
+  staged: StagedRow[];
+  /** `staged` as the staging upsert's parameter, built ahead too. */
+  stagedJson: string;
+  mappedAhead: { mapping: CompiledMapping; records: Map<StagedRow, Mapped> } | null;
+}
+
 interface StagedRecord {
   index: number;
   externalId: string;
@@ -105,8 +133,14 @@ export class SyncPipeline {
     return this.run(inst, stream, opts.full ? 'full' : 'incremental', opts, async (progress) => {
       const state = await sqlOne<{ cursor: string | null }>(this.orm, `select cursor from sync_state where connector = ? and stream = ?`, [connector, stream]);
       const cursor = opts.full ? null : state?.cursor ?? null;
-      for await (const page of inst.connector.streams[stream].read(cursor, { pageSize: opts.pageSize, signal: opts.signal })) {
-        await this.processPage(inst, stream, page.records, { cursor: page.cursor, force: false }, progress);
+      // Page n+1 is fetched and mapped while page n's transaction runs; pages still commit one
+      // at a time, in order, each with its own cursor.
+      // A first load stores nothing that could be unchanged: no need to look before mapping ahead.
+      const stored = !!(await sqlOne(this.orm, `select 1 from source_record where connector = ? and stream = ? limit 1`, [connector, stream]));
+      const pages = readAhead(inst.connector.streams[stream].read(cursor, { pageSize: opts.pageSize, signal: opts.signal }),
+        (page, stopped) => this.preparePage(inst, stream, page.records, page.cursor, { stored, stopped }));
+      for await (const page of pages) {
+        await this.processPage(inst, stream, page.records, { cursor: page.cursor, force: false, prepared: page }, progress);
         opts.onProgress?.({ ...progress });
         if (opts.signal?.aborted) throw new Error('sync was cancelled');
       }
@@ -173,14 +207,59 @@ export class SyncPipeline {
     return opts.em ? run(opts.em) : this.orm.em.fork().transactional(run);
   }
 
+  /**
+   * Outside any transaction: stages the page in memory and maps ahead the records the database
+   * does not already hold unchanged and MERGED (one indexed read, skipped when the stream had no
+   * records at all when the run started). Writes nothing.
+   */
+  private async preparePage(
+    inst: ConnectorInstance, stream: string, records: SourceRecord[], cursor: string | null,
+    opts: { stored: boolean; stopped: () => boolean },
+  ): Promise<PreparedPage> {
+    const { stopped } = opts;
+    const staged = stageRows(dedupe(records));
+    const page: PreparedPage = { records, cursor, staged, stagedJson: JSON.stringify(staged), mappedAhead: null };
+    if (!staged.length || stopped()) return page;
+    const mapping = this.engine.get(`${inst.type}/${stream}`);
+    const rows = !opts.stored ? [] : await sqlRows<{ external_id: string; hash: string }>(this.orm,
+      // One unique-key lookup per record, whatever the stream's size: with `external_id = any(?)`
+      // or a plain join PostgreSQL may scan or hash the stream's every row (stale statistics
+      // during a first load make it pick the status index), once per page.
+      `select k.external_id, s.hash from jsonb_array_elements_text(?::jsonb) k(external_id)
+         cross join lateral (select hash, status from source_record
+                              where connector = ? and stream = ? and external_id = k.external_id limit 1) s
+        where s.status = 'MERGED'`,
+      [JSON.stringify(staged.map((s) => s.external_id)), inst.name, stream]);
+    const done = new Set(rows.map((r) => `${r.external_id}\u0000${r.hash}`));
+    const mapped = new Map<StagedRow, Mapped>();
+    // An evaluation is a chain of already-settled promises (microtasks only): without giving way,
+    // the whole page would map before the previous page's transaction could read one reply.
+    let sliceStart = performance.now();
+    for (const s of staged) {
+      if (performance.now() - sliceStart > YIELD_EVERY_MS) {
+        await new Promise<void>((resolve) => setImmediate(resolve));
+        sliceStart = performance.now();
+      }
+      if (stopped()) break;
+      if (done.has(`${s.external_id}\u0000${s.hash}`)) continue;
+      const out = await mapOne(mapping, s.payload, { externalId: s.external_id, version: s.version, system: inst.system, connector: inst.name, stream });
+      // A time budget spent sharing the thread with the previous page is not held against the
+      // record: it is mapped again in its page's transaction.
+      if (!(out instanceof MappingError && out.code === 'MAPPING_TIMEOUT')) mapped.set(s, out);
+    }
+    page.mappedAhead = { mapping, records: mapped };
+    return page;
+  }
+
   /** One page in one transaction: staging, mapping, merge, statuses, cursor and run counts. */
   private async processPage(
-    inst: ConnectorInstance, stream: string, records: SourceRecord[], opts: { cursor: string | null | undefined; force: boolean }, progress: SyncProgress,
+    inst: ConnectorInstance, stream: string, records: SourceRecord[],
+    opts: { cursor: string | null | undefined; force: boolean; prepared?: PreparedPage }, progress: SyncProgress,
   ): Promise<void> {
     const mapping = this.engine.get(`${inst.type}/${stream}`);
     const counts = await this.orm.em.fork().transactional(async (em) => {
       const exec = bulkExecutor(em);
-      const result = await this.stagePage(em, inst, stream, mapping, records, { force: opts.force });
+      const result = await this.stagePage(em, inst, stream, mapping, records, { force: opts.force, prepared: opts.prepared });
       if (opts.cursor !== undefined) {
         await exec(
           `insert into sync_state (connector, stream, cursor, updated_at) values (?, ?, ?, now())
@@ -204,14 +283,12 @@ export class SyncPipeline {
   /** Staging, mapping, merge and source_record statuses of one page, inside `em`'s transaction. */
   private async stagePage(
     em: EntityManager, inst: ConnectorInstance, stream: string, mapping: CompiledMapping, records: SourceRecord[],
-    opts: { force: boolean; combine?: CombinePayload },
+    opts: { force: boolean; combine?: CombinePayload; prepared?: PreparedPage },
   ): Promise<IngestResult> {
     const fetchedAt = new Date().toISOString();
     const counts: IngestResult = { fetched: records.length, unchanged: 0, merged: 0, failed: 0, errors: [] };
     const exec = bulkExecutor(em);
-    // The same record twice in one page: the later copy wins.
-    let unique = new Map<string, SourceRecord>();
-    for (const r of records) unique.set(String(r.externalId), r);
+    let unique = dedupe(records);
     if (opts.combine && unique.size) {
       // FOR UPDATE below locks only rows that exist: two first pushes of one record would both
       // combine against nothing and the later would drop the earlier's fields. A lock per record,
@@ -229,28 +306,32 @@ export class SyncPipeline {
       }
       unique = combined;
     }
-    const staged = [...unique.values()].map((r) => ({
-      external_id: String(r.externalId), version: r.version ?? null, payload: r.payload ?? null, hash: contentHash(r.payload ?? null),
-      at: r.updatedAt ?? null,
-    }));
+    const staged = opts.prepared?.staged ?? stageRows(unique);
+    // Staged as MERGED with this mapping version straight away: the records that fail are set
+    // FAILED below, in this same transaction, so what commits is the same as staging PENDING and
+    // updating every record afterwards, with one statement less and one write per record less.
     const changed = staged.length
       ? await exec<any>(
-        `insert into source_record (connector, stream, external_id, version, payload, hash, status)
-         select ?, ?, x.external_id, x.version, x.payload, x.hash, 'PENDING'
+        `insert into source_record (connector, stream, external_id, version, payload, hash, status, mapped_at, mapping_version)
+         select ?, ?, x.external_id, x.version, x.payload, x.hash, 'MERGED', now(), ?
            from jsonb_to_recordset(?::jsonb) x(external_id text, version text, payload jsonb, hash text)
          on conflict (connector, stream, external_id) do update
-           set version = excluded.version, payload = excluded.payload, hash = excluded.hash, fetched_at = now(), status = 'PENDING', error = null
+           set version = excluded.version, payload = excluded.payload, hash = excluded.hash, fetched_at = now(),
+               status = 'MERGED', error = null, mapped_at = now(), mapping_version = excluded.mapping_version
            where ? or source_record.hash is distinct from excluded.hash or source_record.status <> 'MERGED'
          returning id, external_id`,
-        [inst.name, stream, JSON.stringify(staged), opts.force],
+        [inst.name, stream, mapping.version, opts.prepared?.stagedJson ?? JSON.stringify(staged), opts.force],
       )
       : [];
     counts.unchanged = records.length - changed.length;
     const byExternal = new Map(staged.map((s) => [s.external_id, s]));
+    const rowOf: StagedRow[] = [];
     const work: StagedRecord[] = changed.map((c, index) => {
       const s = byExternal.get(c.external_id)!;
+      rowOf.push(s);
       return { index, externalId: s.external_id, version: s.version, at: s.at ? new Date(s.at).toISOString() : fetchedAt, payload: s.payload };
     });
+    const ahead = opts.prepared?.mappedAhead?.mapping === mapping ? opts.prepared.mappedAhead.records : null;
 
     const errors = new Map<number, RecordError | MappingError>();
     const items: MergeItem[] = [];
@@ -259,11 +340,11 @@ export class SyncPipeline {
     // and interleaving thousands of async evaluations mostly feeds the garbage collector.
     const mapped: ReturnType<typeof toCanonical>[] = [];
     for (const w of work) {
-      try {
-        const out = await mapping.evaluate(w.payload, { externalId: w.externalId, version: w.version, system: inst.system, connector: inst.name, stream });
-        mapped.push(toCanonical(out));
-      } catch (e) {
-        errors.set(w.index, e instanceof RecordError || e instanceof MappingError ? e : new RecordError('MAPPING_FAILED', String((e as Error)?.message ?? e)));
+      const out = ahead?.get(rowOf[w.index])
+        ?? await mapOne(mapping, w.payload, { externalId: w.externalId, version: w.version, system: inst.system, connector: inst.name, stream });
+      if (Array.isArray(out)) mapped.push(out);
+      else {
+        errors.set(w.index, out);
         mapped.push([]);
       }
     }
@@ -277,23 +358,45 @@ export class SyncPipeline {
     await this.enricher.afterMerge(em, merger.audit, { name: `sync:${inst.name}`, origin: `sync:${inst.name}/${stream}` });
     for (const [i, e] of mergeErrors) errors.set(i, e);
 
-    const statuses = work.map((w) => {
+    const failures = work.flatMap((w) => {
       const e = errors.get(w.index);
-      return {
-        id: changed[w.index].id, status: e ? 'FAILED' : 'MERGED',
-        error: e ? { code: e.code, message: e.message, field: (e as RecordError).field ?? (e as MappingError).details?.field ?? null } : null,
-      };
+      return e ? [{ id: changed[w.index].id, externalId: w.externalId, error: { code: e.code, message: e.message, field: (e as RecordError).field ?? (e as MappingError).details?.field ?? null } }] : [];
     });
-    if (statuses.length) {
+    if (failures.length) {
       await exec(
-        `update source_record s set status = x.status, error = x.error, mapped_at = now(), mapping_version = ?
-           from jsonb_to_recordset(?::jsonb) x(id bigint, status text, error jsonb) where s.id = x.id`,
-        [mapping.version, JSON.stringify(statuses)],
+        `update source_record s set status = 'FAILED', error = x.error
+           from jsonb_to_recordset(?::jsonb) x(id bigint, error jsonb) where s.id = x.id`,
+        [JSON.stringify(failures.map((f) => ({ id: f.id, error: f.error })))],
       );
     }
     counts.failed = errors.size;
     counts.merged = work.length - errors.size;
-    counts.errors = work.flatMap((w, i) => (statuses[i].error ? [{ externalId: w.externalId, ...statuses[i].error! }] : []));
+    counts.errors = failures.map((f) => ({ externalId: f.externalId, ...f.error }));
     return counts;
   }
+}
+
+/** A record's canonical records, or why it has none. */
+type Mapped = CanonicalRecord[] | RecordError | MappingError;
+
+async function mapOne(mapping: CompiledMapping, payload: unknown, bindings: Record<string, unknown>): Promise<Mapped> {
+  try {
+    return toCanonical(await mapping.evaluate(payload, bindings));
+  } catch (e) {
+    return e instanceof RecordError || e instanceof MappingError ? e : new RecordError('MAPPING_FAILED', String((e as Error)?.message ?? e));
+  }
+}
+
+/** The same record twice in one page: the later copy wins. */
+function dedupe(records: SourceRecord[]): Map<string, SourceRecord> {
+  const unique = new Map<string, SourceRecord>();
+  for (const r of records) unique.set(String(r.externalId), r);
+  return unique;
+}
+
+function stageRows(unique: Map<string, SourceRecord>): StagedRow[] {
+  return [...unique.values()].map((r) => ({
+    external_id: String(r.externalId), version: r.version ?? null, payload: r.payload ?? null, hash: contentHash(r.payload ?? null),
+    at: r.updatedAt ?? null,
+  }));
 }

@@ -3,7 +3,7 @@ import { tmpdir } from 'os';
 import { join } from 'path';
 import type { MikroORM } from '@mikro-orm/postgresql';
 import '../../src/connectors/all';
-import { createConnector, parseConnectorsConfig, fakeClock } from '../../src/connectors';
+import { Connector, createConnector, parseConnectorsConfig, fakeClock } from '../../src/connectors';
 import { openOrm } from '../../src/db/orm';
 import { sqlRows } from '../../src/db/sql';
 import { MappingEngine } from '../../src/mapping/engine';
@@ -18,6 +18,7 @@ describe('pull sync from the Kingdee sandbox', () => {
   let db: { name: string; url: string };
   let sandbox: Awaited<ReturnType<typeof startKingdeeSandbox>>;
   let pipeline: SyncPipeline;
+  let connector: Connector;
   const count = async (table: string) => (await sqlRows<any>(orm, `select count(*)::int n from ${table}`))[0].n as number;
 
   beforeAll(async () => {
@@ -33,7 +34,7 @@ connectors:
     credentials: { username: { value: junction.api }, password: { value: 'Kd#Junction2026' } }
     options: { acctId: 66f2a81c3d9e47 }
 `);
-    const connector = createConnector(config.connectors[0], { clock: fakeClock(), logger: () => undefined });
+    connector = createConnector(config.connectors[0], { clock: fakeClock(), logger: () => undefined });
     const instances = new Map<string, ConnectorInstance>([['erp', { name: 'erp', type: 'kingdee', system: 'erp', connector }]]);
     pipeline = new SyncPipeline(orm, new MappingEngine(), instances);
   });
@@ -115,10 +116,27 @@ connectors:
 
   it('resumes after a failure mid-run from the last committed page, without gaps or duplicates', async () => {
     for (let i = 0; i < 12; i++) sandbox.control.modify('BD_Customer', { FNumber: `CUST${10010 + i}` }, { FName: `客户${i}` });
-    // The system goes down after the first page is committed.
-    const first = await pipeline.runStream('erp', 'customers', {
-      trigger: 'cli', pageSize: 5, onProgress: (p) => { if (p.pages === 1) sandbox.control.failNext(1000, 500); },
-    });
+    // The system goes down once it has served the first page. (The pipeline asks for the second
+    // page while the first one's transaction runs, so going down after that commit would be too
+    // late to hit it.)
+    const read = connector.streams.customers.read;
+    const afterFirstPage: Connector = {
+      ...connector,
+      streams: {
+        ...connector.streams,
+        customers: {
+          ...connector.streams.customers,
+          read: async function* (cursor, opts) {
+            for await (const page of read(cursor, opts)) {
+              yield page;
+              sandbox.control.failNext(1000, 500);
+            }
+          },
+        },
+      },
+    };
+    const failing = new SyncPipeline(orm, new MappingEngine(), new Map([['erp', { name: 'erp', type: 'kingdee', system: 'erp', connector: afterFirstPage }]]));
+    const first = await failing.runStream('erp', 'customers', { trigger: 'cli', pageSize: 5 });
     sandbox.control.reset();
     expect(first).toMatchObject({ status: 'FAILED', pages: 1, merged: 5 });
     const halfway = await sqlRows<any>(orm, `select count(*)::int n from customer where name like '客户%'`);
