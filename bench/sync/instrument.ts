@@ -6,7 +6,7 @@
 import fs from 'node:fs';
 import type { MikroORM } from '@mikro-orm/postgresql';
 import type { Connector, SourcePage, StreamDefinition } from '../../src/connectors';
-import { CompiledMapping, MappingEngine } from '../../src/mapping/engine';
+import { BAILED, CompiledMapping, MappingEngine } from '../../src/mapping/engine';
 import type { ConnectorInstance } from '../../src/sync/pipeline';
 
 /** Accumulated milliseconds (monotonic clock), and the spans they came from. */
@@ -156,6 +156,19 @@ export class TimedMappingEngine extends MappingEngine {
         name: inner.name,
         version: inner.version,
         source: inner.source,
+        fast: inner.fast,
+        fastReason: inner.fastReason,
+        // The fast path runs synchronously: its span is the call itself. A record it hands to
+        // JSONata (BAILED) is counted and timed by evaluate.
+        evaluateSync: (input, bindings) => {
+          const start = process.hrtime.bigint();
+          const out = inner.evaluateSync(input, bindings);
+          if (out !== BAILED) {
+            this.evaluations++;
+            if (this.active === 0) this.watch.add(start);
+          }
+          return out;
+        },
         evaluate: async (input, bindings) => {
           if (this.active++ === 0) this.spanStart = process.hrtime.bigint();
           this.evaluations++;

@@ -29,12 +29,8 @@ export interface CompiledMapping {
   /** `file:<sha>` for the committed default, `v<n>` for a saved override. */
   version: string;
   source: string;
-  /*
-   * fast, fastReason and evaluateSync are always set by MappingEngine.compile; optional so that
-   * wrappers written before them (bench/sync/instrument.ts) still type-check.
-   */
   /** Whether the expression has a synchronous fast path (src/mapping/fast); records it cannot handle still go through JSONata. */
-  fast?: boolean;
+  fast: boolean;
   /** Why there is no fast path (the first construct outside its subset), when `fast` is false. */
   fastReason?: string;
   evaluate(input: unknown, bindings?: Record<string, unknown>): Promise<unknown>;
@@ -42,7 +38,7 @@ export interface CompiledMapping {
    * The fast path's output without a promise, or BAILED when this record (or this mapping) needs
    * JSONata: then call `evaluate`. Never throws; errors only come from `evaluate`.
    */
-  evaluateSync?(input: unknown, bindings?: Record<string, unknown>): unknown;
+  evaluateSync(input: unknown, bindings?: Record<string, unknown>): unknown;
 }
 
 /**
@@ -51,11 +47,8 @@ export interface CompiledMapping {
  * pages, Excel rows, write-back jobs) then await only the records that need JSONata.
  */
 export function evaluateEither(m: CompiledMapping, input: unknown, bindings?: Record<string, unknown>): unknown {
-  if (m.evaluateSync) {
-    const out = m.evaluateSync(input, bindings);
-    if (out !== BAILED) return out;
-  }
-  return m.evaluate(input, bindings);
+  const out = m.evaluateSync(input, bindings);
+  return out === BAILED ? m.evaluate(input, bindings) : out;
 }
 
 const NAME = /^[a-z0-9_-]+(\/[a-z0-9_.-]+)*$/i;

@@ -1,7 +1,7 @@
 import type { EntityManager, MikroORM } from '@mikro-orm/postgresql';
 import type { Connector, SourceRecord } from '../connectors';
 import { bulkExecutor, lockKeys, sqlOne, sqlRows } from '../db/sql';
-import type { CompiledMapping, MappingEngine } from '../mapping/engine';
+import { evaluateEither, type CompiledMapping, type MappingEngine } from '../mapping/engine';
 import { TicketEnricher } from '../enrichment/enricher';
 import { MappingError } from '../mapping/errors';
 import { CanonicalRecord, RecordError, toCanonical } from './canonical';
@@ -242,7 +242,8 @@ export class SyncPipeline {
       }
       if (stopped()) break;
       if (done.has(`${s.external_id}\u0000${s.hash}`)) continue;
-      const out = await mapOne(mapping, s.payload, { externalId: s.external_id, version: s.version, system: inst.system, connector: inst.name, stream });
+      const either = mapOne(mapping, s.payload, { externalId: s.external_id, version: s.version, system: inst.system, connector: inst.name, stream });
+      const out = either instanceof Promise ? await either : either;
       // A time budget spent sharing the thread with the previous page is not held against the
       // record: it is mapped again in its page's transaction.
       if (!(out instanceof MappingError && out.code === 'MAPPING_TIMEOUT')) mapped.set(s, out);
@@ -340,8 +341,9 @@ export class SyncPipeline {
     // and interleaving thousands of async evaluations mostly feeds the garbage collector.
     const mapped: ReturnType<typeof toCanonical>[] = [];
     for (const w of work) {
-      const out = ahead?.get(rowOf[w.index])
-        ?? await mapOne(mapping, w.payload, { externalId: w.externalId, version: w.version, system: inst.system, connector: inst.name, stream });
+      const either = ahead?.get(rowOf[w.index])
+        ?? mapOne(mapping, w.payload, { externalId: w.externalId, version: w.version, system: inst.system, connector: inst.name, stream });
+      const out = either instanceof Promise ? await either : either;
       if (Array.isArray(out)) mapped.push(out);
       else {
         errors.set(w.index, out);
@@ -379,12 +381,27 @@ export class SyncPipeline {
 /** A record's canonical records, or why it has none. */
 type Mapped = CanonicalRecord[] | RecordError | MappingError;
 
-async function mapOne(mapping: CompiledMapping, payload: unknown, bindings: Record<string, unknown>): Promise<Mapped> {
+function mapOne(mapping: CompiledMapping, payload: unknown, bindings: Record<string, unknown>): Mapped | Promise<Mapped> {
+  let out: unknown;
   try {
-    return toCanonical(await mapping.evaluate(payload, bindings));
+    out = evaluateEither(mapping, payload, bindings);
   } catch (e) {
-    return e instanceof RecordError || e instanceof MappingError ? e : new RecordError('MAPPING_FAILED', String((e as Error)?.message ?? e));
+    return mapFailure(e);
   }
+  // Most records take the fast path (a value, no promise); the rest wait for JSONata.
+  return out instanceof Promise ? out.then(validated, mapFailure) : validated(out);
+}
+
+function validated(out: unknown): Mapped {
+  try {
+    return toCanonical(out);
+  } catch (e) {
+    return mapFailure(e);
+  }
+}
+
+function mapFailure(e: unknown): RecordError | MappingError {
+  return e instanceof RecordError || e instanceof MappingError ? e : new RecordError('MAPPING_FAILED', String((e as Error)?.message ?? e));
 }
 
 /** The same record twice in one page: the later copy wins. */

@@ -11,7 +11,7 @@ import type { MikroORM } from '@mikro-orm/postgresql';
 import type { Connector, SourcePage, SourceRecord } from '../connectors';
 import { openOrm } from '../db/orm';
 import { sqlOne, sqlRows } from '../db/sql';
-import { CompiledMapping, MappingEngine } from '../mapping/engine';
+import { BAILED, CompiledMapping, MappingEngine } from '../mapping/engine';
 import { cloneTemplate, dropDatabase } from '../../tests/support/databases';
 import { untilAdvisoryLockWaits } from '../../tests/support/locks';
 import { PEOPLE_MAPPING } from '../../tests/support/sync';
@@ -60,6 +60,8 @@ class WatchedEngine extends MappingEngine {
     if (!w) {
       w = {
         ...inner,
+        // Every record through evaluate, so each one is seen (the fast path would skip the watch).
+        evaluateSync: () => BAILED,
         evaluate: async (input, bindings) => {
           const id = String(bindings?.externalId);
           this.mapped.push(id);
