@@ -5,7 +5,7 @@ import { abortReason, Clock, realClock } from './clock';
 import { ConnectorError, ConnectorErrorCode, isConnectorError, VendorError } from './errors';
 import { RateLimiter, RateLimitOptions } from './rate-limit';
 import { redact, REDACTED, redactUrl } from './redact';
-import { ACCEPT_ENCODING, envProxyConfigured, isJsonBody, sendDirect, TransportError } from './transport';
+import { ACCEPT_ENCODING, DEADLINE_EXCEEDED, envProxyConfigured, isJsonBody, sendDirect, TransportError } from './transport';
 
 /**
  * The one HTTP layer every connector uses: paths only (no SSRF through vendor-supplied links),
@@ -56,6 +56,10 @@ export interface ResponseClassification {
   retryAfterMs?: number;
 }
 
+/**
+ * One attempt, for a logger. `url`, `requestHeaders` and `requestBody` are redacted when first read
+ * (JSON.stringify, spread, property access), from the request's own header and body objects.
+ */
 export interface HttpLogEntry {
   connector: string;
   method: string;
@@ -339,12 +343,13 @@ class AxiosHttpClient implements HttpClient {
     where: Where,
   ): Promise<{ info: HttpResponseInfo } | { error: ConnectorError }> {
     const timeoutMs = req.timeoutMs ?? this.timeoutMs;
-    const deadline = new AbortController();
-    const timer = setTimeout(() => deadline.abort(), timeoutMs);
-    const signal = req.signal ? AbortSignal.any([req.signal, deadline.signal]) : deadline.signal;
     const responseType = req.responseType ?? 'json';
+    const direct = responseType !== 'arraybuffer' && this.directHeaders(method, req.data, headers);
+    // The direct path keeps its own deadline timer (no AbortController per request); axios needs a signal.
+    const deadline = direct ? undefined : new AbortController();
+    const timer = deadline ? setTimeout(() => deadline.abort(), timeoutMs) : undefined;
+    const signal = deadline && req.signal ? AbortSignal.any([req.signal, deadline.signal]) : deadline?.signal;
     try {
-      const direct = responseType !== 'arraybuffer' && this.directHeaders(method, req.data, headers);
       const res = direct
         ? await sendDirect({
             method,
@@ -352,7 +357,8 @@ class AxiosHttpClient implements HttpClient {
             params: req.params,
             headers: direct,
             body: req.data === undefined ? undefined : Buffer.from(JSON.stringify(req.data), 'utf8'),
-            signal,
+            signal: req.signal,
+            timeoutMs,
             maxContentLength: this.maxResponseBytes,
           })
         : await this.axios.request({
@@ -383,7 +389,7 @@ class AxiosHttpClient implements HttpClient {
       return { info };
     } catch (err) {
       if (req.signal?.aborted) throw abortReason(req.signal);
-      if (deadline.signal.aborted) {
+      if (deadline ? deadline.signal.aborted : err instanceof TransportError && err.code === DEADLINE_EXCEEDED) {
         return { error: new ConnectorError({ ...where, code: 'CONNECTOR_TIMEOUT', message: `${describe(where)} got no complete response within ${timeoutMs} ms` }) };
       }
       if (!axios.isAxiosError(err) && !isTransportFailure(err)) throw err;
@@ -465,27 +471,39 @@ class AxiosHttpClient implements HttpClient {
 
   private log(req: HttpRequest, method: string, headers: Record<string, string>, e: Pick<HttpLogEntry, 'attempt' | 'status' | 'outcome' | 'retryInMs' | 'durationMs'>) {
     if (!this.logger) return;
-    const query = req.params
-      ? new URLSearchParams(
-          Object.entries(req.params)
-            .filter(([, v]) => v !== undefined && v !== null)
-            .map(([k, v]): [string, string] => [k, String(v)]),
-        ).toString()
-      : '';
-    const url = req.url + (query ? (req.url.includes('?') ? '&' : '?') + query : '');
+    const entry: HttpLogEntry = { connector: this.connector, method, url: '', ...e, requestHeaders: {}, requestBody: undefined };
+    // Redaction (a deep copy of the body) happens when a field is first read, so a logger that
+    // drops the entry (or reads only the outcome) does not pay for it; read, it is redacted as before.
+    lazyField(entry, 'url', () => redactUrl(withQuery(req.url, req.params)));
+    lazyField(entry, 'requestHeaders', () => redact({ ...this.options.headers, ...headers }));
+    lazyField(entry, 'requestBody', () => (req.data === undefined ? undefined : req.redactBody ? REDACTED : redact(req.data)));
     try {
-      this.logger({
-        connector: this.connector,
-        method,
-        url: redactUrl(url),
-        ...e,
-        requestHeaders: redact({ ...this.options.headers, ...headers }),
-        requestBody: req.data === undefined ? undefined : req.redactBody ? REDACTED : redact(req.data),
-      });
+      this.logger(entry);
     } catch {
       // A broken logger must not break the request.
     }
   }
+}
+
+/** Replaces `key` (keeping its place among the keys) with a value computed once, on first read. */
+function lazyField<K extends keyof HttpLogEntry>(entry: HttpLogEntry, key: K, compute: () => HttpLogEntry[K]): void {
+  const settle = (value: HttpLogEntry[K]) => {
+    Object.defineProperty(entry, key, { value, writable: true, enumerable: true, configurable: true });
+    return value;
+  };
+  Object.defineProperty(entry, key, { get: () => settle(compute()), set: settle, enumerable: true, configurable: true });
+}
+
+/** The request's path and query as the log shows it (before redaction). */
+function withQuery(url: string, params: HttpRequest['params']): string {
+  const query = params
+    ? new URLSearchParams(
+        Object.entries(params)
+          .filter(([, v]) => v !== undefined && v !== null)
+          .map(([k, v]): [string, string] => [k, String(v)]),
+      ).toString()
+    : '';
+  return url + (query ? (url.includes('?') ? '&' : '?') + query : '');
 }
 
 interface Where {

@@ -13,6 +13,9 @@ import zlib from 'node:zlib';
  * redirects followed, the global keep-alive agents.
  */
 
+/** Code of the TransportError for a request that ran out of time. */
+export const DEADLINE_EXCEEDED = 'JUNCTION_DEADLINE_EXCEEDED';
+
 /** What axios 1.x advertises (node has brotli). */
 export const ACCEPT_ENCODING = 'gzip, compress, deflate, br';
 
@@ -41,7 +44,10 @@ export interface DirectRequest {
   /** Header names as given; case-insensitive duplicates already merged. */
   headers: Record<string, string>;
   body?: Buffer;
-  signal: AbortSignal;
+  /** The caller's; its abort rejects with its reason. */
+  signal?: AbortSignal;
+  /** Whole exchange, connect to last body byte; then a TransportError with code DEADLINE_EXCEEDED. */
+  timeoutMs: number;
   maxContentLength: number;
 }
 
@@ -105,23 +111,28 @@ export function sendDirect(req: DirectRequest): Promise<DirectResponse> {
   return new Promise<DirectResponse>((resolve, reject) => {
     const { signal } = req;
     let settled = false;
+    const settle = () => {
+      settled = true;
+      clearTimeout(timer);
+      signal?.removeEventListener('abort', onAbort);
+    };
     const fail = (err: unknown) => {
       if (settled) return;
-      settled = true;
-      signal.removeEventListener('abort', onAbort);
-      reject(err === signal.reason && signal.aborted ? err : TransportError.from(err));
+      settle();
+      reject(signal?.aborted && err === signal.reason ? err : TransportError.from(err));
     };
     const done = (res: DirectResponse) => {
       if (settled) return;
-      settled = true;
-      signal.removeEventListener('abort', onAbort);
+      settle();
       resolve(res);
     };
-    const onAbort = () => {
-      const reason = signal.reason ?? new TransportError('canceled', 'ERR_CANCELED');
-      request.destroy();
+    const stop = (reason: unknown) => {
+      if (settled) return;
       fail(reason);
+      request?.destroy();
     };
+    const onAbort = () => stop(signal!.reason);
+    const timer = setTimeout(() => stop(new TransportError(`no complete response within ${req.timeoutMs} ms`, DEADLINE_EXCEEDED)), req.timeoutMs);
     let url: URL;
     try {
       url = new URL(req.url);
@@ -138,7 +149,7 @@ export function sendDirect(req: DirectRequest): Promise<DirectResponse> {
       method: req.method,
       headers,
     };
-    let request: http.ClientRequest;
+    let request: http.ClientRequest | undefined;
     try {
       request = transport.request(options, onResponse);
     } catch (err) {
@@ -152,7 +163,7 @@ export function sendDirect(req: DirectRequest): Promise<DirectResponse> {
         bytes += chunk.length;
         if (bytes > req.maxContentLength) {
           res.destroy();
-          request.destroy();
+          request?.destroy();
           fail(new TransportError(`maxContentLength size of ${req.maxContentLength} exceeded`, 'ERR_BAD_RESPONSE'));
         }
       });
@@ -182,8 +193,8 @@ export function sendDirect(req: DirectRequest): Promise<DirectResponse> {
         if (s[CURRENT_REQUEST] === request) s[CURRENT_REQUEST] = undefined;
       });
     });
-    if (signal.aborted) return onAbort();
-    signal.addEventListener('abort', onAbort, { once: true });
+    if (signal?.aborted) return onAbort();
+    signal?.addEventListener('abort', onAbort, { once: true });
     request.end(req.body);
   });
 }
