@@ -31,8 +31,9 @@ export class TransportError extends Error {
 
   static from(err: unknown): TransportError {
     if (err instanceof TransportError) return err;
-    const code = (err as { code?: unknown } | null)?.code;
-    return new TransportError(err instanceof Error ? err.message : String(err), typeof code === 'string' ? code : undefined);
+    const { code, message } = (err ?? {}) as { code?: unknown; message?: unknown };
+    // Not `instanceof Error`: node's own errors may come from another realm (jest).
+    return new TransportError(typeof message === 'string' ? message : String(err), typeof code === 'string' ? code : undefined);
   }
 }
 
@@ -162,9 +163,9 @@ export function sendDirect(req: DirectRequest): Promise<DirectResponse> {
         chunks.push(chunk);
         bytes += chunk.length;
         if (bytes > req.maxContentLength) {
-          res.destroy();
-          request?.destroy();
           fail(new TransportError(`maxContentLength size of ${req.maxContentLength} exceeded`, 'ERR_BAD_RESPONSE'));
+          res.destroy(); // after fail: destroying emits 'aborted'
+          request?.destroy();
         }
       });
       res.on('aborted', () => fail(new TransportError('stream has been aborted', 'ERR_BAD_RESPONSE')));
