@@ -107,7 +107,8 @@ export interface HttpClientOptions {
   random?: () => number;
   /**
    * Send plain JSON exchanges straight with node:http (transport.ts) instead of through axios.
-   * Default true; false sends everything through axios (tests compare the two).
+   * Default true; false (or JUNCTION_HTTP_TRANSPORT=axios in the environment) sends everything
+   * through axios (tests and benchmarks compare the two).
    */
   directTransport?: boolean;
 }
@@ -215,7 +216,7 @@ class AxiosHttpClient implements HttpClient {
     this.maxResponseBytes = options.maxResponseBytes ?? DEFAULTS.maxResponseBytes;
     // Proxies from the environment are read once: axios (which honours them) then sends everything.
     this.baseHeaders =
-      options.directTransport === false || envProxyConfigured()
+      options.directTransport === false || process.env.JUNCTION_HTTP_TRANSPORT === 'axios' || envProxyConfigured()
         ? undefined
         : mergeHeaders(new Map(), { Accept: 'application/json', 'User-Agent': 'junction-connector', ...options.headers });
     this.axios = axios.create({
