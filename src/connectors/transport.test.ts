@@ -69,6 +69,7 @@ const REQUESTS: HttpRequest[] = [
   { method: 'GET', url: '/query', params: { q: "SELECT Id, Name FROM Account WHERE Name = 'a b' AND x < 3", limit: 200, flag: true, none: null, skip: undefined } },
   { method: 'GET', url: 'records/1?fields=a,b:c$d#frag', params: { 'page[size]': 5, emoji: 'é☃', plus: 'a+b&c=d/e?f' } },
   { method: 'GET', url: '' },
+  { method: 'GET', url: "/files/a b/é/%41/it's/../x", params: { k: 'v' } },
   { method: 'POST', url: '/sobjects/Case', data: { Subject: 'Pump é', n: 1, nested: [1, { a: null }] } },
   { method: 'POST', url: '/empty' },
   { method: 'PUT', url: '/put', data: [1, 2, 3] },
