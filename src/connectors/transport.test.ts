@@ -39,7 +39,9 @@ beforeAll(async () => {
   base = `http://127.0.0.1:${(server.address() as AddressInfo).port}`;
 });
 afterAll(async () => {
+  server.closeAllConnections(); // keep-alive sockets and the never-answered request
   await new Promise<void>((resolve) => server.close(() => resolve()));
+  nock.enableNetConnect();
 });
 beforeEach(() => {
   seen = [];
