@@ -363,15 +363,15 @@ class AxiosHttpClient implements HttpClient {
             maxContentLength: this.maxResponseBytes,
           })
         : await this.axios.request({
-        method,
-        baseURL,
-        url: req.url,
-        params: req.params,
-        data: req.data,
-        headers,
-        signal,
-        responseType: responseType === 'arraybuffer' ? 'arraybuffer' : 'text',
-      });
+            method,
+            baseURL,
+            url: req.url,
+            params: req.params,
+            data: req.data,
+            headers,
+            signal,
+            responseType: responseType === 'arraybuffer' ? 'arraybuffer' : 'text',
+          });
       const info: HttpResponseInfo = { status: res.status, headers: plainHeaders(res.headers), data: res.data, method, path: where.path };
       if (responseType === 'json') {
         const parsed = parseJson(res.data);
