@@ -3,6 +3,7 @@ import type { AddressInfo } from 'net';
 import nock from 'nock';
 import { ConnectorError } from './errors';
 import { createHttpClient, HttpClientOptions, HttpLogEntry } from './http';
+import * as redactModule from './redact';
 import { fakeClock, FakeClock } from './test-clock';
 
 const BASE = 'https://acme.my.salesforce.test';
@@ -397,6 +398,21 @@ describe('logging', () => {
     expect(entries[0].url).toBe('/login?api_key=[REDACTED]&page=2');
     expect(entries[0].requestBody).toEqual({ username: 'ops', password: '[REDACTED]', nested: { client_secret: '[REDACTED]' } });
     expect(entries[0].retryInMs).toBe(99);
+  });
+
+  it('redacts a field when the logger first reads it, once, and never exposes the raw value', async () => {
+    const redactSpy = jest.spyOn(redactModule, 'redact');
+    const entries: HttpLogEntry[] = [];
+    nock(BASE).post('/login').query(true).reply(200, {});
+    await client({ logger: (e) => entries.push(e), auth: { getToken: async () => 'BEARER-SECRET-2' } }).post('/login', { password: 'hunter3' }, { params: { token: 'TK-1' } });
+    expect(entries[0].outcome).toBe('ok');
+    expect(redactSpy).not.toHaveBeenCalled(); // nothing redacted for a logger that only looked at the outcome
+    expect(Object.keys(entries[0])).toEqual(['connector', 'method', 'url', 'attempt', 'status', 'outcome', 'retryInMs', 'durationMs', 'requestHeaders', 'requestBody']);
+    const copies = [{ ...entries[0] }, JSON.parse(JSON.stringify(entries[0])), structuredClone(entries[0])];
+    for (const c of copies) expect(JSON.stringify(c)).not.toMatch(/BEARER-SECRET-2|hunter3|TK-1/);
+    expect(copies[0]).toMatchObject({ url: '/login?token=[REDACTED]', requestBody: { password: '[REDACTED]' }, requestHeaders: { Authorization: '[REDACTED]' } });
+    expect(redactSpy).toHaveBeenCalledTimes(2); // headers and body, once each for all the reads
+    redactSpy.mockRestore();
   });
 
   it('hides a whole body marked redactBody (positional secrets)', async () => {

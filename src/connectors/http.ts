@@ -5,6 +5,7 @@ import { abortReason, Clock, realClock } from './clock';
 import { ConnectorError, ConnectorErrorCode, isConnectorError, VendorError } from './errors';
 import { RateLimiter, RateLimitOptions } from './rate-limit';
 import { redact, REDACTED, redactUrl } from './redact';
+import { ACCEPT_ENCODING, DEADLINE_EXCEEDED, envProxyConfigured, isJsonBody, sendDirect, TransportError } from './transport';
 
 /**
  * The one HTTP layer every connector uses: paths only (no SSRF through vendor-supplied links),
@@ -55,6 +56,10 @@ export interface ResponseClassification {
   retryAfterMs?: number;
 }
 
+/**
+ * One attempt, for a logger. `url`, `requestHeaders` and `requestBody` are redacted when first read
+ * (JSON.stringify, spread, property access), from the request's own header and body objects.
+ */
 export interface HttpLogEntry {
   connector: string;
   method: string;
@@ -100,6 +105,12 @@ export interface HttpClientOptions {
   clock?: Clock;
   /** Jitter source in [0, 1). Default Math.random. */
   random?: () => number;
+  /**
+   * Send plain JSON exchanges straight with node:http (transport.ts) instead of through axios.
+   * Default true; false (or JUNCTION_HTTP_TRANSPORT=axios in the environment) sends everything
+   * through axios (tests and benchmarks compare the two).
+   */
+  directTransport?: boolean;
 }
 
 export interface HttpRequest {
@@ -177,6 +188,9 @@ class AxiosHttpClient implements HttpClient {
   private readonly logger?: HttpLogger;
   private readonly retry: Required<RetryOptions>;
   private readonly timeoutMs: number;
+  private readonly maxResponseBytes: number;
+  /** Default and client headers by lower-case name, in the order axios would send them. */
+  private readonly baseHeaders: Map<string, [string, string]> | undefined;
 
   constructor(private readonly options: HttpClientOptions) {
     this.connector = options.connector;
@@ -199,12 +213,18 @@ class AxiosHttpClient implements HttpClient {
           : undefined;
     this.session = options.auth ? new AuthSession(options.auth, this.clock) : undefined;
     this.logger = options.logger ?? defaultHttpLogger();
+    this.maxResponseBytes = options.maxResponseBytes ?? DEFAULTS.maxResponseBytes;
+    // Proxies from the environment are read once: axios (which honours them) then sends everything.
+    this.baseHeaders =
+      options.directTransport === false || process.env.JUNCTION_HTTP_TRANSPORT === 'axios' || envProxyConfigured()
+        ? undefined
+        : mergeHeaders(new Map(), { Accept: 'application/json', 'User-Agent': 'junction-connector', ...options.headers });
     this.axios = axios.create({
       baseURL: options.baseURL,
       allowAbsoluteUrls: false, // SSRF: a vendor-supplied absolute link must never pick the host
       maxRedirects: 0, // nor may a redirect; 3xx becomes CONNECTOR_BAD_RESPONSE
       validateStatus: () => true, // every status is classified below, not by axios
-      maxContentLength: options.maxResponseBytes ?? DEFAULTS.maxResponseBytes,
+      maxContentLength: this.maxResponseBytes,
       transformResponse: (data: unknown) => data, // parsed here, so an HTML 502 page stays a 502
       headers: { Accept: 'application/json', 'User-Agent': 'junction-connector', ...options.headers },
     });
@@ -324,21 +344,34 @@ class AxiosHttpClient implements HttpClient {
     where: Where,
   ): Promise<{ info: HttpResponseInfo } | { error: ConnectorError }> {
     const timeoutMs = req.timeoutMs ?? this.timeoutMs;
-    const deadline = new AbortController();
-    const timer = setTimeout(() => deadline.abort(), timeoutMs);
-    const signal = req.signal ? AbortSignal.any([req.signal, deadline.signal]) : deadline.signal;
     const responseType = req.responseType ?? 'json';
+    const direct = responseType !== 'arraybuffer' && this.directHeaders(method, req.data, headers);
+    // The direct path keeps its own deadline timer (no AbortController per request); axios needs a signal.
+    const deadline = direct ? undefined : new AbortController();
+    const timer = deadline ? setTimeout(() => deadline.abort(), timeoutMs) : undefined;
+    const signal = deadline && req.signal ? AbortSignal.any([req.signal, deadline.signal]) : deadline?.signal;
     try {
-      const res = await this.axios.request({
-        method,
-        baseURL,
-        url: req.url,
-        params: req.params,
-        data: req.data,
-        headers,
-        signal,
-        responseType: responseType === 'arraybuffer' ? 'arraybuffer' : 'text',
-      });
+      const res = direct
+        ? await sendDirect({
+            method,
+            url: joinUrl(baseURL, req.url),
+            params: req.params,
+            headers: direct,
+            body: req.data === undefined ? undefined : Buffer.from(JSON.stringify(req.data), 'utf8'),
+            signal: req.signal,
+            timeoutMs,
+            maxContentLength: this.maxResponseBytes,
+          })
+        : await this.axios.request({
+            method,
+            baseURL,
+            url: req.url,
+            params: req.params,
+            data: req.data,
+            headers,
+            signal,
+            responseType: responseType === 'arraybuffer' ? 'arraybuffer' : 'text',
+          });
       const info: HttpResponseInfo = { status: res.status, headers: plainHeaders(res.headers), data: res.data, method, path: where.path };
       if (responseType === 'json') {
         const parsed = parseJson(res.data);
@@ -357,22 +390,45 @@ class AxiosHttpClient implements HttpClient {
       return { info };
     } catch (err) {
       if (req.signal?.aborted) throw abortReason(req.signal);
-      if (deadline.signal.aborted) {
+      if (deadline ? deadline.signal.aborted : err instanceof TransportError && err.code === DEADLINE_EXCEEDED) {
         return { error: new ConnectorError({ ...where, code: 'CONNECTOR_TIMEOUT', message: `${describe(where)} got no complete response within ${timeoutMs} ms` }) };
       }
-      if (!axios.isAxiosError(err)) throw err;
+      if (!axios.isAxiosError(err) && !isTransportFailure(err)) throw err;
       // Never keep the AxiosError as `cause`: its config carries the Authorization header.
-      const code = err.code ?? 'network error';
+      const code = (err as { code?: string }).code ?? 'network error';
       if (code === 'ERR_BAD_RESPONSE') {
-        return { error: new ConnectorError({ ...where, code: 'CONNECTOR_BAD_RESPONSE', message: `${describe(where)}: ${err.message}` }) };
+        return { error: new ConnectorError({ ...where, code: 'CONNECTOR_BAD_RESPONSE', message: `${describe(where)}: ${(err as Error).message}` }) };
       }
       if (['ERR_BAD_OPTION', 'ERR_BAD_OPTION_VALUE', 'ERR_INVALID_URL', 'ERR_NOT_SUPPORT'].includes(code)) {
-        return { error: new ConnectorError({ ...where, code: 'CONNECTOR_MISCONFIGURED', message: `${describe(where)} could not be sent: ${err.message}` }) };
+        return { error: new ConnectorError({ ...where, code: 'CONNECTOR_MISCONFIGURED', message: `${describe(where)} could not be sent: ${(err as Error).message}` }) };
       }
-      return { error: new ConnectorError({ ...where, code: 'CONNECTOR_UNAVAILABLE', message: `${describe(where)} failed: ${code} ${err.message}` }) };
+      return { error: new ConnectorError({ ...where, code: 'CONNECTOR_UNAVAILABLE', message: `${describe(where)} failed: ${code} ${(err as Error).message}` }) };
     } finally {
       clearTimeout(timer);
     }
+  }
+
+  /**
+   * The headers axios would send for this request, or undefined when it must go through axios
+   * (a body axios would not send as JSON, a header axios would rewrite).
+   */
+  private directHeaders(method: string, data: unknown, headers: Record<string, string>): Record<string, string> | undefined {
+    if (!this.baseHeaders || !isJsonBody(data)) return undefined;
+    const all = mergeHeaders(new Map(this.baseHeaders), headers);
+    if (!all) return undefined;
+    const type = all.get('content-type');
+    if (data !== undefined) {
+      // axios form-encodes objects sent as forms; JSON is all this path sends.
+      if (type && !/json/i.test(type[1])) return undefined;
+      if (!type) all.set('content-type', ['Content-Type', 'application/json']);
+    } else if (!type && (method === 'POST' || method === 'PUT' || method === 'PATCH')) {
+      all.set('content-type', ['Content-Type', 'application/x-www-form-urlencoded']); // axios' default
+    }
+    if (all.has('content-length')) return undefined;
+    if (!all.has('accept-encoding')) all.set('accept-encoding', ['Accept-Encoding', ACCEPT_ENCODING]);
+    const out: Record<string, string> = {};
+    for (const [name, value] of all.values()) out[name] = value;
+    return out;
   }
 
   private responseError(verdict: ResponseClassification, info: HttpResponseInfo, why?: string): ConnectorError {
@@ -416,33 +472,74 @@ class AxiosHttpClient implements HttpClient {
 
   private log(req: HttpRequest, method: string, headers: Record<string, string>, e: Pick<HttpLogEntry, 'attempt' | 'status' | 'outcome' | 'retryInMs' | 'durationMs'>) {
     if (!this.logger) return;
-    const query = req.params
-      ? new URLSearchParams(
-          Object.entries(req.params)
-            .filter(([, v]) => v !== undefined && v !== null)
-            .map(([k, v]): [string, string] => [k, String(v)]),
-        ).toString()
-      : '';
-    const url = req.url + (query ? (req.url.includes('?') ? '&' : '?') + query : '');
+    const entry: HttpLogEntry = { connector: this.connector, method, url: '', ...e, requestHeaders: {}, requestBody: undefined };
+    // Redaction (a deep copy of the body) happens when a field is first read, so a logger that
+    // drops the entry (or reads only the outcome) does not pay for it; read, it is redacted as before.
+    lazyField(entry, 'url', () => redactUrl(withQuery(req.url, req.params)));
+    lazyField(entry, 'requestHeaders', () => redact({ ...this.options.headers, ...headers }));
+    lazyField(entry, 'requestBody', () => (req.data === undefined ? undefined : req.redactBody ? REDACTED : redact(req.data)));
     try {
-      this.logger({
-        connector: this.connector,
-        method,
-        url: redactUrl(url),
-        ...e,
-        requestHeaders: redact({ ...this.options.headers, ...headers }),
-        requestBody: req.data === undefined ? undefined : req.redactBody ? REDACTED : redact(req.data),
-      });
+      this.logger(entry);
     } catch {
       // A broken logger must not break the request.
     }
   }
 }
 
+/** Replaces `key` (keeping its place among the keys) with a value computed once, on first read. */
+function lazyField<K extends keyof HttpLogEntry>(entry: HttpLogEntry, key: K, compute: () => HttpLogEntry[K]): void {
+  const settle = (value: HttpLogEntry[K]) => {
+    Object.defineProperty(entry, key, { value, writable: true, enumerable: true, configurable: true });
+    return value;
+  };
+  Object.defineProperty(entry, key, { get: () => settle(compute()), set: settle, enumerable: true, configurable: true });
+}
+
+/** The request's path and query as the log shows it (before redaction). */
+function withQuery(url: string, params: HttpRequest['params']): string {
+  const query = params
+    ? new URLSearchParams(
+        Object.entries(params)
+          .filter(([, v]) => v !== undefined && v !== null)
+          .map(([k, v]): [string, string] => [k, String(v)]),
+      ).toString()
+    : '';
+  return url + (query ? (url.includes('?') ? '&' : '?') + query : '');
+}
+
 interface Where {
   connector: string;
   method: string;
   path: string;
+}
+
+/** Headers set in order; a later value wins, the first spelling of a name stays (as AxiosHeaders). Undefined if axios would rewrite one. */
+function mergeHeaders(into: Map<string, [string, string]>, headers: Record<string, string> | undefined): Map<string, [string, string]> | undefined {
+  if (!headers) return into;
+  for (const name of Object.keys(headers)) {
+    const value = headers[name];
+    if (!HEADER_NAME.test(name) || typeof value !== 'string' || !PLAIN_HEADER_VALUE.test(value)) return undefined;
+    const lower = name.toLowerCase();
+    const had = into.get(lower);
+    into.set(lower, [had ? had[0] : name, value]);
+  }
+  return into;
+}
+
+const HEADER_NAME = /^[-!#$%&'*+.^_`|~0-9A-Za-z]+$/;
+/** Printable ASCII without surrounding blanks: what axios sends unchanged. */
+const PLAIN_HEADER_VALUE = /^[\x21-\x7e](?:[\x20-\x7e]*[\x21-\x7e])?$/;
+
+/** axios' combineURLs (the base keeps its path; the request path is appended). */
+function joinUrl(base: string, url: string): string {
+  if (!url) return base;
+  let end = base.length;
+  while (end > 0 && base.charCodeAt(end - 1) === 47) end--;
+  return `${base.slice(0, end)}/${url.replace(/^\/+/, '')}`;
+}
+
+function isTransportFailure(err: unknown): boolean {
+  return err instanceof TransportError;
 }
 
 function describe(w: Where): string {

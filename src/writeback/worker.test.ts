@@ -149,6 +149,45 @@ describe('write-back end to end', () => {
     expect((await settled(good.number, 3)).every((r) => r.status === 'APPLIED')).toBe(true);
   });
 
+  it('maps with the synchronous fast path, and through jsonata when it bails', async () => {
+    const watch = (engine: MappingEngine) => {
+      const seen = new Map<string, { fast: boolean; sync: jest.SpyInstance; async: jest.SpyInstance }>();
+      const get = engine.get.bind(engine);
+      jest.spyOn(engine, 'get').mockImplementation((name) => {
+        const c = get(name);
+        if (!seen.has(name)) seen.set(name, { fast: c.fast === true, sync: jest.spyOn(c, 'evaluateSync' as never), async: jest.spyOn(c, 'evaluate') });
+        return c;
+      });
+      return seen;
+    };
+    const run = async (engine: MappingEngine, party: WorldParty) => {
+      await runtime.close();
+      runtime = await startWritebackRuntime({ orm, engine, instances, connection, prefix, relayOptions: { pollMs: 200 } });
+      const { number } = await service.create({ phone: party.phone, serial: party.serial, fault: '不制冷' }, actor);
+      expect((await settled(number, 3)).map((r) => r.status)).toEqual(['APPLIED', 'APPLIED', 'APPLIED']);
+      return number;
+    };
+
+    const withFast = new MappingEngine();
+    const fast = watch(withFast);
+    await run(withFast, parties[0]);
+    const fastOnes = [...fast.values()].filter((m) => m.fast);
+    expect(fastOnes.length).toBeGreaterThan(0);
+    for (const m of fastOnes) {
+      expect(m.sync).toHaveBeenCalled();
+      expect(m.async).not.toHaveBeenCalled(); // no promise chain when the fast path answers
+    }
+
+    const withoutFast = new MappingEngine({ fastPath: false }); // evaluateSync always bails
+    const bailed = watch(withoutFast);
+    await run(withoutFast, parties[1]);
+    expect(bailed.size).toBe(3);
+    for (const m of bailed.values()) {
+      expect(m.sync).toHaveBeenCalled();
+      expect(m.async).toHaveBeenCalled();
+    }
+  });
+
   it('a connector that is not configured: jobs wait (RETRYING), nothing dropped, and go out once it is there', async () => {
     await runtime.close();
     const withoutErp = new Map([...instances].filter(([name]) => name !== 'erp'));
