@@ -1,6 +1,7 @@
 import type { MikroORM } from '@mikro-orm/postgresql';
 import { openOrm } from '../db/orm';
 import { sqlRows } from '../db/sql';
+import { textArray } from '../graph/loaders';
 import { cloneTemplate, dropDatabase } from '../../tests/support/databases';
 import { suggestSerials } from './suggest';
 
@@ -27,7 +28,7 @@ describe('serial variants kept by triggers', () => {
   it('stores each distinct deletion once, runs of equal characters included', async () => {
     const serials = ['VARAAAB001', 'VARXYZ7', 'VAR00000000'];
     const rows = await sqlRows<{ id: string; serial: string }>(orm,
-      `insert into device (serial) select unnest(?::text[]) returning id, serial`, [serials]);
+      `insert into device (serial) select unnest(?::text[]) returning id, serial`, [textArray(serials)]);
     for (const r of rows) expect(await variantsOf(String(r.id))).toEqual(deletions(r.serial));
   });
 

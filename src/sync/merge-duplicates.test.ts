@@ -29,12 +29,12 @@ describe('near-duplicate serials in the merge', () => {
     `select evidence from data_issue where kind = 'POSSIBLE_DUPLICATE' order by id`)).map((r) => `${r.evidence.newSerial}~${r.evidence.existingSerial}`);
 
   it('flags a character more or less inside a run of equal ones, in either order of arrival', async () => {
-    await merge(['DUPRUN0001', 'DUPRUNAA77', 'DUPSEQ0001']);
+    await merge(['DUPRUN0001', 'DUPRUNAA77', 'DUPSEQ0001', 'DUPSOLO12']);
     expect(await pairs()).toEqual([]);
-    await merge(['DUPRUN00001', 'DUPRUNA77', 'DUPSEQ0002']);
-    expect(await pairs()).toEqual(['DUPRUN00001~DUPRUN0001', 'DUPRUNA77~DUPRUNAA77']);
+    await merge(['DUPRUN00001', 'DUPRUNA77', 'DUPSEQ0002', 'DUPSOLOX12']);
+    expect(await pairs()).toEqual(['DUPRUN00001~DUPRUN0001', 'DUPRUNA77~DUPRUNAA77', 'DUPSOLOX12~DUPSOLO12']);
     // One more again: a near pair with the newest one only (two characters from the first).
     await merge(['DUPRUN000001']);
-    expect(await pairs()).toEqual(['DUPRUN00001~DUPRUN0001', 'DUPRUNA77~DUPRUNAA77', 'DUPRUN000001~DUPRUN00001']);
+    expect(await pairs()).toEqual(['DUPRUN00001~DUPRUN0001', 'DUPRUNA77~DUPRUNAA77', 'DUPSOLOX12~DUPSOLO12', 'DUPRUN000001~DUPRUN00001']);
   });
 });
