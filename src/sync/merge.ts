@@ -315,32 +315,43 @@ export class Merger {
    * Substitutions are not flagged: sequential serials (…001, …002) differ by one substitution all
    * the time. Exact lookups through one-character deletions (device_serial_variant, kept by a
    * trigger), so the check stays linear; one statement per batch, one issue per pair.
+   * The plan must not depend on statistics (a bulk load runs before autovacuum analyzes): the
+   * deletions of the new serials are joined to device in one go (a hash join at worst reads
+   * device once per batch), and the variant lookup is an `= any(array(...))` per serial, which
+   * only an index scan can answer (as a join, the default estimate of 0.5% of the variants per
+   * serial made PostgreSQL read every variant per batch).
    */
   private async flagNearDuplicateDevices(created: Array<{ id: string; serial: string }>): Promise<void> {
     if (!created.length) return;
     const source = `${this.source.connector}/${this.source.stream}`;
     await this.exec(
-      `insert into data_issue (kind, severity, entity_type, entity_id, fingerprint, message, evidence)
+      `with n as (select * from jsonb_to_recordset(?::jsonb) n(id bigint, serial text))
+       insert into data_issue (kind, severity, entity_type, entity_id, fingerprint, message, evidence)
        select distinct on (fingerprint) kind, severity, entity_type, entity_id, fingerprint, message, evidence from (
-         select 'POSSIBLE_DUPLICATE' as kind, 'WARNING' as severity, 'device' as entity_type, n.id as entity_id,
-                'POSSIBLE_DUPLICATE:device:' || least(n.serial, d.serial) || '|' || greatest(n.serial, d.serial) as fingerprint,
+         select 'POSSIBLE_DUPLICATE' as kind, 'WARNING' as severity, 'device' as entity_type, p.new_id as entity_id,
+                'POSSIBLE_DUPLICATE:device:' || least(p.new_serial, p.serial) || '|' || greatest(p.new_serial, p.serial) as fingerprint,
                 format('Device serial %s (new, from %s) is %s with one character %s: not merged, check which is right',
-                       n.serial, ?::text, d.serial, case when length(n.serial) > length(d.serial) then 'more' else 'less' end) as message,
-                jsonb_build_object('newSerial', n.serial, 'newDeviceId', n.id, 'existingSerial', d.serial, 'existingDeviceId', d.id,
-                                   'existingModel', d.model, 'source', ?::text) as evidence
-           from jsonb_to_recordset(?::jsonb) n(id bigint, serial text)
-           join lateral (
-             -- the new serial with one character removed is a known serial (new has one more) ...
-             select d.* from generate_series(1, length(n.serial)) i
+                       p.new_serial, ?::text, p.serial, case when length(p.new_serial) > length(p.serial) then 'more' else 'less' end) as message,
+                jsonb_build_object('newSerial', p.new_serial, 'newDeviceId', p.new_id, 'existingSerial', p.serial, 'existingDeviceId', p.id,
+                                   'existingModel', p.model, 'source', ?::text) as evidence
+           from (
+             -- the new serial with one character removed is a known serial (new has one more; one
+             -- deletion per run of equal characters: the others give the same string) ...
+             select n.id as new_id, n.serial as new_serial, d.id, d.serial, d.model
+               from n cross join lateral generate_series(1, length(n.serial)) i
                join device d on d.serial = substr(n.serial, 1, i - 1) || substr(n.serial, i + 1)
-             union
+              where (i = 1 or substr(n.serial, i, 1) <> substr(n.serial, i - 1, 1)) and d.id <> n.id
+             union all
              -- ... or the new serial is a known serial with one character removed (new has one less)
-             select d.* from device_serial_variant v join device d on d.id = v.device_id where v.variant = n.serial
-           ) d on d.id <> n.id
+             select n.id, n.serial, d.id, d.serial, d.model
+               from n cross join lateral (select d.id, d.serial, d.model from device d
+                                           where d.id = any(array(select v.device_id from device_serial_variant v where v.variant = n.serial))) d
+              where d.id <> n.id
+           ) p
        ) found
        order by fingerprint, entity_id
        on conflict (fingerprint) do update set last_seen = now()`,
-      [source, source, JSON.stringify(created)],
+      [JSON.stringify(created), source, source],
     );
   }
 

@@ -35,14 +35,14 @@ export class Device extends BaseEntity {
 
 /**
  * A serial with one character removed (maintained by triggers on device): finds near-duplicate
- * serials by exact lookup. No foreign key on purpose (see the Similarity migration).
+ * serials by exact lookup. No foreign key on purpose (see the Similarity migration), no index on
+ * device_id (see the VariantCost migration).
  */
 @Entity({ tableName: 'device_serial_variant' })
 export class DeviceSerialVariant {
   @PrimaryKey({ type: 'string', columnType: 'text' })
   variant!: string;
 
-  @Index({ name: 'device_serial_variant_device_idx' })
   @PrimaryKey({ type: 'bigint' })
   deviceId!: string;
 }

@@ -9,6 +9,7 @@ import { Migration20261123060000Enrichment } from './Migration20261123060000Enri
 import { Migration20261123070000Quality } from './Migration20261123070000Quality';
 import { Migration20261123080000ExcelPush } from './Migration20261123080000ExcelPush';
 import { Migration20261123090000WritebackIds } from './Migration20261123090000WritebackIds';
+import { Migration20261123100000VariantCost } from './Migration20261123100000VariantCost';
 
 /** Every committed migration, in order. Add new ones at the end. */
 export const MIGRATIONS: MigrationObject[] = [
@@ -22,4 +23,5 @@ export const MIGRATIONS: MigrationObject[] = [
   { name: 'Migration20261123070000Quality', class: Migration20261123070000Quality },
   { name: 'Migration20261123080000ExcelPush', class: Migration20261123080000ExcelPush },
   { name: 'Migration20261123090000WritebackIds', class: Migration20261123090000WritebackIds },
+  { name: 'Migration20261123100000VariantCost', class: Migration20261123100000VariantCost },
 ];

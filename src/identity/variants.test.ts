@@ -1,0 +1,47 @@
+import type { MikroORM } from '@mikro-orm/postgresql';
+import { openOrm } from '../db/orm';
+import { sqlRows } from '../db/sql';
+import { textArray } from '../graph/loaders';
+import { cloneTemplate, dropDatabase } from '../../tests/support/databases';
+import { suggestSerials } from './suggest';
+
+/** Every distinct one-character deletion of `s`, computed the obvious way. */
+const deletions = (s: string) => [...new Set([...s].map((_, i) => s.slice(0, i) + s.slice(i + 1)))].sort();
+
+/** The triggers keep device_serial_variant equal to the deletions of every device's current serial. */
+describe('serial variants kept by triggers', () => {
+  let db: { name: string; url: string };
+  let orm: MikroORM;
+
+  beforeAll(async () => {
+    db = await cloneTemplate();
+    orm = await openOrm(db.url);
+  });
+  afterAll(async () => {
+    await orm.close(true);
+    await dropDatabase(db.name);
+  });
+
+  const variantsOf = async (id: string) =>
+    (await sqlRows<{ variant: string }>(orm, `select variant from device_serial_variant where device_id = ? order by variant`, [id])).map((r) => r.variant);
+
+  it('stores each distinct deletion once, runs of equal characters included', async () => {
+    const serials = ['VARAAAB001', 'VARXYZ7', 'VAR00000000'];
+    const rows = await sqlRows<{ id: string; serial: string }>(orm,
+      `insert into device (serial) select unnest(?::text[]) returning id, serial`, [textArray(serials)]);
+    for (const r of rows) expect(await variantsOf(String(r.id))).toEqual(deletions(r.serial));
+  });
+
+  it('replaces the old serial\'s variants by the new one\'s when a serial changes, and only then', async () => {
+    const [a] = await sqlRows<{ id: string }>(orm, `insert into device (serial) values ('VARMOVE1100') returning id`);
+    const [b] = await sqlRows<{ id: string }>(orm, `insert into device (serial) values ('VARSTAY22') returning id`);
+    // One statement changing one serial and touching another without changing it.
+    await sqlRows(orm, `update device set serial = case id when ? then 'VARMOVED9' else serial end, firmware = 'V2' where id in (?, ?)`, [a.id, a.id, b.id]);
+    expect(await variantsOf(String(a.id))).toEqual(deletions('VARMOVED9'));
+    expect(await variantsOf(String(b.id))).toEqual(deletions('VARSTAY22'));
+    // Suggestions follow: the old serial is gone, the new one is found from a typo.
+    expect(await suggestSerials(orm, 'VARMOVE110')).toEqual([]);
+    expect((await suggestSerials(orm, 'VARMOVED')).map((s) => s.serial)).toEqual(['VARMOVED9']);
+    expect((await suggestSerials(orm, 'VARMOVED99')).map((s) => s.serial)).toEqual(['VARMOVED9']);
+  });
+});
