@@ -3,7 +3,33 @@
  * process against the benchmark database. Prints one JSON line with the summary and peak RSS.
  */
 import 'reflect-metadata';
+import { appendFileSync } from 'fs';
+import { setFlagsFromString, writeHeapSnapshot } from 'v8';
 import { runExcelImport } from '../../src/cli/excel';
+
+// Experiment: V8 flags set at run time.
+if (process.env.JUNCTION_BENCH_V8FLAGS) setFlagsFromString(process.env.JUNCTION_BENCH_V8FLAGS);
+// JUNCTION_BENCH_MEMTRACE=<file>: process.memoryUsage() every 500 ms, one JSON line each (MB).
+const trace = process.env.JUNCTION_BENCH_MEMTRACE;
+if (trace) {
+  const t0 = Date.now();
+  const mb = (n: number) => Math.round(n / 1048576);
+  setInterval(() => {
+    const m = process.memoryUsage();
+    appendFileSync(trace, `${JSON.stringify({ s: (Date.now() - t0) / 1000, rss: mb(m.rss), heapUsed: mb(m.heapUsed), heapTotal: mb(m.heapTotal), external: mb(m.external), arrayBuffers: mb(m.arrayBuffers) })}\n`);
+  }, 500).unref();
+}
+// JUNCTION_BENCH_HEAPSNAP=<dir>:<s>,<s>…: heap snapshots (live objects only) at those seconds.
+const snap = process.env.JUNCTION_BENCH_HEAPSNAP;
+if (snap) {
+  const [dir, at] = snap.split(':');
+  for (const s of at.split(',')) {
+    setTimeout(() => {
+      const f = writeHeapSnapshot(`${dir}/import-${s}s.heapsnapshot`);
+      process.stderr.write(`heap snapshot ${f}\n`);
+    }, Number(s) * 1000).unref();
+  }
+}
 
 async function main(): Promise<void> {
   const [file, template, outDir, databaseUrl] = process.argv.slice(2);

@@ -7,7 +7,7 @@
  */
 import 'reflect-metadata';
 import { spawn } from 'child_process';
-import { existsSync, mkdirSync, statSync } from 'fs';
+import { appendFileSync, existsSync, mkdirSync, statSync } from 'fs';
 import os from 'os';
 import { join, resolve } from 'path';
 import { Client } from 'pg';
@@ -37,12 +37,18 @@ function args() {
 
 function child(script: string, argv: string[], env: Record<string, string> = {}): Promise<any> {
   return new Promise((resolvePromise, reject) => {
-    const p = spawn(process.execPath, [script, ...argv], { env: { ...process.env, ...env }, stdio: ['ignore', 'pipe', 'inherit'] });
+    // JUNCTION_BENCH_NODE_ARGS: node flags for the children (e.g. --trace-gc).
+    const flags = (process.env.JUNCTION_BENCH_NODE_ARGS ?? '').split(' ').filter(Boolean);
+    const p = spawn(process.execPath, [...flags, script, ...argv], { env: { ...process.env, ...env }, stdio: ['ignore', 'pipe', 'inherit'] });
     let out = '';
     p.stdout.on('data', (d) => (out += d));
+    // JUNCTION_BENCH_CHILD_LOG=<file>: the children's stdout as well (the --trace-gc lines).
+    const childLog = process.env.JUNCTION_BENCH_CHILD_LOG;
+    if (childLog) p.stdout.on('data', (d) => appendFileSync(childLog, d));
     p.on('error', reject);
     p.on('close', (code) => {
-      const line = out.trim().split('\n').pop() ?? '';
+      // The last JSON line: node flags such as --trace-gc print to stdout as well.
+      const line = out.trim().split('\n').filter((l) => l.startsWith('{')).pop() ?? '';
       if (code !== 0) return reject(new Error(`${script} exited with ${code}: ${out}`));
       try {
         resolvePromise(JSON.parse(line));

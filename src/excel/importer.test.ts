@@ -13,7 +13,10 @@ import { TicketService } from '../tickets/ticket-service';
 import { cloneTemplate, dropDatabase } from '../../tests/support/databases';
 import { scratchDir, tableCounts, writeWorkbook } from '../../tests/support/excel';
 import { unzip, zip } from '../../tests/support/zip';
+import { Merger } from '../sync/merge';
+import { heapFlags, IMPORT_HEAP_GROWING_PERCENT } from './heap';
 import { ExcelImporter, ImportSummary } from './importer';
+import { SheetReader } from './reader';
 import { ResultLine, readLines, writeResultWorkbook } from './results';
 
 let orm: MikroORM;
@@ -267,6 +270,50 @@ describe('batches mapped ahead of their merge', () => {
     const name = (await sqlOne<{ name: string }>(orm, `select name from customer where phone = '+8613800138103'`))!.name;
     expect(name).toBe('新名');
     expect(lines[1]).toMatchObject({ row: 3, filled: ['customerName'], records: [{ entity: 'customer', name: '新名' }, { entity: 'device', serial: 'SN-AHEAD6' }] });
+  });
+
+  // Memory: the reader is pulled, not pushed; a merge slower than the read must not let parsed
+  // batches pile up. When batch j comes out of the reader, batches 0..j-2 are merged (j-1 may be
+  // merging), whatever the speeds.
+  it('the reader never runs more than one batch ahead of the merge', async () => {
+    const rows = Array.from({ length: 8 }, (_, i) => [`SN-BOUND${i}`, 'M', `1380013820${i}`, `客户${i}`, null, null]);
+    const file = await deviceWorkbook('bounded.xlsx', rows);
+    let merged = 0;
+    const mergedAtRead: number[] = [];
+    const merge = Merger.prototype.merge;
+    const batches = SheetReader.prototype.batches;
+    const mergeSpy = jest.spyOn(Merger.prototype, 'merge').mockImplementation(async function (this: Merger, ...a: Parameters<Merger['merge']>) {
+      await new Promise((resolve) => setTimeout(resolve, 20)); // a merge slower than the read
+      const r = await merge.apply(this, a);
+      merged++;
+      return r;
+    });
+    const readSpy = jest.spyOn(SheetReader.prototype, 'batches').mockImplementation(async function* (this: SheetReader, size: number) {
+      for await (const b of batches.call(this, size)) {
+        mergedAtRead.push(merged);
+        yield b;
+      }
+    });
+    try {
+      const { s } = await run(file, 'devices', { batchSize: 1 });
+      expect(s).toMatchObject({ status: 'SUCCEEDED', imported: 8 });
+    } finally {
+      mergeSpy.mockRestore();
+      readSpy.mockRestore();
+    }
+    expect(merged).toBe(8);
+    expect(mergedAtRead).toHaveLength(8);
+    mergedAtRead.forEach((m, j) => expect(m).toBeGreaterThanOrEqual(j - 1));
+  });
+
+  it('an import applies its heap setting while it runs and gives V8 its own back after', async () => {
+    const set = jest.spyOn(heapFlags, 'set').mockImplementation(() => undefined);
+    try {
+      await run(await deviceWorkbook('heap.xlsx', [['SN-HEAP1', 'M', '13800138301', '王', null, null]]), 'devices');
+      expect(set.mock.calls).toEqual([[`--heap-growing-percent=${IMPORT_HEAP_GROWING_PERCENT}`], ['--heap-growing-percent=0']]);
+    } finally {
+      set.mockRestore();
+    }
   });
 
   it('a file refused part way still lists the rows read before it, NOT_IMPORTED', async () => {

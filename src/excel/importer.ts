@@ -11,6 +11,7 @@ import { MergeItem, Merger } from '../sync/merge';
 import { suggestSerials } from '../identity/suggest';
 import type { Actor, CreateTicketInput, TicketService } from '../tickets/ticket-service';
 import { FirstSeen } from './dedupe';
+import { withImportHeap } from './heap';
 import { PushRow, queuePushes } from './push';
 import { ExcelFileError } from './errors';
 import { FillResult, fillFromMasterData } from './master-data';
@@ -112,7 +113,12 @@ export class ExcelImporter {
     private readonly tickets: TicketService,
   ) {}
 
-  async run(req: ImportRequest): Promise<ImportSummary> {
+  /** Imports a file. The CLI and the HTTP job both come here: the import's heap setting is applied here (see heap.ts). */
+  run(req: ImportRequest): Promise<ImportSummary> {
+    return withImportHeap(() => this.runImport(req));
+  }
+
+  private async runImport(req: ImportRequest): Promise<ImportSummary> {
     const started = Date.now();
     const summary: ImportSummary = {
       template: typeof req.template === 'string' ? req.template : req.template.name, file: req.fileName, sheet: null, headers: [],
