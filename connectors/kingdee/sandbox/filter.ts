@@ -188,8 +188,23 @@ export function resolveColumn(columns: Record<string, ColumnType>, key: string):
 
 type Value = string | number | null | undefined;
 
-/** `YYYY-MM-DD[ T]HH:mm:ss[.f…]` or a date → a string that sorts as the instant does. */
+const DATETIME_KEYS = new Map<string, string | undefined>();
+const DATETIME_KEYS_MAX = 200_000;
+
+/**
+ * `YYYY-MM-DD[ T]HH:mm:ss[.f…]` or a date → a string that sorts as the instant does. Remembered:
+ * a page sorted by FModifyDate compares the same few thousand values over and over (a real K3
+ * answers keyset pages from an index; without this the sandbox spent most of a sync in the regex).
+ */
 export function datetimeKey(v: string): string | undefined {
+  if (DATETIME_KEYS.has(v)) return DATETIME_KEYS.get(v);
+  if (DATETIME_KEYS.size >= DATETIME_KEYS_MAX) DATETIME_KEYS.clear();
+  const key = parseDatetimeKey(v);
+  DATETIME_KEYS.set(v, key);
+  return key;
+}
+
+function parseDatetimeKey(v: string): string | undefined {
   const m = /^(\d{4})-(\d{1,2})-(\d{1,2})(?:[ T](\d{1,2}):(\d{2})(?::(\d{2})(?:\.(\d{1,7}))?)?)?$/.exec(v.trim());
   if (!m) return undefined;
   const p = (s: string | undefined, n: number) => (s ?? '0').padStart(n, '0');
