@@ -1,5 +1,6 @@
 /** Junction's export (`junction excel export devices`, streaming) in its own process; prints one JSON line. */
 import 'reflect-metadata';
+import { peakRssKb } from './peak-rss';
 import { openOrm } from '../../src/db/orm';
 import { exportData } from '../../src/excel/exporter';
 import { loadTemplate } from '../../src/excel/template';
@@ -11,7 +12,7 @@ async function main(): Promise<void> {
   try {
     const rows = await exportData(orm, loadTemplate(template), {}, output);
     const ms = Number(process.hrtime.bigint() - t0) / 1e6;
-    process.stdout.write(`${JSON.stringify({ rows, ms, maxRssKb: process.resourceUsage().maxRSS })}\n`);
+    process.stdout.write(`${JSON.stringify({ rows, ms, maxRssKb: peakRssKb() })}\n`);
   } finally {
     await orm.close(true);
   }

@@ -3,6 +3,7 @@
  * process against the benchmark database. Prints one JSON line with the summary and peak RSS.
  */
 import 'reflect-metadata';
+import { peakRssKb } from './peak-rss';
 import { appendFileSync } from 'fs';
 import { setFlagsFromString, writeHeapSnapshot } from 'v8';
 import { runExcelImport } from '../../src/cli/excel';
@@ -44,7 +45,7 @@ async function main(): Promise<void> {
   });
   const ms = Number(process.hrtime.bigint() - t0) / 1e6;
   const cpu = process.cpuUsage(cpu0);
-  process.stdout.write(`${JSON.stringify({ code, ms, cpuMs: (cpu.user + cpu.system) / 1000, summary, maxRssKb: process.resourceUsage().maxRSS })}\n`);
+  process.stdout.write(`${JSON.stringify({ code, ms, cpuMs: (cpu.user + cpu.system) / 1000, summary, maxRssKb: peakRssKb() })}\n`);
 }
 
 main().catch((e) => {

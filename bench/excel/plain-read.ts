@@ -2,6 +2,7 @@
  * Baseline: a plain exceljs streaming read of the same file (every row's values touched), run in
  * its own process so its peak RSS is its own. Prints one JSON line.
  */
+import { peakRssKb } from './peak-rss';
 import ExcelJS from 'exceljs';
 
 async function main(): Promise<void> {
@@ -20,7 +21,7 @@ async function main(): Promise<void> {
   }
   const ms = Number(process.hrtime.bigint() - t0) / 1e6;
   const cpu = process.cpuUsage(cpu0);
-  process.stdout.write(`${JSON.stringify({ rows, cells, ms, cpuMs: (cpu.user + cpu.system) / 1000, maxRssKb: process.resourceUsage().maxRSS })}\n`);
+  process.stdout.write(`${JSON.stringify({ rows, cells, ms, cpuMs: (cpu.user + cpu.system) / 1000, maxRssKb: peakRssKb() })}\n`);
 }
 
 main().catch((e) => {

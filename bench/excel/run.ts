@@ -2,7 +2,7 @@
  * `npm run bench:excel`: a 1M-row `devices` workbook (written with exceljs's WorkbookWriter)
  * imported by `junction excel import`, next to a plain exceljs streaming read of the same file in
  * the same run; then a re-import (must change nothing) and a streaming export. Each side runs in
- * its own process so its peak RSS (`process.resourceUsage().maxRSS`) is its own. Prints figures
+ * its own process so its peak RSS (`VmHWM`, bench/excel/peak-rss.ts) is its own. Prints figures
  * next to the targets; fails only when something is wrong (counts, exit codes). See bench/README.md.
  */
 import 'reflect-metadata';
