@@ -15,6 +15,7 @@ import { suggestSerials } from '../../src/identity/suggest';
 import { databaseUrls, recreateDatabase, withClient, migratePending } from '../common/db';
 import { MODELS } from '../lookup/seed-data';
 import { fmt, msSince, percentile, table } from '../lookup/stats';
+import { mulberry32 } from '../../src/util/prng';
 
 const BENCH_DATABASE = 'junction_bench_identity';
 const SEED_VERSION = 1;
@@ -46,18 +47,6 @@ function parseArgs(argv: string[]): Args {
 }
 
 const log = (line = ''): void => { process.stdout.write(`${line}\n`); };
-
-/** Deterministic pseudo-random numbers (mulberry32), so a seed always gives the same typos. */
-function rng(seed: number): () => number {
-  let s = seed >>> 0;
-  return () => {
-    s = (s + 0x6d2b79f5) >>> 0;
-    let t = s;
-    t = Math.imul(t ^ (t >>> 15), t | 1);
-    t ^= t + Math.imul(t ^ (t >>> 7), t | 61);
-    return ((t ^ (t >>> 14)) >>> 0) / 4294967296;
-  };
-}
 
 const ALPHABET = '0123456789ABCDEFGHIJKLMNOPQRSTUVWXYZ';
 
@@ -173,7 +162,7 @@ async function main(): Promise<void> {
     // The sample: random devices (by a hash of the seed), sequential-batch ones in their share.
     const picks = await sqlRows<{ serial: string; model: string }>(orm,
       `select serial, model from device order by hashint8extended(id, ?) limit ?`, [args.seed, args.queries * KINDS.length]);
-    const r = rng(args.seed);
+    const r = mulberry32(args.seed);
     const known = new Set<string>();
     const typos: Query[] = picks.map((p, i) => {
       const kind = KINDS[i % KINDS.length];

@@ -1,17 +1,6 @@
 import { normalizePhone } from '../../src/identity/normalize';
 import { isHeavyCustomer, phoneOf } from './seed-data';
-
-/** mulberry32: small, seeded, good enough to pick a sample. */
-export function prng(seed: number): () => number {
-  let a = seed >>> 0;
-  return () => {
-    a = (a + 0x6d2b79f5) >>> 0;
-    let t = a;
-    t = Math.imul(t ^ (t >>> 15), t | 1);
-    t ^= t + Math.imul(t ^ (t >>> 7), t | 61);
-    return ((t ^ (t >>> 14)) >>> 0) / 4294967296;
-  };
-}
+import { mulberry32 } from '../../src/util/prng';
 
 const toFullWidth = (s: string): string => s.replace(/[0-9+]/g, (ch) => String.fromCharCode(ch.charCodeAt(0) + 0xfee0));
 
@@ -50,7 +39,7 @@ function rawForm(phone: string, rnd: () => number): string {
  */
 export function buildSample(customers: number, seed: number, count: number): SampleItem[] {
   if (count > customers) throw new Error(`cannot draw ${count} distinct customers out of ${customers}`);
-  const rnd = prng(seed ^ 0x5eed);
+  const rnd = mulberry32(seed ^ 0x5eed);
   const chosen = new Set<number>();
   const out: SampleItem[] = [];
   while (out.length < count) {
@@ -65,7 +54,7 @@ export function buildSample(customers: number, seed: number, count: number): Sam
 
 /** `count` lookups of the heavy customers (50 devices / 500 tickets each), round robin. */
 export function buildHeavySample(customers: number, seed: number, count: number): SampleItem[] {
-  const rnd = prng(seed ^ 0xbeef);
+  const rnd = mulberry32(seed ^ 0xbeef);
   const ids: number[] = [];
   for (let id = 1; id <= customers; id++) if (isHeavyCustomer(id)) ids.push(id);
   if (!ids.length) return [];

@@ -3,18 +3,7 @@
  * numbers and strings swapped, values wrapped in arrays, empty strings, full-width digits, nested
  * objects, ... (one to three changes each, at any depth).
  */
-
-/** mulberry32: a small seeded PRNG, so a failing variation can be reproduced. */
-export function rng(seed: number): () => number {
-  let a = seed >>> 0;
-  return () => {
-    a = (a + 0x6d2b79f5) >>> 0;
-    let t = a;
-    t = Math.imul(t ^ (t >>> 15), t | 1);
-    t ^= t + Math.imul(t ^ (t >>> 7), t | 61);
-    return ((t ^ (t >>> 14)) >>> 0) / 4294967296;
-  };
-}
+import { mulberry32 } from '../../util/prng';
 
 type Path = Array<string | number>;
 
@@ -73,7 +62,7 @@ function getAt(root: unknown, path: Path): unknown {
 
 /** `count` variations of `input`, reproducible from `seed`. */
 export function variations(input: unknown, count: number, seed: number): unknown[] {
-  const r = rng(seed);
+  const r = mulberry32(seed);
   const out: unknown[] = [];
   for (let n = 0; n < count; n++) {
     let v = JSON.parse(JSON.stringify(input ?? null)) as unknown;
