@@ -25,7 +25,7 @@ import type { MikroORM } from '@mikro-orm/postgresql';
 import { ConnectorError, isConnectorError } from '../connectors';
 import { Pool } from 'pg';
 import { logger } from '../logging/logger';
-import { BAILED, type MappingEngine } from '../mapping/engine';
+import { evaluateEither, type MappingEngine } from '../mapping/engine';
 import type { ConnectorInstance } from '../sync/pipeline';
 import { redisConnection } from '../sync/queue';
 import type { BatcherOptions } from './batch';
@@ -154,9 +154,9 @@ export function createWritebackProcessor(deps: WritebackWorkerDeps & { pool: Poo
     try {
       const mapping = deps.engine.get(`${row.mapping}.out`);
       const bindings = { idempotencyKey: key, outboxId: id, connector: row.connector };
-      // The synchronous fast path skips jsonata's promise chain; BAILED = this record needs jsonata.
-      payload = mapping.evaluateSync ? mapping.evaluateSync(row.payload, bindings) : BAILED;
-      if (payload === BAILED) payload = await mapping.evaluate(row.payload, bindings);
+      // The synchronous fast path skips jsonata's promise chain; only a record it hands on waits.
+      const either = evaluateEither(mapping, row.payload, bindings);
+      payload = either instanceof Promise ? await either : either;
     } catch (e) {
       const error = { ...errorJson(e), message: `outbound mapping ${row.mapping}.out failed for ${row.ticket_number ? `ticket ${row.ticket_number}` : row.origin}: ${e instanceof Error ? e.message : String(e)}` };
       await finish(row, 'DEAD', attempt, null, error);
