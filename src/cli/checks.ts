@@ -29,6 +29,7 @@ export async function runChecksCommand(opts: ChecksRunOptions, io: { stdout: { w
       for (const r of result.rules) {
         io.stdout.write(r.error
           ? `${r.rule}: SKIPPED ${r.error}\n`
+          : r.retired ? `${r.rule}: retired (not in the rules file or disabled), ${r.resolved} open finding(s) closed\n`
           : `${r.rule}: ${r.found} found (${r.opened} new, ${r.reopened} reopened), ${r.resolved} resolved, ${r.candidates} candidates\n`);
       }
       io.stdout.write(`checks run ${result.runId}: ${result.status}\n`);

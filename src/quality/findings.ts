@@ -1,4 +1,5 @@
 import type { Exec } from '../db/sql';
+import { textArray } from '../graph/loaders';
 
 export interface Finding {
   fingerprint: string;
@@ -90,4 +91,37 @@ export async function storeFindings(exec: Exec, rule: string, findings: Finding[
     updated: rows.filter((r) => r.before !== null).length,
     resolved: closed.length,
   };
+}
+
+/**
+ * Closes the findings of rules that are no longer in the rules file or are disabled — nothing
+ * checks them any more, so left OPEN they would stay open for ever. Only OPEN and ACKNOWLEDGED
+ * close (IGNORED stays); a rule that is in the file but does not compile keeps its findings
+ * (the caller passes it in `keep`). Findings raised by sync (rule null) are not the checks'.
+ * Audited like the other state changes; returns how many closed per retired rule.
+ */
+export async function retireFindings(exec: Exec, keep: string[], resolvedBy: string): Promise<Map<string, number>> {
+  const closed = await exec<{ id: string; rule: string; before: string; after: string }>(
+    `with gone as (
+       select id, rule, state from data_issue
+        where rule is not null and rule <> all(?::text[]) and state in ('OPEN', 'ACKNOWLEDGED')
+        for update
+     )
+     update data_issue d set state = 'RESOLVED', resolved_at = now(), resolved_by = ?,
+            resolution_note = 'rule ' || gone.rule || ' is no longer in the rules file or is disabled'
+       from gone where d.id = gone.id
+     returning d.id, gone.rule, gone.state as before, d.state as after`,
+    [textArray(keep), resolvedBy],
+  );
+  if (closed.length) {
+    await exec(
+      `insert into audit_log (entity_type, entity_id, field, before, after, actor, origin)
+       select 'data_issue', c.id, 'state', to_jsonb(c.before), to_jsonb(c.after), 'system', ?
+         from jsonb_to_recordset(?::jsonb) as c(id bigint, before text, after text)`,
+      [`checks:${resolvedBy}`, JSON.stringify(closed)],
+    );
+  }
+  const counts = new Map<string, number>();
+  for (const c of closed) counts.set(c.rule, (counts.get(c.rule) ?? 0) + 1);
+  return counts;
 }

@@ -11,7 +11,7 @@ import { bulkExecutor, sqlOne, sqlRows } from '../db/sql';
 import { logger } from '../logging/logger';
 import { MappingEngine } from '../mapping/engine';
 import { BrokenRule, compileRules, CompiledRule, describe } from './compile';
-import { Finding, storeFindings } from './findings';
+import { Finding, retireFindings, storeFindings } from './findings';
 import { loadRules, RuleSet } from './rules';
 import { SCOPES } from './scopes';
 
@@ -27,6 +27,8 @@ export interface RuleOutcome {
   durationMs?: number;
   /** Why the rule was skipped (did not compile, threw, or its query failed). */
   error?: string;
+  /** The rule is no longer in the rules file (or is disabled): its open findings were closed. */
+  retired?: boolean;
 }
 
 export interface QualityRunResult {
@@ -76,10 +78,21 @@ export class QualityRunner {
         outcomes.push({ rule: rule.def.name, kind: rule.def.kind, error });
       }
     }
+    if (!opts.only) outcomes.push(...(await this.retire(opts.trigger)));
     const status = outcomes.some((o) => o.error) ? 'PARTIAL' : 'SUCCEEDED';
     await sqlRows(this.orm, `update quality_run set status = ?, finished_at = now(), summary = ?::jsonb where id = ?`, [status, JSON.stringify(outcomes), run!.id]);
     logger.info('data checks finished', { runId: String(run!.id), trigger: opts.trigger, status, rules: outcomes.length });
     return { runId: String(run!.id), trigger: opts.trigger, status, rules: outcomes };
+  }
+
+  /** A full run also closes what removed or disabled rules left open (a rule that does not compile keeps its findings). */
+  private async retire(trigger: string): Promise<RuleOutcome[]> {
+    const keep = [...this.compiled.map((r) => r.def.name), ...this.broken.map((b) => b.rule)];
+    const counts = await this.orm.em.fork().transactional((em) => retireFindings(bulkExecutor(em), keep, trigger));
+    return [...counts].map(([rule, resolved]) => {
+      logger.info('data check rule retired: its open findings closed', { rule, resolved });
+      return { rule, retired: true, resolved };
+    });
   }
 
   private async runRule(rule: CompiledRule, trigger: string, now: Date): Promise<RuleOutcome> {

@@ -122,11 +122,39 @@ describe('cross-system data checks', () => {
     expect((await issue(stalled)).state).toBe('IGNORED');
   });
 
+  it('closes the open findings of a rule removed from the file or disabled, keeps IGNORED and a broken rule\'s, and reopens when the rule is back', async () => {
+    const all = loadRules().rules;
+    const owners = 'OWNER_CONFLICT:device:SN-TWO-OWNERS';
+    const stalled = 'TICKET_STALLED:ticket:T20261122-0001';
+    const warranty = 'WARRANTY_MISMATCH:ticket:T20261123-0001';
+    const sla = 'SLA_BREACHED:ticket:T20261123-0003';
+    await sqlRows(orm, `update data_issue set state = 'ACKNOWLEDGED' where fingerprint = ?`, [sla]);
+    expect((await issue(stalled)).state).toBe('IGNORED');
+    // serial-two-owners removed, ticket-stalled and ticket-past-sla disabled, warranty-end-differs broken.
+    const edited = parseRules({ rules: all.filter((r) => r.name !== 'serial-two-owners').map((r) =>
+      r.name === 'ticket-stalled' || r.name === 'ticket-past-sla' ? { ...r, enabled: false }
+        : r.name === 'warranty-end-differs' ? { ...r, predicate: 'ticket = = 1', predicateFile: undefined } : r) });
+    const result = await new QualityRunner(orm, edited, new MappingEngine()).run({ trigger: 'schedule', now: QUALITY_NOW });
+    expect(result.rules.filter((r) => r.retired).map((r) => [r.rule, r.resolved]).sort())
+      .toEqual([['serial-two-owners', 1], ['ticket-past-sla', 1]]);
+    expect(await issue(owners)).toMatchObject({ state: 'RESOLVED', resolved_by: 'schedule', resolution_note: 'rule serial-two-owners is no longer in the rules file or is disabled' });
+    expect((await issue(sla)).state).toBe('RESOLVED');
+    expect((await issue(stalled)).state).toBe('IGNORED');
+    expect((await issue(warranty)).state).toBe('OPEN');
+    const audit = await sqlRows<any>(orm, `select before, after, origin from audit_log where entity_type = 'data_issue' and entity_id = ? order by id desc limit 1`, [(await issue(sla)).id]);
+    expect(audit).toEqual([{ before: 'ACKNOWLEDGED', after: 'RESOLVED', origin: 'checks:schedule' }]);
+    // A run of named rules retires nothing; the full file brings the removed rule's finding back.
+    expect((await runner.run({ trigger: 'cli', only: ['repeat-failure'], now: QUALITY_NOW })).rules.some((r) => r.retired)).toBe(false);
+    const back = await runner.run({ trigger: 'schedule', now: QUALITY_NOW });
+    expect(back.rules.some((r) => r.retired)).toBe(false);
+    expect(await issue(owners)).toMatchObject({ state: 'OPEN', resolved_by: null });
+  });
+
   it('finds a repeat failure with the third ticket in the window, not with two nor across eight days', async () => {
     const rules = parseRules({ rules: [{ ...loadRules().rules.find((r) => r.name === 'repeat-failure'), name: 'repeat-failure-5d', kind: 'REPEAT_FAILURE_5D', thresholds: { windowDays: 5, minTickets: 3 } },
       { ...loadRules().rules.find((r) => r.name === 'repeat-failure'), name: 'repeat-failure-9d', kind: 'REPEAT_FAILURE_9D', thresholds: { windowDays: 9, minTickets: 3 } }] });
     const result = await new QualityRunner(orm, rules, new MappingEngine()).run({ trigger: 'test', now: QUALITY_NOW });
-    expect(result.rules.map((r) => [r.rule, r.found])).toEqual([['repeat-failure-5d', 0], ['repeat-failure-9d', 2]]);
+    expect(result.rules.filter((r) => !r.retired).map((r) => [r.rule, r.found])).toEqual([['repeat-failure-5d', 0], ['repeat-failure-9d', 2]]);
     const found = await sqlRows<any>(orm, `select fingerprint from data_issue where kind = 'REPEAT_FAILURE_9D' order by fingerprint`);
     expect(found.map((r) => r.fingerprint)).toEqual([
       'REPEAT_FAILURE_9D:model:RF-MODEL-3 | 空调 / 制冷异常 / 压缩机不启动',

@@ -83,7 +83,7 @@ export class DataIssueResolver {
       id: result.runId, trigger: result.trigger, status: result.status,
       rules: result.rules.map((r) => Object.assign(new DataCheckRuleOutcome(), {
         rule: r.rule, kind: r.kind ?? null, candidates: r.candidates ?? null, found: r.found ?? null, opened: r.opened ?? null,
-        reopened: r.reopened ?? null, resolved: r.resolved ?? null, error: r.error ?? null,
+        reopened: r.reopened ?? null, resolved: r.resolved ?? null, error: r.error ?? null, retired: r.retired ?? false,
       })),
     });
   }

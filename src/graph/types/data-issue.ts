@@ -89,6 +89,7 @@ export class DataCheckRuleOutcome {
   @Field(() => Int, { nullable: true }) reopened!: number | null;
   @Field(() => Int, { nullable: true, description: 'Findings closed because the rule no longer finds them.' }) resolved!: number | null;
   @Field(() => String, { nullable: true, description: 'Why the rule was skipped (does not compile, threw).' }) error!: string | null;
+  @Field({ description: 'The rule is no longer in the rules file or is disabled: this run closed its open findings (resolved).' }) retired!: boolean;
 }
 
 @ObjectType({ description: 'One run of the cross-system checks.' })
