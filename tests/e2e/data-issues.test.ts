@@ -68,7 +68,10 @@ describe('data issues over GraphQL', () => {
     const one = await count(1);
     const three = await count(3);
     expect(three.n).toBe(one.n);
-    const kinds = (phone: string) => three.customers.find((c: any) => c.phone === phone).dataIssues.map((i: any) => `${i.entityType}:${i.kind}`).sort();
+    // Clock-free kinds only: runDataChecks ran on the real clock, and the seed's tickets (dated around
+    // 2026-11-23) grow stalled and past their SLA as the calendar moves on.
+    const kinds = (phone: string) => three.customers.find((c: any) => c.phone === phone).dataIssues
+      .map((i: any) => `${i.entityType}:${i.kind}`).filter((k: string) => !/:(TICKET_STALLED|SLA_BREACHED)$/.test(k)).sort();
     // A: the device claimed by B too, the ticket told a wrong warranty end, the resolved ticket whose case is open.
     expect(kinds('+8613800000001')).toEqual(['device:OWNER_CONFLICT', 'ticket:STATUS_MISMATCH', 'ticket:WARRANTY_MISMATCH']);
     // B: two names across systems, and its resolved ticket paired with an open complaint.
