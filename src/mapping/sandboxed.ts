@@ -1,3 +1,4 @@
+import { tmpdir } from 'os';
 import { join } from 'path';
 import { Worker } from 'worker_threads';
 import { MappingError, MappingErrorCode } from './errors';
@@ -92,18 +93,41 @@ export function defaultBudgetMs(env: NodeJS.ProcessEnv = process.env): number {
 
 const FROM_SOURCES = __filename.endsWith('.ts');
 
-/** Eval'd in the worker when running from .ts sources: a `.ts` loader, then the worker body. */
+/**
+ * Eval'd in the worker when running from .ts sources: a `.ts` loader, then the worker body.
+ * Transpiled files are kept on disk keyed by path and content, so only the first worker of a
+ * change loads the `typescript` package (about a second per worker otherwise).
+ */
 const TS_BOOTSTRAP = `
-const { workerData } = require('worker_threads');
+const { workerData, threadId } = require('worker_threads');
 const fs = require('fs');
+const path = require('path');
+const crypto = require('crypto');
 const Module = require('module');
-const ts = require(workerData.typescript);
+let ts;
 Module._extensions['.ts'] = function (module, filename) {
-  const out = ts.transpileModule(fs.readFileSync(filename, 'utf8'), {
-    fileName: filename,
-    compilerOptions: { module: ts.ModuleKind.CommonJS, target: ts.ScriptTarget.ES2022, esModuleInterop: true, inlineSourceMap: true },
-  });
-  module._compile(out.outputText, filename);
+  const source = fs.readFileSync(filename, 'utf8');
+  const key = crypto.createHash('sha256').update(filename).update('\\0').update(source).digest('hex');
+  const cached = path.join(workerData.cacheDir, key + '.js');
+  let out;
+  try {
+    out = fs.readFileSync(cached, 'utf8');
+  } catch {
+    ts = ts || require(workerData.typescript);
+    out = ts.transpileModule(source, {
+      fileName: filename,
+      compilerOptions: { module: ts.ModuleKind.CommonJS, target: ts.ScriptTarget.ES2022, esModuleInterop: true, inlineSourceMap: true },
+    }).outputText;
+    try {
+      fs.mkdirSync(workerData.cacheDir, { recursive: true });
+      const tmp = cached + '.' + process.pid + '.' + threadId;
+      fs.writeFileSync(tmp, out);
+      fs.renameSync(tmp, cached);
+    } catch {
+      // a cache that cannot be written only costs time
+    }
+  }
+  module._compile(out, filename);
 };
 require(workerData.entry);
 `;
@@ -113,7 +137,7 @@ function startWorker(job: SandboxJob, memoryMb: number): Worker {
   if (!FROM_SOURCES) return new Worker(join(__dirname, 'sandboxed-worker.js'), { workerData: { job }, resourceLimits });
   return new Worker(TS_BOOTSTRAP, {
     eval: true,
-    workerData: { job, entry: join(__dirname, 'sandboxed-worker.ts'), typescript: require.resolve('typescript') },
+    workerData: { job, entry: join(__dirname, 'sandboxed-worker.ts'), typescript: require.resolve('typescript'), cacheDir: join(tmpdir(), `junction-sandbox-ts-${process.getuid?.() ?? 'user'}`) },
     resourceLimits,
   });
 }
