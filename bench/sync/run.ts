@@ -10,16 +10,16 @@ import { Client } from 'pg';
 import type { MikroORM } from '@mikro-orm/postgresql';
 import { parseConnectorsConfig } from '../../src/connectors';
 import { openOrm } from '../../src/db/orm';
-import { DEMO_SYNC_ORDER } from '../../src/demo/sandboxes';
 import { MappingEngine } from '../../src/mapping/engine';
 import { closeInstances, loadSyncSetup } from '../../src/sync/instances';
-import { ConnectorInstance, SyncPipeline, SyncRunResult } from '../../src/sync/pipeline';
+import { SyncPipeline, SyncRunResult } from '../../src/sync/pipeline';
 import { summarizeProfile, writeProfile } from '../lookup/profile';
 import { fmt, table } from '../lookup/stats';
 import { SyncBenchArgs, USAGE, parseArgs, splitRecords } from './args';
 import { BackendCpu, StatementCounter, Stopwatch, TimedMappingEngine, covered, timeReads } from './instrument';
 import { MappingComparison, MappingInput, compareMapping } from './mapping';
 import { profiled, topFunctions } from './profile';
+import { ReadOnlyRun, readOnlyPass, streamOrder } from './read-pass';
 import { BENCH_DATABASE, countRows, databaseUrls, recreateDatabase, startBenchSandboxes, truncateAll } from './setup';
 
 const TARGET_RPS = 20_000;
@@ -64,14 +64,6 @@ interface StreamRun {
   limited: boolean;
 }
 
-interface ReadOnlyRun {
-  key: string;
-  records: number;
-  pages: number;
-  ms: number;
-  nodeCpuMs: number;
-}
-
 interface Harness {
   orm: MikroORM;
   counter: StatementCounter;
@@ -79,33 +71,6 @@ interface Harness {
   engine: TimedMappingEngine;
   pipeline: SyncPipeline;
   backendCpu: BackendCpu;
-}
-
-/** Every stream, customers first (the demo's order), then any stream that order does not name. */
-function streamOrder(instances: Map<string, ConnectorInstance>): Array<[string, string]> {
-  const order = DEMO_SYNC_ORDER.filter(([c, s]) => instances.get(c)?.connector.streams[s]);
-  for (const [name, inst] of instances) {
-    for (const s of Object.keys(inst.connector.streams)) if (!order.some(([c, t]) => c === name && t === s)) order.push([name, s]);
-  }
-  return order;
-}
-
-/** Reads every stream through its connector alone: nothing staged, mapped or merged. */
-async function readOnlyPass(instances: Map<string, ConnectorInstance>, order: Array<[string, string]>, pageSize: number): Promise<ReadOnlyRun[]> {
-  const out: ReadOnlyRun[] = [];
-  for (const [c, s] of order) {
-    const cpu0 = process.cpuUsage();
-    const t0 = process.hrtime.bigint();
-    let records = 0;
-    let pages = 0;
-    for await (const page of instances.get(c)!.connector.streams[s].read(null, { pageSize })) {
-      records += page.records.length;
-      pages++;
-    }
-    const cpu = process.cpuUsage(cpu0);
-    out.push({ key: `${c}/${s}`, records, pages, ms: msSince(t0), nodeCpuMs: (cpu.user + cpu.system) / 1000 });
-  }
-  return out;
 }
 
 /** Syncs every stream in order through the pipeline; `limit` stops each stream after that many records. */

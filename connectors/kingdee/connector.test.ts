@@ -480,6 +480,16 @@ describe('incremental paging by modify date', () => {
     expect(pages).toHaveLength(1); // the repeated rows were never handed on
   });
 
+  it('stops when rows within one page go backwards, also after a /Date(...)/ row', async () => {
+    login('sid-1');
+    // 10:12:33.123 local as /Date/, then the same instant written locally with a smaller id.
+    const page = [customerRow(100001, 'CUST10001', T1), customerRow(100009, 'CUST10009', '/Date(1771380753123+0800)/'), customerRow(100008, 'CUST10008', '2026-02-18T10:12:33.123')];
+    nock(ORIGIN).post(QUERY).reply(200, page);
+    const err = await failure(readPages(connector({ streams: { customers: { pageSize: 3 } } }).streams.customers));
+    expect(err.code).toBe('CONNECTOR_BAD_RESPONSE');
+    expect(err.message).toContain('row 2 (FModifyDate=2026-02-18 10:12:33.123, FCUSTID=100008) is not after the position already read (FModifyDate=2026-02-18 10:12:33.123, FCUSTID=100009)');
+  });
+
   it('returns one empty page for an empty result and keeps a given cursor', async () => {
     login('sid-1');
     nock(ORIGIN).post(QUERY).times(2).reply(200, []);

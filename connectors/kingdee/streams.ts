@@ -384,6 +384,8 @@ async function* readIncremental(ctx: StreamContext, spec: IncrementalStreamSpec,
     );
     if (rows.length > limit) throw badResponse(ctx, spec, `ExecuteBillQuery returned ${rows.length} rows for Limit ${limit}`);
     const records: SourceRecord[] = [];
+    // The position's sort key, parsed once per page (then carried along from row to row).
+    let afterSort = after ? sortOf(after) : null;
     for (const [i, values] of rows.entries()) {
       const row = toObject(spec, values);
       const rawTime = row[spec.cursorColumn];
@@ -393,7 +395,8 @@ async function* readIncremental(ctx: StreamContext, spec: IncrementalStreamSpec,
       const badId = ids.findIndex((x, j) => !Number.isFinite(x) || row[spec.idColumns[j]] === null || row[spec.idColumns[j]] === '');
       if (badId >= 0) throw badResponse(ctx, spec, `row ${i}: ${keys[badId + 1]} ${JSON.stringify(row[spec.idColumns[badId]])} is not a numeric id`);
       const key: KeyTuple = [time ? time.literal : null, ...ids];
-      if (after && compareTuples(key, time ? time.sortKey : null, after, sortOf(after)) <= 0) {
+      const keySort = time ? time.sortKey : null;
+      if (after && compareTuples(key, keySort, after, afterSort) <= 0) {
         throw badResponse(
           ctx,
           spec,
@@ -401,6 +404,7 @@ async function* readIncremental(ctx: StreamContext, spec: IncrementalStreamSpec,
         );
       }
       after = key;
+      afterSort = keySort;
       const externalId = spec.externalId(row);
       if (!externalId) throw badResponse(ctx, spec, `row ${i} (${describeTuple(keys, key)}) has no external id`);
       records.push({ externalId, version: time ? time.iso : null, updatedAt: time ? time.iso : null, payload: row });

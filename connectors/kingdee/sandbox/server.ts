@@ -27,7 +27,8 @@ import { createServer, IncomingMessage, ServerResponse } from 'http';
 import { readSandboxBody } from '../../../src/connectors/sandbox-body';
 import type { AddressInfo, Socket } from 'net';
 import { buildKingdeeData, KingdeeSandboxData, SandboxForm, toKingdeeDateTime } from './data';
-import { compileFilter, compileOrder, FilterError, resolveColumn } from './filter';
+import { compileFilter, FilterError, resolveColumn } from './filter';
+import { orderedWindow } from './order';
 import { DEMO_NOW } from '../../../src/demo/dataset';
 import { EffectCounter } from '../../../src/connectors/sandbox-effects';
 
@@ -345,21 +346,18 @@ export async function startKingdeeSandbox(options: StartOptions = {}): Promise<K
     if (args.FilterString !== undefined && args.FilterString !== null && typeof args.FilterString !== 'string') {
       return fail('沙箱只支持字符串形式的 FilterString', 8, 'FilterString');
     }
-    let rows = form.rows;
+    const top = toInt(args.TopRowCount);
+    const start = Math.max(0, toInt(args.StartRow));
+    const limit = toInt(args.Limit);
+    let rows: typeof form.rows;
     try {
       const predicate = compileFilter(String(args.FilterString ?? ''), form.columns);
-      rows = rows.filter(predicate);
-      const order = String(args.OrderString ?? '').trim();
-      if (order) rows = [...rows].sort(compileOrder(order, form.columns));
+      const window = { top, start, limit: limit > 0 ? Math.min(limit, MAX_LIMIT) : MAX_LIMIT };
+      rows = orderedWindow(form.rows.filter(predicate), String(args.OrderString ?? ''), form.columns, window);
     } catch (err) {
       if (err instanceof FilterError) return fail(err.message, 4, err.field ?? null);
       throw err;
     }
-    const top = toInt(args.TopRowCount);
-    const start = Math.max(0, toInt(args.StartRow));
-    const limit = toInt(args.Limit);
-    if (top > 0) rows = rows.slice(0, top);
-    rows = rows.slice(start, start + (limit > 0 ? Math.min(limit, MAX_LIMIT) : MAX_LIMIT));
     return rows.map((r) => columns.map((c) => r[c] ?? null));
   };
 
