@@ -42,6 +42,7 @@ export class AuditLog {
   @PrimaryKey({ type: 'bigint', autoincrement: true })
   id!: string;
 
+  /** `collate "C"` (BulkCost migration). */
   @Property({ type: 'string', columnType: 'text' })
   entityType!: string;
 

@@ -24,6 +24,9 @@ export class Migration20261205121000BulkCost extends Migration {
     this.addSql(`alter table "customer" alter column "phone" type text collate "C"`);
     this.addSql(`alter table "device" alter column "serial" type text collate "C"`);
     this.addSql(`alter table "device_serial_variant" alter column "variant" type text collate "C"`);
+    this.addSql(`alter table "audit_log" alter column "entity_type" type text collate "C"`);
+    this.addSql(`alter table "purchase" alter column "order_number" type text collate "C"`);
+    this.addSql(`alter table "spare_part" alter column "code" type text collate "C"`);
 
     // Leftovers of devices deleted before this migration (no trigger removed them until now).
     this.addSql(`delete from device_serial_variant v where not exists (select 1 from device d where d.id = v.device_id)`);
