@@ -426,9 +426,11 @@ export class Merger {
     }
     if (!rows.size) return;
     // Every CTE sees the snapshot before the upsert, so `prev` holds the quantities it replaces.
+    // `prev` is materialized (one probe per row, then one hash join): inlined, it was re-joined
+    // to all of x for every upserted row (2000 × 2000 per page of changed stock, 1.6 s).
     const changed = await this.exec<{ part_id: string; warehouse: string; quantity: number; before: number | null }>(
       `with x as (select * from jsonb_to_recordset(?::jsonb) x(part_id bigint, warehouse text, quantity int)),
-            prev as (select s.part_id, s.warehouse, s.quantity from stock s join x on x.part_id = s.part_id and x.warehouse = s.warehouse),
+            prev as materialized (select s.part_id, s.warehouse, s.quantity from x join stock s on s.part_id = x.part_id and s.warehouse = x.warehouse),
             up as (insert into stock (part_id, warehouse, quantity) select part_id, warehouse, quantity from x
                    on conflict (part_id, warehouse) do update set quantity = excluded.quantity, updated_at = now()
                    where stock.quantity is distinct from excluded.quantity
