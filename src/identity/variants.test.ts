@@ -44,4 +44,25 @@ describe('serial variants kept by triggers', () => {
     expect((await suggestSerials(orm, 'VARMOVED')).map((s) => s.serial)).toEqual(['VARMOVED9']);
     expect((await suggestSerials(orm, 'VARMOVED99')).map((s) => s.serial)).toEqual(['VARMOVED9']);
   });
+
+  it('removes a device\'s variants when it is deleted, so its id can come back without a clash', async () => {
+    const [gone] = await sqlRows<{ id: string }>(orm, `insert into device (serial) values ('VARGONE0011') returning id`);
+    const [kept] = await sqlRows<{ id: string }>(orm, `insert into device (serial) values ('VARKEPT0011') returning id`);
+    await sqlRows(orm, `delete from device where id = ?`, [gone.id]);
+    expect(await variantsOf(String(gone.id))).toEqual([]);
+    expect(await variantsOf(String(kept.id))).toEqual(deletions('VARKEPT0011'));
+    // The inserts are plain (no ON CONFLICT): a leftover variant would make this fail.
+    await sqlRows(orm, `insert into device (id, serial) values (?, 'VARGONE0011')`, [gone.id]);
+    expect(await variantsOf(String(gone.id))).toEqual(deletions('VARGONE0011'));
+    expect(await suggestSerials(orm, 'VARGONE001')).toHaveLength(1);
+  });
+
+  it('empties the variants when device is truncated', async () => {
+    await sqlRows(orm, `insert into device (serial) values ('VARTRUNC1')`);
+    await sqlRows(orm, `truncate device restart identity cascade`);
+    expect(await sqlRows(orm, `select 1 from device_serial_variant`)).toEqual([]);
+    const [again] = await sqlRows<{ id: string }>(orm, `insert into device (serial) values ('VARTRUNC1') returning id`);
+    expect(String(again.id)).toBe('1');
+    expect(await variantsOf('1')).toEqual(deletions('VARTRUNC1'));
+  });
 });

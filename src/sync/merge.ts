@@ -130,25 +130,32 @@ export class Merger {
     return { system: this.source.system, connector: this.source.connector, stream: this.source.stream, externalId: item.externalId, at: item.at };
   }
 
-  /** Customer references (phone and/or a record of this connector) to customer ids. */
+  /**
+   * Customer references (phone and/or a record of this connector) to customer ids: the phone's
+   * customer, else the customer the referenced record was merged into. One unique-key probe per
+   * distinct reference (scalar subqueries are always evaluated per row, so no plan reads all of
+   * a system's links or customers, whatever the statistics say); a link whose customer no longer
+   * exists resolves to nothing rather than to a dangling id.
+   */
   private async resolveCustomers(refs: CustomerRef[]): Promise<(string | null)[]> {
-    const phones = [...new Set(refs.map((r) => r?.phone).filter(Boolean))] as string[];
-    const keys = refs.filter((r) => r?.ref).map((r) => r.ref!);
-    const byPhone = new Map<string, string>();
-    const byRef = new Map<string, string>();
-    if (phones.length) {
-      for (const r of await this.exec<any>(`select id, phone from customer where phone = any(?::text[])`, [phones])) byPhone.set(r.phone, String(r.id));
+    const keyOf = (r: CustomerRef) => JSON.stringify([r.phone ?? null, r.ref?.stream ?? null, r.ref?.externalId ?? null]);
+    const distinct = new Map<string, { n: number; phone: string | null; stream: string | null; external_id: string | null }>();
+    for (const r of refs) {
+      if (!r || (!r.phone && !r.ref)) continue;
+      const k = keyOf(r);
+      if (!distinct.has(k)) distinct.set(k, { n: distinct.size, phone: r.phone ?? null, stream: r.ref?.stream ?? null, external_id: r.ref?.externalId ?? null });
     }
-    if (keys.length) {
-      const rows = await this.exec<any>(
-        `select l.stream, l.external_id, l.entity_id from source_link l
-           join jsonb_to_recordset(?::jsonb) k(stream text, "externalId" text) on l.stream = k.stream and l.external_id = k."externalId"
-          where l.system = ? and l.entity_type = 'customer'`,
-        [JSON.stringify(keys), this.source.connector],
-      );
-      for (const r of rows) byRef.set(`${r.stream}\u0000${r.external_id}`, String(r.entity_id));
-    }
-    return refs.map((r) => (r?.phone && byPhone.get(r.phone)) || (r?.ref && byRef.get(`${r.ref.stream}\u0000${r.ref.externalId}`)) || null);
+    if (!distinct.size) return refs.map(() => null);
+    const rows = await this.exec<{ n: number; id: string | null }>(
+      `select k.n, coalesce(
+                (select c.id from customer c where c.phone = k.phone),
+                (select c.id from source_link l join customer c on c.id = l.entity_id
+                  where l.system = ? and l.stream = k.stream and l.external_id = k.external_id and l.entity_type = 'customer')) as id
+         from jsonb_to_recordset(?::jsonb) k(n int, phone text, stream text, external_id text)`,
+      [this.source.connector, JSON.stringify([...distinct.values()])],
+    );
+    const idOf = new Map(rows.map((r) => [r.n, r.id === null ? null : String(r.id)]));
+    return refs.map((r) => (r && (r.phone || r.ref) ? idOf.get(distinct.get(keyOf(r))!.n) ?? null : null));
   }
 
   private async resolveDevices(serials: (string | null)[]): Promise<(string | null)[]> {
@@ -315,11 +322,13 @@ export class Merger {
    * Substitutions are not flagged: sequential serials (…001, …002) differ by one substitution all
    * the time. Exact lookups through one-character deletions (device_serial_variant, kept by a
    * trigger), so the check stays linear; one statement per batch, one issue per pair.
-   * The plan must not depend on statistics (a bulk load runs before autovacuum analyzes): the
-   * deletions of the new serials are joined to device in one go (a hash join at worst reads
-   * device once per batch), and the variant lookup is an `= any(array(...))` per serial, which
-   * only an index scan can answer (as a join, the default estimate of 0.5% of the variants per
-   * serial made PostgreSQL read every variant per batch).
+   * The plan must not depend on statistics (a bulk load runs before autovacuum analyzes), and
+   * must touch only the batch's rows: each deletion of a new serial is a unique-key probe of
+   * device (a lateral subquery with `limit 1` is never flattened into a join; as a join,
+   * PostgreSQL hashed the whole device table once per batch, quadratic over a load), and the
+   * variant lookup is an `= any(array(...))` per serial, which only an index scan can answer (as
+   * a join, the default estimate of 0.5% of the variants per serial made PostgreSQL read every
+   * variant per batch).
    */
   private async flagNearDuplicateDevices(created: Array<{ id: string; serial: string }>): Promise<void> {
     if (!created.length) return;
@@ -339,7 +348,8 @@ export class Merger {
              -- deletion per run of equal characters: the others give the same string) ...
              select n.id as new_id, n.serial as new_serial, d.id, d.serial, d.model
                from n cross join lateral generate_series(1, length(n.serial)) i
-               join device d on d.serial = substr(n.serial, 1, i - 1) || substr(n.serial, i + 1)
+               cross join lateral (select d.id, d.serial, d.model from device d
+                                    where d.serial = substr(n.serial, 1, i - 1) || substr(n.serial, i + 1) limit 1) d
               where (i = 1 or substr(n.serial, i, 1) <> substr(n.serial, i - 1, 1)) and d.id <> n.id
              union all
              -- ... or the new serial is a known serial with one character removed (new has one less)
@@ -416,9 +426,11 @@ export class Merger {
     }
     if (!rows.size) return;
     // Every CTE sees the snapshot before the upsert, so `prev` holds the quantities it replaces.
+    // `prev` is materialized (one probe per row, then one hash join): inlined, it was re-joined
+    // to all of x for every upserted row (2000 × 2000 per page of changed stock, 1.6 s).
     const changed = await this.exec<{ part_id: string; warehouse: string; quantity: number; before: number | null }>(
       `with x as (select * from jsonb_to_recordset(?::jsonb) x(part_id bigint, warehouse text, quantity int)),
-            prev as (select s.part_id, s.warehouse, s.quantity from stock s join x on x.part_id = s.part_id and x.warehouse = s.warehouse),
+            prev as materialized (select s.part_id, s.warehouse, s.quantity from x join stock s on s.part_id = x.part_id and s.warehouse = x.warehouse),
             up as (insert into stock (part_id, warehouse, quantity) select part_id, warehouse, quantity from x
                    on conflict (part_id, warehouse) do update set quantity = excluded.quantity, updated_at = now()
                    where stock.quantity is distinct from excluded.quantity

@@ -296,9 +296,13 @@ export class SyncPipeline {
       // held to commit and taken in key order, makes the second combine over the first.
       await lockKeys(exec, PUSH_RECORD_LOCK, [...unique.keys()].map((id) => `${inst.name}/${stream}/${id}`));
       const stored = new Map<string, StoredPayload>();
+      // One unique-key probe per record: as `in (select ...)` PostgreSQL hashed the pushed ids and
+      // read every record of the stream to find them.
       for (const row of await exec<any>(
-        `select external_id, version, payload from source_record where connector = ? and stream = ? and external_id in (select jsonb_array_elements_text(?::jsonb)) for update`,
-        [inst.name, stream, JSON.stringify([...unique.keys()])],
+        `select k.external_id, s.version, s.payload from jsonb_array_elements_text(?::jsonb) k(external_id)
+           cross join lateral (select version, payload from source_record
+                                where connector = ? and stream = ? and external_id = k.external_id limit 1 for update) s`,
+        [JSON.stringify([...unique.keys()]), inst.name, stream],
       )) stored.set(row.external_id, { version: row.version, payload: row.payload });
       const combined = new Map<string, SourceRecord>();
       for (const [id, r] of unique) {

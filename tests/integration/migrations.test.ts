@@ -20,6 +20,21 @@ describe('migrations', () => {
     expect(diff.trim()).toBe('');
   });
 
+  it('index source records by status only when they did not merge, usable for a stream\'s failed records', async () => {
+    const plan = await orm.em.fork().transactional(async (em) => {
+      const conn = em.getConnection();
+      const ctx = em.getTransactionContext();
+      await conn.execute(`insert into source_record (connector, stream, external_id, payload, hash, status)
+                          values ('c', 's', '1', '{}', 'h', 'MERGED'), ('c', 's', '2', '{}', 'h', 'FAILED')`, [], 'run', ctx);
+      await conn.execute(`set local enable_seqscan = off`, [], 'run', ctx);
+      return conn.execute<Array<{ 'QUERY PLAN': string }>>(
+        `explain (costs off) select id from source_record where connector = 'c' and stream = 's' and status = 'FAILED'`, [], 'all', ctx);
+    });
+    expect(plan.map((r) => r['QUERY PLAN']).join('\n')).toContain('source_record_unmerged_idx');
+    const [idx] = await orm.em.getConnection().execute(`select pg_get_indexdef('source_record_unmerged_idx'::regclass) as def`);
+    expect(idx.def).toContain(`WHERE (status <> 'MERGED'::text)`);
+  });
+
   it('make the audit log append-only', async () => {
     const conn = orm.em.getConnection();
     await conn.execute(`insert into audit_log (entity_type, entity_id, field, actor, origin) values ('customer', 1, 'name', 't', 'test')`);

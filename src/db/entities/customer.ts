@@ -3,7 +3,7 @@ import { BaseEntity, LineageMap } from './base';
 
 @Entity({ tableName: 'customer' })
 export class Customer extends BaseEntity {
-  /** E.164, the identity key for customers. */
+  /** E.164, the identity key for customers. `collate "C"` (BulkCost migration). */
   @Unique({ name: 'customer_phone_key' })
   @Property({ type: 'string', columnType: 'text' })
   phone!: string;

@@ -4,7 +4,7 @@ import { Customer } from './customer';
 
 @Entity({ tableName: 'device' })
 export class Device extends BaseEntity {
-  /** Normalized serial (trimmed, upper-case, half-width, no inner spaces). */
+  /** Normalized serial (trimmed, upper-case, half-width, no inner spaces). `collate "C"` (BulkCost migration). */
   @Unique({ name: 'device_serial_key' })
   @Property({ type: 'string', columnType: 'text' })
   serial!: string;
@@ -36,7 +36,9 @@ export class Device extends BaseEntity {
 /**
  * A serial with one character removed (maintained by triggers on device): finds near-duplicate
  * serials by exact lookup. No foreign key on purpose (see the Similarity migration), no index on
- * device_id (see the VariantCost migration).
+ * device_id (see the VariantCost migration). variant is `collate "C"`; row triggers remove a
+ * device's variants when its serial changes or it is deleted, truncating device truncates them
+ * (BulkCost migration).
  */
 @Entity({ tableName: 'device_serial_variant' })
 export class DeviceSerialVariant {

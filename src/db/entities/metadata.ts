@@ -3,6 +3,7 @@ import { Entity, Index, PrimaryKey, Property, Unique } from '@mikro-orm/core';
 /**
  * Where a golden record came from: one row per (system, stream, external id, entity type) — one
  * source record can feed several entities (an IoT device gives a device and its telemetry).
+ * The four key columns are `collate "C"` (BulkCost migration; MikroORM cannot declare a collation).
  */
 @Entity({ tableName: 'source_link' })
 @Unique({ name: 'source_link_external_key', properties: ['system', 'stream', 'externalId', 'entityType'] })
@@ -41,6 +42,7 @@ export class AuditLog {
   @PrimaryKey({ type: 'bigint', autoincrement: true })
   id!: string;
 
+  /** `collate "C"` (BulkCost migration). */
   @Property({ type: 'string', columnType: 'text' })
   entityType!: string;
 

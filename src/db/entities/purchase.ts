@@ -7,6 +7,7 @@ import { Device } from './device';
 @Entity({ tableName: 'purchase' })
 @Unique({ name: 'purchase_order_line_key', properties: ['orderNumber', 'lineNo'] })
 export class Purchase extends BaseEntity {
+  /** `collate "C"` (BulkCost migration). */
   @Property({ type: 'string', columnType: 'text' })
   orderNumber!: string;
 

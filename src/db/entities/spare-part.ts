@@ -3,6 +3,7 @@ import { BaseEntity } from './base';
 
 @Entity({ tableName: 'spare_part' })
 export class SparePart extends BaseEntity {
+  /** `collate "C"` (BulkCost migration). */
   @Unique({ name: 'spare_part_code_key' })
   @Property({ type: 'string', columnType: 'text' })
   code!: string;

@@ -5,11 +5,16 @@ import type { LineageMap } from './base';
 
 /**
  * Staging: the raw record as a connector delivered it. Unchanged records (same content hash) are
- * skipped; `remap` re-applies mappings to these rows without refetching.
+ * skipped; `remap` re-applies mappings to these rows without refetching. connector, stream and
+ * external_id are `collate "C"` (BulkCost migration; MikroORM cannot declare a collation).
  */
 @Entity({ tableName: 'source_record' })
 @Unique({ name: 'source_record_key', properties: ['connector', 'stream', 'externalId'] })
-@Index({ name: 'source_record_status_idx', properties: ['connector', 'stream', 'status'] })
+// Only records that did not merge (FAILED, PENDING) are indexed by status: most rows never are.
+@Index({
+  name: 'source_record_unmerged_idx',
+  expression: `create index "source_record_unmerged_idx" on "source_record" ("connector", "stream", "status") where "status" <> 'MERGED'`,
+})
 export class SourceRecordRow {
   @PrimaryKey({ type: 'bigint', autoincrement: true })
   id!: string;
