@@ -129,7 +129,7 @@ export class Merger {
   /** A golden row as the JSON the insert and update read: `cols` (null when unset) and its lineage. */
   private rowJson(row: Record<string, any>, cols: string[]): string {
     let out = '{';
-    for (const c of cols) out += `${JSON.stringify(c)}:${JSON.stringify(row[c] ?? null)},`;
+    for (const c of cols) out += `${encodedKey(c)}${JSON.stringify(row[c] ?? null)},`;
     return `${out}"lineage":${this.lineageJson(row.lineage)}}`;
   }
 
@@ -146,7 +146,7 @@ export class Merger {
         text = JSON.stringify(l);
         if (typeof l === 'object' && l !== null) this.lineageText.set(l, text);
       }
-      out += `${first ? '' : ','}${JSON.stringify(field)}:${text}`;
+      out += `${first ? '' : ','}${encodedKey(field)}${text}`;
       first = false;
     }
     return `${out}}`;
@@ -501,6 +501,17 @@ export class Merger {
       );
     }
   }
+}
+
+/** `"key":` for column and field names (a few dozen), written once. */
+const encodedKeys = new Map<string, string>();
+function encodedKey(key: string): string {
+  let e = encodedKeys.get(key);
+  if (e === undefined) {
+    e = `${JSON.stringify(key)}:`;
+    if (encodedKeys.size < 1000) encodedKeys.set(key, e);
+  }
+  return e;
 }
 
 /** Database values in the form canonical records use (dates as text, numbers as text). */
