@@ -2,6 +2,7 @@ import type { EntityManager } from '@mikro-orm/postgresql';
 import type { FieldLineage, LineageMap } from '../db/entities/base';
 import { bulkExecutor, Exec } from '../db/sql';
 import { CanonicalRecord, CustomerRef, EntityName, RecordError } from './canonical';
+import { sameValue } from './same-value';
 import { incomingWins } from './survivorship';
 
 /** Where a batch comes from: written into lineage, source links and the audit log. */
@@ -90,9 +91,6 @@ export const MERGE_ORDER: EntityName[] = ['customer', 'device', 'spare_part', 's
 /** audit_log.field of the one row that records a golden record's creation; its `after` holds every value set. */
 export const CREATED_FIELD = '(created)';
 
-const sameValue = (a: unknown, b: unknown) =>
-  (typeof a === 'string' && typeof b === 'string' ? a === b : JSON.stringify(a ?? null) === JSON.stringify(b ?? null));
-
 /**
  * Merges canonical records of one page into golden records inside the caller's transaction:
  * one read and one write per table (set-based), never one ORM flush per record. Returns the
@@ -102,6 +100,8 @@ export class Merger {
   private readonly exec: Exec;
   private readonly errors = new Map<number, RecordError>();
   readonly audit: Array<{ entity: string; id: string; field: string; before: unknown; after: unknown; externalId: string }> = [];
+  /** JSON of lineage objects already written (they are shared and never mutated, only replaced). */
+  private readonly lineageText = new WeakMap<object, string>();
   private readonly links: Array<{ stream: string; externalId: string; entity: string; id: string; version: string | null }> = [];
 
   constructor(em: EntityManager, private readonly source: MergeSource) {
@@ -124,6 +124,32 @@ export class Merger {
 
   private fail(item: MergeItem, error: RecordError) {
     if (!this.errors.has(item.index)) this.errors.set(item.index, error);
+  }
+
+  /** A golden row as the JSON the insert and update read: `cols` (null when unset) and its lineage. */
+  private rowJson(row: Record<string, any>, cols: string[]): string {
+    let out = '{';
+    for (const c of cols) out += `${encodedKey(c)}${JSON.stringify(row[c] ?? null)},`;
+    return `${out}"lineage":${this.lineageJson(row.lineage)}}`;
+  }
+
+  /** A lineage map as JSON, each item's lineage written once however many fields and rows share it. */
+  private lineageJson(lineage: LineageMap | null | undefined): string {
+    if (lineage === null || lineage === undefined) return 'null';
+    let out = '{';
+    let first = true;
+    for (const field of Object.keys(lineage)) {
+      const l = lineage[field];
+      if (l === undefined) continue;
+      let text = this.lineageText.get(l);
+      if (text === undefined) {
+        text = JSON.stringify(l);
+        if (typeof l === 'object' && l !== null) this.lineageText.set(l, text);
+      }
+      out += `${first ? '' : ','}${encodedKey(field)}${text}`;
+      first = false;
+    }
+    return `${out}}`;
   }
 
   private lineage(item: MergeItem): FieldLineage & { connector: string } {
@@ -202,8 +228,10 @@ export class Merger {
       [JSON.stringify(rows)],
     );
     await this.flagNearDuplicateDevices(created.map((c: any) => ({ id: String(c.id), serial: c.serial })));
+    const firstBySerial = new Map<unknown, MergeItem>();
+    for (const i of batch) if (!firstBySerial.has(i.record.fields.serial)) firstBySerial.set(i.record.fields.serial, i);
     for (const c of created) {
-      const item = batch.find((i) => i.record.fields.serial === c.serial)!;
+      const item = firstBySerial.get(c.serial)!;
       this.links.push({ stream: this.source.stream, externalId: item.externalId, entity: 'device', id: String(c.id), version: item.version });
       this.audit.push({ entity: 'device', id: String(c.id), field: CREATED_FIELD, before: null, after: { serial: c.serial }, externalId: item.externalId });
     }
@@ -213,7 +241,9 @@ export class Merger {
     const spec = GOLDEN[entity]!;
     const batch = await this.resolveReferences(entity, input);
     const keyFields = Object.keys(spec.key);
-    const keyOf = (fields: Record<string, any>) => keyFields.map((k) => String(fields[k] ?? '')).join('\u0000');
+    const single = keyFields.length === 1 ? keyFields[0] : null;
+    const keyOf = (fields: Record<string, any>) =>
+      (single !== null ? String(fields[single] ?? '') : keyFields.map((k) => String(fields[k] ?? '')).join('\u0000'));
 
     // Customers without a phone are found through the link of the same source record.
     if (entity === 'customer') await this.fillCustomerKeysFromLinks(batch);
@@ -234,7 +264,11 @@ export class Merger {
       [JSON.stringify(keyRows)],
     );
     const state = new Map<string, { row: Record<string, any>; isNew: boolean; dirty: boolean; items: MergeItem[] }>();
+    const instantCols = allCols.filter((c) => c.type === 'timestamptz').map((c) => c.column);
     for (const row of existing) {
+      // Read once in the canonical form (ISO), not once per incoming record: values the merge
+      // writes are in that form too, and the update sends them back as the same instants.
+      for (const c of instantCols) row[c] = normalizeDb(row[c], 'timestamptz');
       const fields = Object.fromEntries(keyFields.map((k) => [k, row[spec.key[k].column]]));
       state.set(keyOf(fields), { row, isNew: false, dirty: false, items: [] });
     }
@@ -258,7 +292,7 @@ export class Merger {
       for (const [field, col] of fieldCols) {
         const incoming = item.record.fields[field];
         if (incoming === undefined || incoming === null) continue;
-        const current = normalizeDb(s.row[col.column], col.type);
+        const current = col.type === 'timestamptz' ? s.row[col.column] ?? null : normalizeDb(s.row[col.column], col.type);
         if (sameValue(current, incoming)) continue;
         if (!incomingWins(entity, field, { value: current, lineage: lineage[field] }, { system: this.source.system, at: item.at })) continue;
         if (!s.isNew) this.audit.push({ entity, id: String(s.row.id ?? s.row.device_id), field, before: current ?? null, after: incoming, externalId: item.externalId });
@@ -274,24 +308,30 @@ export class Merger {
     const newStates = [...state.values()].filter((s) => s.isNew);
     if (newStates.length) {
       const cols = allCols.map((c) => c.column);
-      const rows = newStates.map((s) => ({ ...Object.fromEntries(cols.map((c) => [c, s.row[c] ?? null])), lineage: s.row.lineage }));
+      const createdFields = Object.entries({ ...spec.key, ...spec.fields }).map(([field, col]) => [field, col.column] as const);
+      let rows = '[';
+      for (let n = 0; n < newStates.length; n++) rows += (n ? ',' : '') + this.rowJson(newStates[n].row, cols);
+      rows += ']';
       const inserted = await this.exec<any>(
         `insert into ${spec.table} (${cols.join(', ')}, lineage)
          select ${allCols.map((c) => (c.default ? `coalesce(x.${c.column}, ${c.default})` : `x.${c.column}`)).join(', ')}, lineage
            from jsonb_to_recordset(?::jsonb) x(${typed}, lineage jsonb)
          returning ${idCol} as id, ${keyCols.map((c) => c.column).join(', ')}`,
-        [JSON.stringify(rows)],
+        [rows],
       );
-      const idByKey = new Map(inserted.map((r: any) => [keyCols.map((c) => String(r[c.column] ?? '')).join('\u0000'), String(r.id)]));
+      const rowKey = (r: Record<string, any>) =>
+        (keyCols.length === 1 ? String(r[keyCols[0].column] ?? '') : keyCols.map((c) => String(r[c.column] ?? '')).join('\u0000'));
+      const idByKey = new Map<string, string>();
+      for (const r of inserted) idByKey.set(rowKey(r), String(r.id));
       if (entity === 'device') await this.flagNearDuplicateDevices(inserted.map((r: any) => ({ id: String(r.id), serial: r.serial })));
       for (const s of newStates) {
-        const id = idByKey.get(keyCols.map((c) => String(s.row[c.column] ?? '')).join('\u0000'))!;
+        const id = idByKey.get(rowKey(s.row))!;
         s.row[idCol] = id;
         // A creation is one audit row holding every value set (field CREATED_FIELD), not one row per field:
         // the same facts, a sixth of the rows on bulk loads.
         const values: Record<string, unknown> = {};
-        for (const [field, col] of Object.entries({ ...spec.key, ...spec.fields })) {
-          const v = s.row[col.column];
+        for (const [field, column] of createdFields) {
+          const v = s.row[column];
           if (v !== null && v !== undefined) values[field] = v;
         }
         this.audit.push({ entity, id, field: CREATED_FIELD, before: null, after: values, externalId: s.items[0].externalId });
@@ -300,13 +340,16 @@ export class Merger {
     const changed = [...state.values()].filter((s) => !s.isNew && s.dirty);
     if (changed.length) {
       const cols = Object.values(spec.fields).map((c) => c.column);
-      const rows = changed.map((s) => ({ [idCol]: s.row[idCol], ...Object.fromEntries(cols.map((c) => [c, s.row[c] ?? null])), lineage: s.row.lineage }));
+      const withId = [idCol, ...cols];
+      let rows = '[';
+      for (let n = 0; n < changed.length; n++) rows += (n ? ',' : '') + this.rowJson(changed[n].row, withId);
+      rows += ']';
       const bump = entity === 'customer' || entity === 'device' ? ', version = t.version + 1' : '';
       await this.exec(
         `update ${spec.table} t set ${cols.map((c) => `${c} = x.${c}`).join(', ')}, lineage = x.lineage, updated_at = now()${bump}
            from jsonb_to_recordset(?::jsonb) x(${idCol} bigint, ${Object.values(spec.fields).map((c) => `${c.column} ${c.type}`).join(', ')}, lineage jsonb)
           where t.${idCol} = x.${idCol}`,
-        [JSON.stringify(rows)],
+        [rows],
       );
     }
     for (const s of state.values()) {
@@ -470,6 +513,17 @@ export class Merger {
       );
     }
   }
+}
+
+/** `"key":` for column and field names (a few dozen), written once. */
+const encodedKeys = new Map<string, string>();
+function encodedKey(key: string): string {
+  let e = encodedKeys.get(key);
+  if (e === undefined) {
+    e = `${JSON.stringify(key)}:`;
+    if (encodedKeys.size < 1000) encodedKeys.set(key, e);
+  }
+  return e;
 }
 
 /** Database values in the form canonical records use (dates as text, numbers as text). */

@@ -5,7 +5,7 @@ import { evaluateEither, type CompiledMapping, type MappingEngine } from '../map
 import { TicketEnricher } from '../enrichment/enricher';
 import { MappingError } from '../mapping/errors';
 import { CanonicalRecord, RecordError, toCanonical } from './canonical';
-import { contentHash } from './hash';
+import { hashedJson } from './hash';
 import { MergeItem, Merger } from './merge';
 import { readAhead } from './read-ahead';
 
@@ -78,6 +78,8 @@ interface StagedRow {
   version: string | null;
   payload: unknown;
   hash: string;
+  /** The payload as JSON text: its canonical text, already written to hash it. */
+  payloadJson: string;
   at: string | null;
 }
 
@@ -218,7 +220,7 @@ export class SyncPipeline {
   ): Promise<PreparedPage> {
     const { stopped } = opts;
     const staged = stageRows(dedupe(records));
-    const page: PreparedPage = { records, cursor, staged, stagedJson: JSON.stringify(staged), mappedAhead: null };
+    const page: PreparedPage = { records, cursor, staged, stagedJson: stagedJson(staged), mappedAhead: null };
     if (!staged.length || stopped()) return page;
     const mapping = this.engine.get(`${inst.type}/${stream}`);
     const rows = !opts.stored ? [] : await sqlRows<{ external_id: string; hash: string }>(this.orm,
@@ -325,7 +327,7 @@ export class SyncPipeline {
                status = 'MERGED', error = null, mapped_at = now(), mapping_version = excluded.mapping_version
            where ? or source_record.hash is distinct from excluded.hash or source_record.status <> 'MERGED'
          returning id, external_id`,
-        [inst.name, stream, mapping.version, opts.prepared?.stagedJson ?? JSON.stringify(staged), opts.force],
+        [inst.name, stream, mapping.version, opts.prepared?.stagedJson ?? stagedJson(staged), opts.force],
       )
       : [];
     counts.unchanged = records.length - changed.length;
@@ -416,8 +418,21 @@ function dedupe(records: SourceRecord[]): Map<string, SourceRecord> {
 }
 
 function stageRows(unique: Map<string, SourceRecord>): StagedRow[] {
-  return [...unique.values()].map((r) => ({
-    external_id: String(r.externalId), version: r.version ?? null, payload: r.payload ?? null, hash: contentHash(r.payload ?? null),
-    at: r.updatedAt ?? null,
-  }));
+  const rows: StagedRow[] = [];
+  for (const r of unique.values()) {
+    const payload = r.payload ?? null;
+    const { hash, json } = hashedJson(payload);
+    rows.push({ external_id: String(r.externalId), version: r.version ?? null, payload, hash, payloadJson: json, at: r.updatedAt ?? null });
+  }
+  return rows;
+}
+
+/** The staging upsert's parameter (what jsonb_to_recordset reads), with each payload's text written once. */
+function stagedJson(staged: StagedRow[]): string {
+  let out = '[';
+  for (let i = 0; i < staged.length; i++) {
+    const s = staged[i];
+    out += `${i ? ',' : ''}{"external_id":${JSON.stringify(s.external_id)},"version":${JSON.stringify(s.version)},"payload":${s.payloadJson},"hash":"${s.hash}"}`;
+  }
+  return `${out}]`;
 }

@@ -401,7 +401,38 @@ interface Step {
   consarray: boolean;
 }
 
+/** A path of plain field names (`a`, `a.b.c`, `` `x.y` ``): no filters, stages, variables or constructors. */
+function plainNames(node: Node): string[] | null {
+  const keys: string[] = [];
+  for (const s of node.steps as Node[]) {
+    if (s.type !== 'name' || s.stages || s.predicate || s.consarray || s.keepArray || s.tuple || s.focus || s.group) return null;
+    keys.push(s.value as string);
+  }
+  return keys;
+}
+
 function compilePath(node: Node, ctx: Ctx): Ev {
+  const general = compileGeneralPath(node, ctx);
+  const keys = plainNames(node);
+  if (!keys) return general;
+  // Field after field through plain objects (most of a mapping's reads): the value itself, without
+  // the sequences the general steps build. An array anywhere but in the last field, or a sequence,
+  // takes the general path, which gives the same answer (lookups have no side effects).
+  return (input, env) => {
+    if (Array.isArray(input)) return general(input, env);
+    let v = input;
+    for (let i = 0; i < keys.length; i++) {
+      if (v === null || typeof v !== 'object') return undefined;
+      if (Array.isArray(v) || isFunction(v)) return general(input, env);
+      if (!Object.prototype.hasOwnProperty.call(v, keys[i])) return undefined;
+      v = v[keys[i]];
+    }
+    if (Array.isArray(v) && isSequence(v)) return general(input, env);
+    return v;
+  };
+}
+
+function compileGeneralPath(node: Node, ctx: Ctx): Ev {
   const steps: Step[] = (node.steps as Node[]).map((s) => ({
     ev: compileNode(s, ctx),
     stages: (s.stages ?? []).map((st: Node) => compileFilter(st.expr, ctx)),
@@ -566,7 +597,57 @@ function compileUnary(node: Node, ctx: Ctx): Ev {
 
 /** evaluateGroupExpression (no tuple streams): items grouped by key, each value evaluated on its group. */
 function compileObject(node: Node, ctx: Ctx): Ev {
+  // JSONata evaluates a constructor's values concurrently (Promise.all): a binding made in one
+  // value is seen by another or not depending on how their steps interleave, not in source order.
+  if (bindsOutsideBlock(node.lhs)) no('`:=` in an object constructor outside a block');
   const pairs = (node.lhs as Node[][]).map(([k, v]) => ({ key: compileNode(k, ctx), value: compileNode(v, ctx) }));
+  const general = compileGroups(pairs);
+  const literal = literalKeys(node.lhs as Node[][]);
+  if (!literal) return general;
+  // Literal, distinct keys on one input (not an array): one group per pair, so each value is
+  // evaluated on the input itself, in the order JSONata lists the groups (Object.keys order).
+  const order = literal.order.map((i) => ({ key: literal.keys[i], value: pairs[i].value }));
+  return (input, env) => {
+    if (Array.isArray(input)) return general(input, env);
+    const result = Object.create(null);
+    for (let i = 0; i < order.length; i++) {
+      const value = order[i].value(input, env);
+      if (typeof value !== 'undefined') {
+        if (value instanceof FastLambda || isFunction(value)) bail();
+        result[order[i].key] = value;
+      }
+    }
+    return result;
+  };
+}
+
+/** The keys when every key is a string literal, all distinct and not JSONata's reserved ones, with their evaluation order. */
+function literalKeys(lhs: Node[][]): { keys: string[]; order: number[] } | null {
+  const keys: string[] = [];
+  const index: Record<string, number> = Object.create(null);
+  for (const [k] of lhs) {
+    if (k.type !== 'string' || k.stages || k.predicate) return null;
+    const key = k.value as string;
+    if (key in index || key === '_jsonata_lambda' || key === '_jsonata_function') return null;
+    index[key] = keys.length;
+    keys.push(key);
+  }
+  return { keys, order: Object.keys(index).map((key) => index[key]) };
+}
+
+/** Whether a `:=` is reached without entering a block (which has its own frame) or a function. */
+function bindsOutsideBlock(node: unknown): boolean {
+  if (Array.isArray(node)) return node.some(bindsOutsideBlock);
+  if (!node || typeof node !== 'object' || node instanceof RegExp) return false;
+  const n = node as Node;
+  if (n.type === 'bind') return true;
+  if (n.type === 'block' || n.type === 'lambda') return false;
+  return Object.entries(n).some(([k, v]) => k !== 'position' && k !== 'value' && bindsOutsideBlock(v));
+}
+
+type Pair = { key: Ev; value: Ev };
+
+function compileGroups(pairs: Pair[]): Ev {
   return (input, env) => {
     const result = Object.create(null);
     const groups: Record<string, { data: any; exprIndex: number }> = Object.create(null);

@@ -1,0 +1,55 @@
+import type { MikroORM } from '@mikro-orm/postgresql';
+import { openOrm } from '../db/orm';
+import { sqlRows } from '../db/sql';
+import { cloneTemplate, dropDatabase } from '../../tests/support/databases';
+import { CREATED_FIELD, MergeItem, Merger } from './merge';
+
+/** What the merge decides from stored values: timestamps read back from the database, lineage, creation audit. */
+describe('merge of stored values', () => {
+  let db: { name: string; url: string };
+  let orm: MikroORM;
+
+  beforeAll(async () => {
+    db = await cloneTemplate();
+    orm = await openOrm(db.url);
+  });
+  afterAll(async () => {
+    await orm.close(true);
+    await dropDatabase(db.name);
+  });
+
+  const merge = (items: Array<Omit<MergeItem, 'index' | 'version'>>) => orm.em.fork().transactional(async (em) => {
+    const merger = new Merger(em, { connector: 'iot', system: 'iot', stream: 'devices' });
+    expect((await merger.merge(items.map((i, index) => ({ ...i, index, version: null })))).size).toBe(0);
+  });
+  const audit = (serial: string) => sqlRows<any>(orm,
+    `select a.field, a.before, a.after from audit_log a join device d on d.id = a.entity_id
+      where d.serial = ? and a.entity_type in ('device', 'telemetry') order by a.id`, [serial]);
+
+  it('compares a stored timestamp with the incoming one as the same instant, and audits only real changes', async () => {
+    const telemetry = (lastSeenAt: string, runCount: string) => ({ entity: 'telemetry' as const, fields: { serial: 'MV-TS-1', lastSeenAt, runCount, online: true } });
+    // Two records for one new device in one page: the device is created once, audited against the first.
+    await merge([
+      { externalId: 'mv-1', at: '2026-12-01T00:00:00.000Z', record: telemetry('2026-12-01T08:00:00.000Z', '5') },
+      { externalId: 'mv-1b', at: '2026-12-01T00:00:01.000Z', record: telemetry('2026-12-01T08:00:00.000Z', '5') },
+    ]);
+    expect((await audit('MV-TS-1')).map((a) => a.field)).toEqual([CREATED_FIELD, CREATED_FIELD]);
+    const [link] = await sqlRows<any>(orm, `select external_id from source_link where entity_type = 'device' and stream = 'devices' and entity_id = (select id from device where serial = 'MV-TS-1')`);
+    expect(link.external_id).toBe('mv-1');
+
+    await merge([{ externalId: 'mv-1', at: '2026-12-02T00:00:00.000Z', record: telemetry('2026-12-01T08:00:00.000Z', '5') }]);
+    expect(await audit('MV-TS-1')).toHaveLength(2); // same instant, same count: nothing changed
+
+    await merge([{ externalId: 'mv-1', at: '2026-12-03T00:00:00.000Z', record: telemetry('2026-12-03T09:30:00.000Z', '6') }]);
+    const changes = (await audit('MV-TS-1')).slice(2);
+    expect(changes).toEqual(expect.arrayContaining([
+      { field: 'lastSeenAt', before: '2026-12-01T08:00:00.000Z', after: '2026-12-03T09:30:00.000Z' },
+      { field: 'runCount', before: '5', after: '6' },
+    ]));
+    expect(changes).toHaveLength(2);
+    const [row] = await sqlRows<any>(orm, `select t.lineage, t.last_seen_at from telemetry t join device d on d.id = t.device_id where d.serial = 'MV-TS-1'`);
+    expect(new Date(row.last_seen_at).toISOString()).toBe('2026-12-03T09:30:00.000Z');
+    expect(row.lineage.lastSeenAt).toEqual({ system: 'iot', connector: 'iot', stream: 'devices', externalId: 'mv-1', at: '2026-12-03T00:00:00.000Z' });
+    expect(row.lineage.online).toEqual({ system: 'iot', connector: 'iot', stream: 'devices', externalId: 'mv-1', at: '2026-12-01T00:00:00.000Z' });
+  });
+});
