@@ -1,9 +1,8 @@
 import { hash } from 'crypto';
 import { promises as fs } from 'fs';
 import type { EntityManager, MikroORM } from '@mikro-orm/postgresql';
-import { bulkExecutor, sqlRows } from '../db/sql';
+import { sqlRows } from '../db/sql';
 import { JunctionError } from '../errors/codes';
-import { textArray } from '../graph/loaders';
 import { evaluateEither, type CompiledMapping, type MappingEngine } from '../mapping/engine';
 import { MappingError } from '../mapping/errors';
 import { CanonicalRecord } from '../sync/canonical';
@@ -14,6 +13,8 @@ import { FirstSeen } from './dedupe';
 import { withImportHeap } from './heap';
 import { PushRow, queuePushes } from './push';
 import { ExcelFileError } from './errors';
+import { claimRows, findImported, releaseRows, type Where } from './row-claims';
+import { rowKey } from './row-key';
 import { FillResult, fillFromMasterData } from './master-data';
 import { OpenOptions, ParsedRow, RowError, SheetReader } from './reader';
 import { LineWriter, readLines, restatus, ResultLine, RowStatus } from './results';
@@ -189,6 +190,11 @@ class ImportRun {
     private readonly out: LineWriter,
   ) {
     this.batchSize = req.batchSize ?? DEFAULT_BATCH;
+  }
+
+  /** Where this file's rows are claimed from (excel_row; row-key collisions name it). */
+  private get where(): Where {
+    return { template: this.t.name, file: this.req.fileName, sheet: this.reader.sheet.name };
   }
 
   private externalId(row: number): string {
@@ -413,11 +419,11 @@ class ImportRun {
     const work = rows.map((r): Work => ({ parsed: r, status: r.errors.length ? 'FAILED' : 'IMPORTED', records: [], filled: [] }));
     const candidates = work.filter((w) => w.status === 'IMPORTED');
     if (candidates.length) {
-      const claimed = await sqlRows<{ row_hash: string }>(db,
-        `select row_hash from excel_row where template = ? and row_hash = any(?::text[])`, [this.t.name, textArray(candidates.map((w) => w.parsed.hash))]);
-      if (claimed.length) {
-        const done = new Set(claimed.map((c) => c.row_hash));
-        for (const w of candidates) if (done.has(w.parsed.hash)) w.status = 'UNCHANGED';
+      const { done, collisions } = await findImported(db, this.where, candidates.map((w) => w.parsed));
+      for (const w of candidates) {
+        if (done.has(w.parsed.hash)) w.status = 'UNCHANGED';
+        const e = collisions.get(w.parsed.hash);
+        if (e) this.failRow(w, e);
       }
     }
     const todo = candidates.filter((w) => w.status === 'IMPORTED');
@@ -476,7 +482,8 @@ class ImportRun {
 
   private failRow(w: Work, e: unknown): void {
     w.status = 'FAILED';
-    w.parsed.errors.push({ code: 'DATABASE_ERROR', message: `the database refused the row: ${(e as Error)?.message ?? String(e)}` });
+    if (e instanceof ExcelFileError && e.code === 'ROW_KEY_COLLISION') w.parsed.errors.push({ code: e.code, message: e.message });
+    else w.parsed.errors.push({ code: 'DATABASE_ERROR', message: `the database refused the row: ${(e as Error)?.message ?? String(e)}` });
   }
 
   /**
@@ -484,14 +491,7 @@ class ImportRun {
    * that failed, queue the pushes of the rows merged. Returns the pushes queued.
    */
   private async applyMerge(em: EntityManager, ready: Work[]): Promise<number> {
-    const exec = bulkExecutor(em);
-    const claimed = await exec<{ row_hash: string }>(
-      `insert into excel_row (template, row_hash, job_id, file_name, sheet, row_number, status)
-       select ?, x.h, ?::bigint, ?, ?, x.n, 'IMPORTED' from jsonb_to_recordset(?::jsonb) x(h text, n int)
-       on conflict (template, row_hash) do nothing returning row_hash`,
-      [this.t.name, this.req.jobId ?? null, this.req.fileName, this.reader.sheet.name, JSON.stringify(ready.map((w) => ({ h: w.parsed.hash, n: w.parsed.row })))],
-    );
-    const mine = new Set(claimed.map((c) => c.row_hash));
+    const mine = await claimRows(em, this.where, this.req.jobId ?? null, 'IMPORTED', ready.map((w) => w.parsed));
     const items: MergeItem[] = [];
     ready.forEach((w, index) => {
       if (!mine.has(w.parsed.hash)) {
@@ -515,7 +515,7 @@ class ImportRun {
       w.parsed.errors.push(recordErrorToRow(this.t, this.reader.header, e));
       released.push(w.parsed.hash);
     }
-    if (released.length) await exec(`delete from excel_row where template = ? and row_hash = any(?::text[])`, [this.t.name, released]);
+    await releaseRows(em, released);
     const merged = ready.filter((w) => w.status === 'IMPORTED');
     return this.queuePushes(em, merged.map((w) => ({ row: w.parsed.row, hash: w.parsed.hash, key: this.recordKey(w.parsed), records: w.records })));
   }
@@ -558,14 +558,14 @@ class ImportRun {
   private async markImported(work: Work[]): Promise<void> {
     const ready = work.filter((w) => w.status === 'IMPORTED');
     if (!ready.length) return;
-    const rows = await sqlRows<{ row_hash: string; entity_id: string | null }>(this.importer.db,
-      `select row_hash, entity_id from excel_row where template = ? and row_hash = any(?::text[])`, [this.t.name, textArray(ready.map((w) => w.parsed.hash))]);
-    const done = new Map(rows.map((r) => [r.row_hash, r.entity_id]));
+    const { done, collisions } = await findImported(this.importer.db, this.where, ready.map((w) => w.parsed));
     for (const w of ready) {
       if (done.has(w.parsed.hash)) {
         w.status = 'UNCHANGED';
         w.ticket = done.get(w.parsed.hash) ?? null;
       }
+      const e = collisions.get(w.parsed.hash);
+      if (e) this.failRow(w, e);
     }
   }
 
@@ -578,14 +578,12 @@ class ImportRun {
    * UNCHANGED when already claimed. Returns the pushes queued.
    */
   private async createOne(em: EntityManager, l: ResultLine & { _input?: CreateTicketInput; _hash?: string }): Promise<number> {
-    const claim = await sqlRows<{ id: string }>(em,
-      `insert into excel_row (template, row_hash, job_id, file_name, sheet, row_number, status, entity_type)
-       values (?, ?, ?::bigint, ?, ?, ?, 'CREATED', 'ticket') on conflict (template, row_hash) do nothing returning id`,
-      [this.t.name, l._hash, this.req.jobId ?? null, this.req.fileName, this.reader.sheet.name, l.row]);
-    if (!claim.length) {
-      const prev = await sqlRows<{ entity_id: string | null }>(em, `select entity_id from excel_row where template = ? and row_hash = ?`, [this.t.name, l._hash]);
+    const ref = { hash: l._hash!, row: l.row };
+    const claimed = await claimRows(em, this.where, this.req.jobId ?? null, 'CREATED', [ref], 'ticket');
+    if (!claimed.size) {
+      const { done } = await findImported(em, this.where, [ref]);
       l.status = 'UNCHANGED';
-      l.ticket = prev[0]?.entity_id ?? null;
+      l.ticket = done.get(ref.hash) ?? null;
       return 0;
     }
     const input = { ...l._input!, eta: l._input!.eta ? new Date(l._input!.eta as unknown as string) : null };
@@ -593,7 +591,7 @@ class ImportRun {
     const lineage = { system: 'excel', connector: 'excel', stream: this.t.name, externalId: this.externalId(l.row), at: this.at };
     const fields = ['fault', 'priority', 'category', 'eta', 'customer', 'device'];
     await sqlRows(em, `update ticket set lineage = ?::jsonb where id = ?`, [JSON.stringify(Object.fromEntries(fields.map((f) => [f, lineage]))), id]);
-    await sqlRows(em, `update excel_row set entity_id = ? where id = ?`, [number, claim[0].id]);
+    await sqlRows(em, `update excel_row set entity_id = ? where row_key = ?`, [number, rowKey(ref.hash)]);
     l.ticket = number;
     (l.records[0] as Record<string, unknown>).number = number;
     return this.queuePushes(em, [{ row: l.row, hash: l._hash!, key: number, records: l.records, ticket: number }]);
