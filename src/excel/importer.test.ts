@@ -16,6 +16,7 @@ import { unzip, zip } from '../../tests/support/zip';
 import { Merger } from '../sync/merge';
 import { heapFlags, IMPORT_HEAP_GROWING_PERCENT } from './heap';
 import { ExcelImporter, ImportSummary } from './importer';
+import * as masterData from './master-data';
 import { SheetReader } from './reader';
 import { claimRows } from './row-claims';
 import { rowKey } from './row-key';
@@ -259,6 +260,28 @@ describe('batches mapped ahead of their merge', () => {
     expect(s).toMatchObject({ status: 'SUCCEEDED', imported: 3 });
     expect(lines[2]).toMatchObject({ row: 4, status: 'IMPORTED', filled: ['customerName'] });
     expect(lines[2].records[0]).toEqual({ entity: 'customer', phone: '+8613800138101', name: '新客户' });
+  });
+
+  it('only rows whose serial or phone an earlier batch wrote are filled again inside the transaction', async () => {
+    const fills = jest.spyOn(masterData, 'fillFromMasterData');
+    try {
+      const file = await deviceWorkbook('ahead-filter.xlsx', [
+        ['SN-BLOOM1', 'M', '13800138201', '布一', null, null],
+        ['SN-BLOOM2', 'M', '13800138202', '布二', null, null],
+        ['SN-BLOOM3', 'M', '13800138201', null, null, null],
+        ['SN-BLOOM4', 'M', '13800138203', '布三', null, null],
+      ]);
+      const { s, lines } = await run(file, 'devices', { batchSize: 2 });
+      expect(s).toMatchObject({ status: 'SUCCEEDED', imported: 4 });
+      // The customer row 2 created (same file, not committed yet) fills row 4's name.
+      expect(lines[2]).toMatchObject({ row: 4, filled: ['customerName'], records: [{ entity: 'customer', name: '布一' }, { entity: 'device', serial: 'SN-BLOOM3' }] });
+      // Fills inside the file's transaction (on its EntityManager, not the ORM): the second batch's
+      // row 4 only; row 5's serial and phone are new to the file, it keeps the fill read ahead.
+      const inside = fills.mock.calls.filter((c) => c[0] !== orm).map((c) => c[2].map((r) => r.fields.serial));
+      expect(inside).toEqual([['SN-BLOOM3']]);
+    } finally {
+      fills.mockRestore();
+    }
   });
 
   it('a row is filled with the name an earlier batch of the same file gave the customer', async () => {

@@ -6,10 +6,11 @@ import { JunctionError } from '../errors/codes';
 import { evaluateEither, type CompiledMapping, type MappingEngine } from '../mapping/engine';
 import { MappingError } from '../mapping/errors';
 import { CanonicalRecord } from '../sync/canonical';
-import { MergeItem, Merger } from '../sync/merge';
+import { CREATED_FIELD, MergeItem, Merger } from '../sync/merge';
 import { suggestSerials } from '../identity/suggest';
 import type { Actor, CreateTicketInput, TicketService } from '../tickets/ticket-service';
 import { FirstSeen } from './dedupe';
+import { KeyFilter } from './key-filter';
 import { withImportHeap } from './heap';
 import { PushRow, queuePushes } from './push';
 import { ExcelFileError } from './errors';
@@ -177,6 +178,8 @@ function asFileError(e: unknown, file: string, sheet: string | null): ExcelFileE
 class ImportRun {
   private readonly contentSeen = new FirstSeen();
   private readonly keySeen = new FirstSeen();
+  /** Serials and phones the file's merged batches wrote (see confirm). */
+  private readonly written = new KeyFilter();
   private readonly at = new Date().toISOString();
   private readonly batchSize: number;
 
@@ -434,15 +437,22 @@ class ImportRun {
 
   /**
    * The fill as the transaction sees it now (earlier batches of this file merged: a customer a
-   * row created, a name it changed). Rows whose fill differs from the one `prepare` mapped with are
+   * row created, a name it changed), for the rows whose lookup keys (serial, phone: as read, and
+   * as filled) an earlier batch may have written (`written`, a Bloom filter). The other rows keep
+   * the fill they read from committed data while the previous batch merged: nothing of this file
+   * changed what they look up. Rows whose fill differs from the one `prepare` mapped with are
    * mapped again; the others keep their mapping.
    */
   private async confirm(em: EntityManager, p: Prepared): Promise<void> {
     if (!p.todo.length || !this.t.fill?.length) return;
-    const again = p.todo.map((w, i): ParsedRow => ({ ...w.parsed, errors: [], fields: { ...p.original[i] } }));
+    const rules = this.t.fill;
+    const touched = (i: number) => rules.some((r) => [p.original[i][r.by], p.todo[i].parsed.fields[r.by]].some((v) => typeof v === 'string' && this.written.mightHave(v)));
+    const which = p.todo.map((_, i) => i).filter(touched);
+    if (!which.length) return;
+    const again = which.map((i): ParsedRow => ({ ...p.todo[i].parsed, errors: [], fields: { ...p.original[i] } }));
     const fill = await fillFromMasterData(em, this.t, again);
-    for (let i = 0; i < p.todo.length; i++) {
-      const w = p.todo[i];
+    for (let i = 0; i < which.length; i++) {
+      const w = p.todo[which[i]];
       if (sameFill(w.filled, fill.filled[i], w.parsed.fields, again[i].fields)) continue;
       w.parsed.fields = again[i].fields;
       w.parsed.errors = [];
@@ -506,6 +516,7 @@ class ImportRun {
     if (!items.length) return 0;
     const merger = new Merger(em, { connector: 'excel', system: 'excel', stream: this.t.name });
     const errors = await merger.merge(items);
+    this.remember(ready.filter((w) => mine.has(w.parsed.hash)), merger);
     // Open tickets over the customers and devices this batch changed get their derived values again.
     await this.importer.ticketService.enricher.afterMerge(em, merger.audit, { name: this.req.actor.name, origin: `excel:${this.req.fileName}` });
     const released: string[] = [];
@@ -518,6 +529,37 @@ class ImportRun {
     await releaseRows(em, released);
     const merged = ready.filter((w) => w.status === 'IMPORTED');
     return this.queuePushes(em, merged.map((w) => ({ row: w.parsed.row, hash: w.parsed.hash, key: this.recordKey(w.parsed), records: w.records })));
+  }
+
+  /**
+   * What a merge may change for a later row's fill: the lookup keys of the rows it merges (as
+   * filled, and the serials and phones of their records, owners included) and the serials and
+   * phones its audit shows changing (a record renamed through its source link). After the merge
+   * (a merge that throws rolls its savepoint back: nothing to remember); rows the merge refused
+   * leave extra keys, which only cost a refill.
+   */
+  private remember(rows: Work[], merger: Merger): void {
+    const add = (v: unknown) => {
+      if (typeof v === 'string') this.written.add(v);
+    };
+    for (const w of rows) {
+      for (const rule of this.t.fill ?? []) add(w.parsed.fields[rule.by]);
+      for (const c of w.canonical ?? []) {
+        add(c.fields.phone);
+        add(c.fields.serial);
+        const owner = c.fields.owner as Record<string, unknown> | null | undefined;
+        if (owner && typeof owner === 'object') add(owner.phone);
+      }
+    }
+    for (const a of merger.audit) {
+      if (a.field === 'phone' || a.field === 'serial') {
+        add(a.before);
+        add(a.after);
+      } else if (a.field === CREATED_FIELD && a.after && typeof a.after === 'object') {
+        add((a.after as Record<string, unknown>).phone);
+        add((a.after as Record<string, unknown>).serial);
+      }
+    }
   }
 
   // ---- tickets: check the whole file first, then create through the ticket service -----------
