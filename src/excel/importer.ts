@@ -9,7 +9,7 @@ import { CanonicalRecord } from '../sync/canonical';
 import { CREATED_FIELD, MergeItem, Merger } from '../sync/merge';
 import { suggestSerials } from '../identity/suggest';
 import type { Actor, CreateTicketInput, TicketService } from '../tickets/ticket-service';
-import { FirstSeen } from './dedupe';
+import { FileRows } from './dedupe';
 import { KeyFilter } from './key-filter';
 import { withImportHeap } from './heap';
 import { PushRow, queuePushes } from './push';
@@ -176,8 +176,7 @@ function asFileError(e: unknown, file: string, sheet: string | null): ExcelFileE
 }
 
 class ImportRun {
-  private readonly contentSeen = new FirstSeen();
-  private readonly keySeen = new FirstSeen();
+  private readonly seen: FileRows;
   /** Serials and phones the file's merged batches wrote (see confirm). */
   private readonly written = new KeyFilter();
   private readonly at = new Date().toISOString();
@@ -193,6 +192,7 @@ class ImportRun {
     private readonly out: LineWriter,
   ) {
     this.batchSize = req.batchSize ?? DEFAULT_BATCH;
+    this.seen = new FileRows(reader.expectedRows);
   }
 
   /** Where this file's rows are claimed from (excel_row; row-key collisions name it). */
@@ -233,19 +233,17 @@ class ImportRun {
     const keys = this.t.key ?? [];
     for (const r of rows) {
       if (r.errors.length) continue;
-      const prev = this.contentSeen.check(r.hash, r.row);
-      if (prev) {
+      const keyed = keys.length > 0 && keys.every((k) => r.fields[k] !== null);
+      const repeat = this.seen.check(r.hash, keyed ? hash('sha256', keys.map((k) => String(r.fields[k])).join('\u0001'), 'hex') : null, r.row);
+      if (!repeat) continue;
+      const prev = repeat.row;
+      if (repeat.kind === 'row') {
         r.errors.push({ code: 'DUPLICATE_ROW', message: `repeats row ${prev} (the same values); the row is imported once, from row ${prev}` });
-        continue;
-      }
-      if (!keys.length || keys.some((k) => r.fields[k] === null)) continue;
-      const key = hash('sha256', keys.map((k) => String(r.fields[k])).join('\u0001'), 'hex');
-      const first = this.keySeen.check(key, r.row);
-      if (first) {
+      } else {
         const where = fieldLabel(this.t, this.reader.header, keys[0]);
         r.errors.push({
           code: 'DUPLICATE_KEY', field: keys[0], column: where.column, header: where.header,
-          message: `${where.label}: ${keys.map((k) => r.fields[k]).join(' / ')} is also in row ${first} with other values; keep one row for it`,
+          message: `${where.label}: ${keys.map((k) => r.fields[k]).join(' / ')} is also in row ${prev} with other values; keep one row for it`,
         });
       }
     }
