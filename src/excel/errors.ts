@@ -5,7 +5,9 @@
 export type ExcelErrorCode =
   | 'NOT_XLSX' | 'LEGACY_XLS' | 'ENCRYPTED' | 'CORRUPT' | 'ZIP_BOMB' | 'TOO_MANY_ENTRIES' | 'UNSUPPORTED'
   | 'SHEET_NOT_FOUND' | 'HEADER_NOT_FOUND' | 'MISSING_HEADERS' | 'DUPLICATE_HEADER' | 'TOO_MANY_COLUMNS'
-  | 'TOO_MANY_ROWS' | 'TOO_MANY_EMPTY_ROWS' | 'FILE_TOO_LARGE' | 'UNKNOWN_TEMPLATE' | 'ROWS_FAILED' | 'INTERNAL';
+  | 'TOO_MANY_ROWS' | 'TOO_MANY_EMPTY_ROWS' | 'FILE_TOO_LARGE' | 'UNKNOWN_TEMPLATE' | 'ROWS_FAILED' | 'INTERNAL'
+  /** A row's 64-bit key (excel_row.row_key) is taken by a row with other values: that row only. */
+  | 'ROW_KEY_COLLISION';
 
 export interface ExcelLocation {
   file: string;

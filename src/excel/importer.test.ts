@@ -16,7 +16,10 @@ import { unzip, zip } from '../../tests/support/zip';
 import { Merger } from '../sync/merge';
 import { heapFlags, IMPORT_HEAP_GROWING_PERCENT } from './heap';
 import { ExcelImporter, ImportSummary } from './importer';
+import * as masterData from './master-data';
 import { SheetReader } from './reader';
+import { claimRows } from './row-claims';
+import { rowKey } from './row-key';
 import { ResultLine, readLines, writeResultWorkbook } from './results';
 
 let orm: MikroORM;
@@ -259,6 +262,28 @@ describe('batches mapped ahead of their merge', () => {
     expect(lines[2].records[0]).toEqual({ entity: 'customer', phone: '+8613800138101', name: '新客户' });
   });
 
+  it('only rows whose serial or phone an earlier batch wrote are filled again inside the transaction', async () => {
+    const fills = jest.spyOn(masterData, 'fillFromMasterData');
+    try {
+      const file = await deviceWorkbook('ahead-filter.xlsx', [
+        ['SN-BLOOM1', 'M', '13800138201', '布一', null, null],
+        ['SN-BLOOM2', 'M', '13800138202', '布二', null, null],
+        ['SN-BLOOM3', 'M', '13800138201', null, null, null],
+        ['SN-BLOOM4', 'M', '13800138203', '布三', null, null],
+      ]);
+      const { s, lines } = await run(file, 'devices', { batchSize: 2 });
+      expect(s).toMatchObject({ status: 'SUCCEEDED', imported: 4 });
+      // The customer row 2 created (same file, not committed yet) fills row 4's name.
+      expect(lines[2]).toMatchObject({ row: 4, filled: ['customerName'], records: [{ entity: 'customer', name: '布一' }, { entity: 'device', serial: 'SN-BLOOM3' }] });
+      // Fills inside the file's transaction (on its EntityManager, not the ORM): the second batch's
+      // row 4 only; row 5's serial and phone are new to the file, it keeps the fill read ahead.
+      const inside = fills.mock.calls.filter((c) => c[0] !== orm).map((c) => c[2].map((r) => r.fields.serial));
+      expect(inside).toEqual([['SN-BLOOM3']]);
+    } finally {
+      fills.mockRestore();
+    }
+  });
+
   it('a row is filled with the name an earlier batch of the same file gave the customer', async () => {
     await run(await deviceWorkbook('ahead-old.xlsx', [['SN-AHEAD4', 'M', '13800138103', '旧名', null, null]]), 'devices');
     const file = await deviceWorkbook('ahead-renamed.xlsx', [
@@ -351,6 +376,48 @@ describe('re-import, atomic, dry run', () => {
     expect(again2.lines.map((l) => [l.status, l.errors])).toEqual([['UNCHANGED', []]]); // says why when it is not
     expect(again2.s).toMatchObject({ imported: 0, unchanged: 1 });
     expect(await tableCounts(orm)).toEqual(before);
+  });
+
+  it('claims rows by row_key, the first 64 bits of the row hash; a re-import finds them by key', async () => {
+    const file = await deviceWorkbook('keyed.xlsx', [['SN-KEY1', 'M1', '13800138020', '钱一', null, null], ['SN-KEY2', 'M1', '13800138020', '钱一', null, null]]);
+    expect((await run(file, 'devices')).s).toMatchObject({ imported: 2 });
+    // The migration's formula (for rows claimed before it) gives the same key as row-key.ts.
+    const rows = await sqlRows<{ row_key: string; row_hash: string; migrated: string }>(orm,
+      `select row_key::text as row_key, row_hash, (('x' || substr(row_hash, 1, 16))::bit(64)::bigint)::text as migrated from excel_row where file_name = 'keyed.xlsx' order by row_number`);
+    expect(rows).toHaveLength(2);
+    for (const r of rows) expect([r.row_key, r.migrated]).toEqual([rowKey(r.row_hash), rowKey(r.row_hash)]);
+    const before = await tableCounts(orm);
+    expect((await run(file, 'devices')).s).toMatchObject({ status: 'SUCCEEDED', imported: 0, unchanged: 2 });
+    expect(await tableCounts(orm)).toEqual(before);
+  });
+
+  it('a row whose key is taken by another hash is ROW_KEY_COLLISION, naming file, sheet and row; the other rows import', async () => {
+    const first = await deviceWorkbook('collide.xlsx', [['SN-COL1', 'M1', '13800138021', '孔一', null, null]]);
+    expect((await run(first, 'devices')).s).toMatchObject({ imported: 1 });
+    // The same key stored with another hash: what a true 64-bit collision looks like.
+    const claim = (await sqlOne<{ row_key: string; row_hash: string }>(orm, `select row_key::text as row_key, row_hash from excel_row where file_name = 'collide.xlsx'`))!;
+    await sqlRows(orm, `update excel_row set row_hash = ?, file_name = 'other.xlsx', row_number = 7 where row_key = ?`, [`${claim.row_hash.slice(0, 16)}${'0'.repeat(16)}`, claim.row_key]);
+    const file = await deviceWorkbook('collide2.xlsx', [['SN-COL1', 'M1', '13800138021', '孔一', null, null], ['SN-COL2', 'M1', '13800138021', '孔一', null, null]]);
+    const { s, lines } = await run(file, 'devices');
+    expect(s).toMatchObject({ status: 'PARTIAL', imported: 1, failed: 1 });
+    expect(lines[0]).toMatchObject({ row: 2, status: 'FAILED', errors: [{ code: 'ROW_KEY_COLLISION' }] });
+    expect(lines[0].error).toMatch(/^collide2\.xlsx, sheet "设备", row 2: .*row 7 of "other\.xlsx"/);
+    expect(lines[1]).toMatchObject({ row: 3, status: 'IMPORTED' });
+  });
+
+  it('a collision found when the claim is written (inside the transaction) is ROW_KEY_COLLISION too', async () => {
+    const em = orm.em.fork();
+    await em.begin();
+    try {
+      const where = { template: 'devices', file: 'claim.xlsx', sheet: '设备' };
+      const hash = 'abcdef0123456789'.repeat(2);
+      expect(await claimRows(em, where, null, 'IMPORTED', [{ hash, row: 2 }])).toEqual(new Set([hash]));
+      expect(await claimRows(em, where, null, 'IMPORTED', [{ hash, row: 3 }])).toEqual(new Set());
+      await expect(claimRows(em, where, null, 'IMPORTED', [{ hash: `${hash.slice(0, 16)}${'1'.repeat(16)}`, row: 4 }]))
+        .rejects.toMatchObject({ code: 'ROW_KEY_COLLISION', file: 'claim.xlsx', sheet: '设备', row: 4 });
+    } finally {
+      await em.rollback();
+    }
   });
 
   it('--atomic: one bad row and nothing of the file is imported', async () => {

@@ -1,19 +1,21 @@
 import { hash } from 'crypto';
 import { promises as fs } from 'fs';
 import type { EntityManager, MikroORM } from '@mikro-orm/postgresql';
-import { bulkExecutor, sqlRows } from '../db/sql';
+import { sqlRows } from '../db/sql';
 import { JunctionError } from '../errors/codes';
-import { textArray } from '../graph/loaders';
 import { evaluateEither, type CompiledMapping, type MappingEngine } from '../mapping/engine';
 import { MappingError } from '../mapping/errors';
 import { CanonicalRecord } from '../sync/canonical';
-import { MergeItem, Merger } from '../sync/merge';
+import { CREATED_FIELD, MergeItem, Merger } from '../sync/merge';
 import { suggestSerials } from '../identity/suggest';
 import type { Actor, CreateTicketInput, TicketService } from '../tickets/ticket-service';
-import { FirstSeen } from './dedupe';
+import { FileRows } from './dedupe';
+import { KeyFilter } from './key-filter';
 import { withImportHeap } from './heap';
 import { PushRow, queuePushes } from './push';
 import { ExcelFileError } from './errors';
+import { claimRows, findImported, releaseRows, type Where } from './row-claims';
+import { rowKey } from './row-key';
 import { FillResult, fillFromMasterData } from './master-data';
 import { OpenOptions, ParsedRow, RowError, SheetReader } from './reader';
 import { LineWriter, readLines, restatus, ResultLine, RowStatus } from './results';
@@ -174,8 +176,9 @@ function asFileError(e: unknown, file: string, sheet: string | null): ExcelFileE
 }
 
 class ImportRun {
-  private readonly contentSeen = new FirstSeen();
-  private readonly keySeen = new FirstSeen();
+  private readonly seen: FileRows;
+  /** Serials and phones the file's merged batches wrote (see confirm). */
+  private readonly written = new KeyFilter();
   private readonly at = new Date().toISOString();
   private readonly batchSize: number;
 
@@ -189,6 +192,12 @@ class ImportRun {
     private readonly out: LineWriter,
   ) {
     this.batchSize = req.batchSize ?? DEFAULT_BATCH;
+    this.seen = new FileRows(reader.expectedRows);
+  }
+
+  /** Where this file's rows are claimed from (excel_row; row-key collisions name it). */
+  private get where(): Where {
+    return { template: this.t.name, file: this.req.fileName, sheet: this.reader.sheet.name };
   }
 
   private externalId(row: number): string {
@@ -224,19 +233,17 @@ class ImportRun {
     const keys = this.t.key ?? [];
     for (const r of rows) {
       if (r.errors.length) continue;
-      const prev = this.contentSeen.check(r.hash, r.row);
-      if (prev) {
+      const keyed = keys.length > 0 && keys.every((k) => r.fields[k] !== null);
+      const repeat = this.seen.check(r.hash, keyed ? hash('sha256', keys.map((k) => String(r.fields[k])).join('\u0001'), 'hex') : null, r.row);
+      if (!repeat) continue;
+      const prev = repeat.row;
+      if (repeat.kind === 'row') {
         r.errors.push({ code: 'DUPLICATE_ROW', message: `repeats row ${prev} (the same values); the row is imported once, from row ${prev}` });
-        continue;
-      }
-      if (!keys.length || keys.some((k) => r.fields[k] === null)) continue;
-      const key = hash('sha256', keys.map((k) => String(r.fields[k])).join('\u0001'), 'hex');
-      const first = this.keySeen.check(key, r.row);
-      if (first) {
+      } else {
         const where = fieldLabel(this.t, this.reader.header, keys[0]);
         r.errors.push({
           code: 'DUPLICATE_KEY', field: keys[0], column: where.column, header: where.header,
-          message: `${where.label}: ${keys.map((k) => r.fields[k]).join(' / ')} is also in row ${first} with other values; keep one row for it`,
+          message: `${where.label}: ${keys.map((k) => r.fields[k]).join(' / ')} is also in row ${prev} with other values; keep one row for it`,
         });
       }
     }
@@ -413,11 +420,11 @@ class ImportRun {
     const work = rows.map((r): Work => ({ parsed: r, status: r.errors.length ? 'FAILED' : 'IMPORTED', records: [], filled: [] }));
     const candidates = work.filter((w) => w.status === 'IMPORTED');
     if (candidates.length) {
-      const claimed = await sqlRows<{ row_hash: string }>(db,
-        `select row_hash from excel_row where template = ? and row_hash = any(?::text[])`, [this.t.name, textArray(candidates.map((w) => w.parsed.hash))]);
-      if (claimed.length) {
-        const done = new Set(claimed.map((c) => c.row_hash));
-        for (const w of candidates) if (done.has(w.parsed.hash)) w.status = 'UNCHANGED';
+      const { done, collisions } = await findImported(db, this.where, candidates.map((w) => w.parsed));
+      for (const w of candidates) {
+        if (done.has(w.parsed.hash)) w.status = 'UNCHANGED';
+        const e = collisions.get(w.parsed.hash);
+        if (e) this.failRow(w, e);
       }
     }
     const todo = candidates.filter((w) => w.status === 'IMPORTED');
@@ -428,15 +435,22 @@ class ImportRun {
 
   /**
    * The fill as the transaction sees it now (earlier batches of this file merged: a customer a
-   * row created, a name it changed). Rows whose fill differs from the one `prepare` mapped with are
+   * row created, a name it changed), for the rows whose lookup keys (serial, phone: as read, and
+   * as filled) an earlier batch may have written (`written`, a Bloom filter). The other rows keep
+   * the fill they read from committed data while the previous batch merged: nothing of this file
+   * changed what they look up. Rows whose fill differs from the one `prepare` mapped with are
    * mapped again; the others keep their mapping.
    */
   private async confirm(em: EntityManager, p: Prepared): Promise<void> {
     if (!p.todo.length || !this.t.fill?.length) return;
-    const again = p.todo.map((w, i): ParsedRow => ({ ...w.parsed, errors: [], fields: { ...p.original[i] } }));
+    const rules = this.t.fill;
+    const touched = (i: number) => rules.some((r) => [p.original[i][r.by], p.todo[i].parsed.fields[r.by]].some((v) => typeof v === 'string' && this.written.mightHave(v)));
+    const which = p.todo.map((_, i) => i).filter(touched);
+    if (!which.length) return;
+    const again = which.map((i): ParsedRow => ({ ...p.todo[i].parsed, errors: [], fields: { ...p.original[i] } }));
     const fill = await fillFromMasterData(em, this.t, again);
-    for (let i = 0; i < p.todo.length; i++) {
-      const w = p.todo[i];
+    for (let i = 0; i < which.length; i++) {
+      const w = p.todo[which[i]];
       if (sameFill(w.filled, fill.filled[i], w.parsed.fields, again[i].fields)) continue;
       w.parsed.fields = again[i].fields;
       w.parsed.errors = [];
@@ -476,7 +490,8 @@ class ImportRun {
 
   private failRow(w: Work, e: unknown): void {
     w.status = 'FAILED';
-    w.parsed.errors.push({ code: 'DATABASE_ERROR', message: `the database refused the row: ${(e as Error)?.message ?? String(e)}` });
+    if (e instanceof ExcelFileError && e.code === 'ROW_KEY_COLLISION') w.parsed.errors.push({ code: e.code, message: e.message });
+    else w.parsed.errors.push({ code: 'DATABASE_ERROR', message: `the database refused the row: ${(e as Error)?.message ?? String(e)}` });
   }
 
   /**
@@ -484,14 +499,7 @@ class ImportRun {
    * that failed, queue the pushes of the rows merged. Returns the pushes queued.
    */
   private async applyMerge(em: EntityManager, ready: Work[]): Promise<number> {
-    const exec = bulkExecutor(em);
-    const claimed = await exec<{ row_hash: string }>(
-      `insert into excel_row (template, row_hash, job_id, file_name, sheet, row_number, status)
-       select ?, x.h, ?::bigint, ?, ?, x.n, 'IMPORTED' from jsonb_to_recordset(?::jsonb) x(h text, n int)
-       on conflict (template, row_hash) do nothing returning row_hash`,
-      [this.t.name, this.req.jobId ?? null, this.req.fileName, this.reader.sheet.name, JSON.stringify(ready.map((w) => ({ h: w.parsed.hash, n: w.parsed.row })))],
-    );
-    const mine = new Set(claimed.map((c) => c.row_hash));
+    const mine = await claimRows(em, this.where, this.req.jobId ?? null, 'IMPORTED', ready.map((w) => w.parsed));
     const items: MergeItem[] = [];
     ready.forEach((w, index) => {
       if (!mine.has(w.parsed.hash)) {
@@ -506,6 +514,7 @@ class ImportRun {
     if (!items.length) return 0;
     const merger = new Merger(em, { connector: 'excel', system: 'excel', stream: this.t.name });
     const errors = await merger.merge(items);
+    this.remember(ready.filter((w) => mine.has(w.parsed.hash)), merger);
     // Open tickets over the customers and devices this batch changed get their derived values again.
     await this.importer.ticketService.enricher.afterMerge(em, merger.audit, { name: this.req.actor.name, origin: `excel:${this.req.fileName}` });
     const released: string[] = [];
@@ -515,9 +524,40 @@ class ImportRun {
       w.parsed.errors.push(recordErrorToRow(this.t, this.reader.header, e));
       released.push(w.parsed.hash);
     }
-    if (released.length) await exec(`delete from excel_row where template = ? and row_hash = any(?::text[])`, [this.t.name, released]);
+    await releaseRows(em, released);
     const merged = ready.filter((w) => w.status === 'IMPORTED');
     return this.queuePushes(em, merged.map((w) => ({ row: w.parsed.row, hash: w.parsed.hash, key: this.recordKey(w.parsed), records: w.records })));
+  }
+
+  /**
+   * What a merge may change for a later row's fill: the lookup keys of the rows it merges (as
+   * filled, and the serials and phones of their records, owners included) and the serials and
+   * phones its audit shows changing (a record renamed through its source link). After the merge
+   * (a merge that throws rolls its savepoint back: nothing to remember); rows the merge refused
+   * leave extra keys, which only cost a refill.
+   */
+  private remember(rows: Work[], merger: Merger): void {
+    const add = (v: unknown) => {
+      if (typeof v === 'string') this.written.add(v);
+    };
+    for (const w of rows) {
+      for (const rule of this.t.fill ?? []) add(w.parsed.fields[rule.by]);
+      for (const c of w.canonical ?? []) {
+        add(c.fields.phone);
+        add(c.fields.serial);
+        const owner = c.fields.owner as Record<string, unknown> | null | undefined;
+        if (owner && typeof owner === 'object') add(owner.phone);
+      }
+    }
+    for (const a of merger.audit) {
+      if (a.field === 'phone' || a.field === 'serial') {
+        add(a.before);
+        add(a.after);
+      } else if (a.field === CREATED_FIELD && a.after && typeof a.after === 'object') {
+        add((a.after as Record<string, unknown>).phone);
+        add((a.after as Record<string, unknown>).serial);
+      }
+    }
   }
 
   // ---- tickets: check the whole file first, then create through the ticket service -----------
@@ -558,14 +598,14 @@ class ImportRun {
   private async markImported(work: Work[]): Promise<void> {
     const ready = work.filter((w) => w.status === 'IMPORTED');
     if (!ready.length) return;
-    const rows = await sqlRows<{ row_hash: string; entity_id: string | null }>(this.importer.db,
-      `select row_hash, entity_id from excel_row where template = ? and row_hash = any(?::text[])`, [this.t.name, textArray(ready.map((w) => w.parsed.hash))]);
-    const done = new Map(rows.map((r) => [r.row_hash, r.entity_id]));
+    const { done, collisions } = await findImported(this.importer.db, this.where, ready.map((w) => w.parsed));
     for (const w of ready) {
       if (done.has(w.parsed.hash)) {
         w.status = 'UNCHANGED';
         w.ticket = done.get(w.parsed.hash) ?? null;
       }
+      const e = collisions.get(w.parsed.hash);
+      if (e) this.failRow(w, e);
     }
   }
 
@@ -578,14 +618,12 @@ class ImportRun {
    * UNCHANGED when already claimed. Returns the pushes queued.
    */
   private async createOne(em: EntityManager, l: ResultLine & { _input?: CreateTicketInput; _hash?: string }): Promise<number> {
-    const claim = await sqlRows<{ id: string }>(em,
-      `insert into excel_row (template, row_hash, job_id, file_name, sheet, row_number, status, entity_type)
-       values (?, ?, ?::bigint, ?, ?, ?, 'CREATED', 'ticket') on conflict (template, row_hash) do nothing returning id`,
-      [this.t.name, l._hash, this.req.jobId ?? null, this.req.fileName, this.reader.sheet.name, l.row]);
-    if (!claim.length) {
-      const prev = await sqlRows<{ entity_id: string | null }>(em, `select entity_id from excel_row where template = ? and row_hash = ?`, [this.t.name, l._hash]);
+    const ref = { hash: l._hash!, row: l.row };
+    const claimed = await claimRows(em, this.where, this.req.jobId ?? null, 'CREATED', [ref], 'ticket');
+    if (!claimed.size) {
+      const { done } = await findImported(em, this.where, [ref]);
       l.status = 'UNCHANGED';
-      l.ticket = prev[0]?.entity_id ?? null;
+      l.ticket = done.get(ref.hash) ?? null;
       return 0;
     }
     const input = { ...l._input!, eta: l._input!.eta ? new Date(l._input!.eta as unknown as string) : null };
@@ -593,7 +631,7 @@ class ImportRun {
     const lineage = { system: 'excel', connector: 'excel', stream: this.t.name, externalId: this.externalId(l.row), at: this.at };
     const fields = ['fault', 'priority', 'category', 'eta', 'customer', 'device'];
     await sqlRows(em, `update ticket set lineage = ?::jsonb where id = ?`, [JSON.stringify(Object.fromEntries(fields.map((f) => [f, lineage]))), id]);
-    await sqlRows(em, `update excel_row set entity_id = ? where id = ?`, [number, claim[0].id]);
+    await sqlRows(em, `update excel_row set entity_id = ? where row_key = ?`, [number, rowKey(ref.hash)]);
     l.ticket = number;
     (l.records[0] as Record<string, unknown>).number = number;
     return this.queuePushes(em, [{ row: l.row, hash: l._hash!, key: number, records: l.records, ticket: number }]);

@@ -4,7 +4,12 @@ import { textArray } from '../graph/loaders';
 import type { ParsedRow } from './reader';
 import type { ExcelTemplate } from './template';
 
-/** What master data knows about a device (by normalized serial) or a customer (by E.164 phone). */
+/**
+ * What master data knows about a device (by normalized serial) or a customer (by E.164 phone).
+ * The look-ups are an index probe per key (`lateral … limit 1`; serial and phone are unique): as
+ * `= any(…)` joined to the owner, the planner hashed a scan of the whole customer table for every
+ * batch (at 100k rows already), a cost that grows with the table.
+ */
 type Attributes = Record<string, unknown>;
 
 async function devices(db: MikroORM | EntityManager, serials: string[]): Promise<Map<string, Attributes>> {
@@ -12,8 +17,9 @@ async function devices(db: MikroORM | EntityManager, serials: string[]): Promise
   const rows = await sqlRows<any>(db,
     `select d.serial, d.model, d.firmware, to_char(d.purchase_date, 'YYYY-MM-DD') as purchase_date, to_char(d.warranty_end, 'YYYY-MM-DD') as warranty_end,
             c.phone as owner_phone, c.name as owner_name
-       from device d left join customer c on c.id = d.owner_id
-      where d.serial = any(?::text[])`, [textArray(serials)]);
+       from unnest(?::text[]) k(serial)
+       cross join lateral (select * from device x where x.serial = k.serial limit 1) d
+       left join lateral (select phone, name from customer y where y.id = d.owner_id limit 1) c on true`, [textArray(serials)]);
   return new Map(rows.map((r) => [r.serial, {
     model: r.model, firmware: r.firmware, purchaseDate: r.purchase_date, warrantyEnd: r.warranty_end, ownerPhone: r.owner_phone, ownerName: r.owner_name,
   }]));
@@ -21,7 +27,8 @@ async function devices(db: MikroORM | EntityManager, serials: string[]): Promise
 
 async function customers(db: MikroORM | EntityManager, phones: string[]): Promise<Map<string, Attributes>> {
   if (!phones.length) return new Map();
-  const rows = await sqlRows<any>(db, `select phone, name, tier, region from customer where phone = any(?::text[])`, [textArray(phones)]);
+  const rows = await sqlRows<any>(db, `select c.phone, c.name, c.tier, c.region from unnest(?::text[]) k(phone)
+    cross join lateral (select phone, name, tier, region from customer x where x.phone = k.phone limit 1) c`, [textArray(phones)]);
   return new Map(rows.map((r) => [r.phone, { name: r.name, tier: r.tier, region: r.region }]));
 }
 

@@ -1,5 +1,6 @@
 import { createHash } from 'crypto';
 import { rowHash } from './reader';
+import { rowKey, rowKeyHalves } from './row-key';
 import { importColumns, loadTemplate } from './template';
 
 /** How the row hashes stored in excel_row were made: one update per part. */
@@ -26,5 +27,15 @@ describe('rowHash', () => {
     const fields: Record<string, unknown> = {};
     for (const c of columns) fields[c.field] = (values as Record<string, unknown>)[c.field] ?? null;
     expect(rowHash(t.name, columns, fields)).toBe(storedHash(t.name, fields, columns));
+  });
+});
+
+describe('rowKey', () => {
+  it('is the first 64 bits of the row hash as a signed bigint', () => {
+    expect(rowKey('0000000000000001ffffffffffffffff')).toBe('1');
+    expect(rowKey('ffffffffffffffff0000000000000000')).toBe('-1');
+    expect(rowKey('8000000000000000aaaaaaaaaaaaaaaa')).toBe('-9223372036854775808');
+    expect(rowKey('7fffffffffffffff0000000000000000')).toBe('9223372036854775807');
+    expect(rowKeyHalves('8000000000000001ffff')).toEqual([0x80000000, 1]);
   });
 });

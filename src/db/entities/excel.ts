@@ -1,4 +1,4 @@
-import { Entity, Index, PrimaryKey, Property, Unique } from '@mikro-orm/core';
+import { Entity, Index, PrimaryKey, Property } from '@mikro-orm/core';
 
 /**
  * One Excel row that was imported, by the hash of its normalized values: importing the same row
@@ -6,11 +6,10 @@ import { Entity, Index, PrimaryKey, Property, Unique } from '@mikro-orm/core';
  * took effect are kept; a row that failed can be imported again once fixed.
  */
 @Entity({ tableName: 'excel_row' })
-@Unique({ name: 'excel_row_key', properties: ['template', 'rowHash'] })
-@Index({ name: 'excel_row_job_idx', properties: ['jobId'] })
 export class ExcelRow {
-  @PrimaryKey({ type: 'bigint', autoincrement: true })
-  id!: string;
+  /** The first 64 bits of rowHash as a signed bigint (src/excel/row-key.ts); template and rowHash are checked on a hit. */
+  @PrimaryKey({ type: 'bigint', autoincrement: false })
+  rowKey!: string;
 
   @Property({ type: 'string', columnType: 'text' })
   template!: string;

@@ -11,6 +11,7 @@ import { Migration20261123080000ExcelPush } from './Migration20261123080000Excel
 import { Migration20261123090000WritebackIds } from './Migration20261123090000WritebackIds';
 import { Migration20261123100000VariantCost } from './Migration20261123100000VariantCost';
 import { Migration20261205121000BulkCost } from './Migration20261205121000BulkCost';
+import { Migration20261205123000ExcelRowKey } from './Migration20261205123000ExcelRowKey';
 
 /** Every committed migration, in order. Add new ones at the end. */
 export const MIGRATIONS: MigrationObject[] = [
@@ -26,4 +27,5 @@ export const MIGRATIONS: MigrationObject[] = [
   { name: 'Migration20261123090000WritebackIds', class: Migration20261123090000WritebackIds },
   { name: 'Migration20261123100000VariantCost', class: Migration20261123100000VariantCost },
   { name: 'Migration20261205121000BulkCost', class: Migration20261205121000BulkCost },
+  { name: 'Migration20261205123000ExcelRowKey', class: Migration20261205123000ExcelRowKey },
 ];
