@@ -493,7 +493,8 @@ export class Merger {
 
   private async writeLinksAndAudit(): Promise<void> {
     if (this.links.length) {
-      const latest = new Map(this.links.map((l) => [`${l.stream}\u0000${l.externalId}\u0000${l.entity}`, l]));
+      const latest = new Map<string, (typeof this.links)[number]>();
+      for (const l of this.links) latest.set(`${l.stream}\u0000${l.externalId}\u0000${l.entity}`, l);
       await this.exec(
         `insert into source_link (system, stream, external_id, entity_type, entity_id, version, seen_at)
          select ?, stream, "externalId", entity, id, version, now()
