@@ -82,6 +82,29 @@ export interface TbTsValue {
 /** `{key: [{ts, value}]}`: the newest value first (latest values: exactly one). */
 export type TbTimeseries = Record<string, TbTsValue[]>;
 
+/** Key types of an Entity Data Query's `latestValues` / `entityFields`. */
+export type TbEntityKeyType = 'ENTITY_FIELD' | 'ATTRIBUTE' | 'CLIENT_ATTRIBUTE' | 'SHARED_ATTRIBUTE' | 'SERVER_ATTRIBUTE' | 'TIME_SERIES';
+
+export interface TbEntityKey {
+  type: TbEntityKeyType;
+  key: string;
+}
+
+/** The part of ThingsBoard's EntityDataQuery the connector sends. */
+export interface TbEntityDataQuery {
+  entityFilter: { type: 'entityList'; entityType: 'DEVICE'; entityList: string[] } | { type: 'entityType'; entityType: 'DEVICE' };
+  pageLink: { pageSize: number; page: number; textSearch?: string; sortOrder?: { key: TbEntityKey; direction: 'ASC' | 'DESC' } };
+  entityFields?: TbEntityKey[];
+  latestValues?: TbEntityKey[];
+  keyFilters?: unknown[];
+}
+
+export interface TbEntityData {
+  entityId: TbEntityId;
+  /** Key type → key → latest value (a string; `{ts: 0, value: ""}` when the key has none). */
+  latest?: Partial<Record<TbEntityKeyType, Record<string, TbTsValue>>> | null;
+}
+
 export interface TbAttribute {
   lastUpdateTs: number;
   key: string;
@@ -318,6 +341,42 @@ export class ThingsBoardClient {
     });
     return {
       data: p.data as TbDevice[],
+      hasNext: p.hasNext,
+      totalPages: typeof p.totalPages === 'number' ? p.totalPages : NaN,
+      totalElements: typeof p.totalElements === 'number' ? p.totalElements : NaN,
+    };
+  }
+
+  /**
+   * `POST /api/entitiesQuery/find` (ThingsBoard's Entity Data Query): one page of entities with
+   * the latest values asked for, `latest[keyType][key] = {ts, value}` with `value` a string
+   * (`{ts: 0, value: ""}` for a key without data). A read, so it may be resent.
+   */
+  async findEntityData(query: TbEntityDataQuery, options: CallOptions = {}): Promise<TbPageData<TbEntityData>> {
+    const path = '/api/entitiesQuery/find';
+    const res = await this.http.post<unknown>(path, query, { ...options, idempotent: true });
+    const p = res.data as Partial<TbPageData<unknown>> | null;
+    if (!p || typeof p !== 'object' || !Array.isArray(p.data) || typeof p.hasNext !== 'boolean') {
+      throw this.badShape('POST', path, `a page {data: [...], hasNext} (page ${query.pageLink.page})`, res.data);
+    }
+    p.data.forEach((e, i) => {
+      const d = e as Partial<TbEntityData> | null;
+      const latest = d?.latest;
+      const ok =
+        !!d &&
+        typeof d === 'object' &&
+        !!d.entityId &&
+        isUuid(d.entityId.id) &&
+        (latest === undefined ||
+          latest === null ||
+          (typeof latest === 'object' &&
+            Object.values(latest).every(
+              (byKey) => byKey && typeof byKey === 'object' && Object.values(byKey).every((v) => v && typeof v === 'object' && typeof (v as TbTsValue).ts === 'number'),
+            )));
+      if (!ok) throw this.badShape('POST', path, `entities {entityId: {id: <uuid>}, latest: {<type>: {<key>: {ts, value}}}} (item ${i})`, e);
+    });
+    return {
+      data: p.data as TbEntityData[],
       hasNext: p.hasNext,
       totalPages: typeof p.totalPages === 'number' ? p.totalPages : NaN,
       totalElements: typeof p.totalElements === 'number' ? p.totalElements : NaN,

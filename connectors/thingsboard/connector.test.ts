@@ -16,6 +16,7 @@ import {
 } from '../../src/connectors';
 import './index'; // registers the connector type
 import type { DevicePayload, ThingsBoardConnector } from './index';
+import { DEFAULT_DEVICES_SETTINGS } from './streams';
 
 const BASE = 'https://tb.acme.test';
 const USER = 'svc-junction@acme.test';
@@ -40,7 +41,7 @@ function entry(devices: Record<string, unknown> = {}, extra: Partial<ConnectorEn
     baseUrl: BASE,
     sandbox: false,
     credentials: { username: { env: 'TB_USERNAME' }, password: { env: 'TB_PASSWORD' } },
-    streams: { devices: { pageSize: 2, concurrency: 2, ...devices } },
+    streams: { devices: { pageSize: 2, concurrency: 2, readMode: 'perDevice', ...devices } },
     options: {},
     ...extra,
   };
@@ -656,5 +657,135 @@ describe('configuration', () => {
     expect(() =>
       createConnector(entry({}, { credentials: { apiKey: { env: 'TB_API_KEY' }, password: { env: 'TB_PASSWORD' }, token: { env: 'TB_USERNAME' } } }), { env: ENV, clock }),
     ).toThrow(/either apiKey or username and password.*credentials\.token: unknown credential/);
+  });
+});
+
+describe('readMode entityQuery', () => {
+  const FIND = '/api/entitiesQuery/find';
+  const latestValues = [
+    { type: 'SERVER_ATTRIBUTE', key: 'active' },
+    { type: 'SERVER_ATTRIBUTE', key: 'lastActivityTime' },
+    { type: 'TIME_SERIES', key: 'runCount' },
+    { type: 'TIME_SERIES', key: 'faultCodes' },
+    { type: 'TIME_SERIES', key: 'current_fw_version' },
+  ];
+  const query = (ids: string[]) => ({
+    entityFilter: { type: 'entityList', entityType: 'DEVICE', entityList: ids },
+    pageLink: { pageSize: ids.length, page: 0 },
+    entityFields: [],
+    latestValues,
+    keyFilters: [],
+  });
+  /** An EntityData as ThingsBoard answers it: every latest value a string, {ts: 0, value: ""} for none. */
+  const entityData = (id: string, latest: Record<string, Record<string, { ts: number; value: string }>>) => ({
+    entityId: { entityType: 'DEVICE', id },
+    readAttrs: true,
+    readTs: true,
+    latest,
+    timeseries: {},
+  });
+
+  it('reads a page’s latest values with one query; typed attributes, string time series, placeholders and deleted devices skipped', async () => {
+    const t = pair(1).token;
+    const now = clock.now();
+    login(1);
+    nock(BASE)
+      .get(LIST)
+      .query({ pageSize: '2', page: '0' })
+      .reply(200, page([device(D1, 'GA72H2305664204', 1_700_000_000_000), device(D2, 'GB35R2007511900', 1_700_000_100_000)], true, 3))
+      .get(LIST)
+      .query({ pageSize: '2', page: '1' })
+      .reply(200, page([device(D3, 'DK20P2509578702', 1_700_000_200_000)], false, 3));
+    nock(BASE)
+      .post(FIND, query([D1, D2]))
+      .matchHeader('x-authorization', `Bearer ${t}`)
+      .reply(
+        200,
+        // D2 was deleted after it was listed: it is not in the answer.
+        page(
+          [
+            entityData(D1, {
+              SERVER_ATTRIBUTE: { active: { ts: now - 60_000, value: 'true' }, lastActivityTime: { ts: now - 30_000, value: String(now - 30_000) } },
+              TIME_SERIES: { runCount: { ts: now - 30_000, value: '8960' }, faultCodes: { ts: now - 60_000, value: 'E1' }, current_fw_version: { ts: 0, value: '' } },
+            }),
+          ],
+          false,
+          1,
+        ),
+      )
+      .post(FIND, query([D3]))
+      .reply(200, page([entityData(D3, { SERVER_ATTRIBUTE: { active: { ts: 0, value: '' }, lastActivityTime: { ts: 0, value: '' } }, TIME_SERIES: {} })], false, 1));
+
+    const pages = await readAll(connector({ readMode: 'entityQuery' }));
+    expect(nock.pendingMocks()).toEqual([]);
+    expect(pages.map((p) => [p.records.map((r) => r.externalId), p.hasMore])).toEqual([
+      [[D1], true],
+      [[D3], false],
+    ]);
+    expect(pages[0].records[0].payload).toEqual<DevicePayload>({
+      serial: 'GA72H2305664204',
+      serialField: 'name',
+      device: device(D1, 'GA72H2305664204', 1_700_000_000_000) as DevicePayload['device'],
+      attributes: { active: true, lastActivityTime: now - 30_000 },
+      attributeTs: { active: now - 60_000, lastActivityTime: now - 30_000 },
+      timeseries: { runCount: { ts: now - 30_000, value: '8960' }, faultCodes: { ts: now - 60_000, value: 'E1' } },
+    });
+    expect(pages[0].records[0].version).toBe(String(now - 30_000));
+    expect(pages[1].records[0].payload).toMatchObject({ attributes: {}, attributeTs: {}, timeseries: {} });
+    expect(pages[1].records[0].version).toBe('1700000200000');
+  });
+
+  it('asks for all three attribute types with attributeScope ANY and keeps the newest', async () => {
+    login(1);
+    nock(BASE).get(LIST).query(true).reply(200, page([device(D1, 'A1', 1_700_000_000_000)], false, 1));
+    const find = nock(BASE)
+      .post(FIND, (b: { latestValues: Array<{ type: string; key: string }> }) =>
+        JSON.stringify(b.latestValues) ===
+        JSON.stringify([
+          { type: 'CLIENT_ATTRIBUTE', key: 'active' },
+          { type: 'SERVER_ATTRIBUTE', key: 'active' },
+          { type: 'SHARED_ATTRIBUTE', key: 'active' },
+        ]),
+      )
+      .reply(
+        200,
+        page([entityData(D1, { CLIENT_ATTRIBUTE: { active: { ts: 5, value: 'false' } }, SERVER_ATTRIBUTE: { active: { ts: 9, value: '{"a":1}' } }, SHARED_ATTRIBUTE: { active: { ts: 0, value: '' } } })], false, 1),
+      );
+    const [p] = await readAll(connector({ readMode: 'entityQuery', attributeScope: 'ANY', attributeKeys: ['active'], timeseriesKeys: [] }));
+    expect(find.isDone()).toBe(true);
+    expect(p.records[0].payload).toMatchObject({ attributes: { active: { a: 1 } }, attributeTs: { active: 9 } });
+  });
+
+  it('stops with CONNECTOR_BAD_RESPONSE when the query answers more than one page', async () => {
+    login(1);
+    nock(BASE).get(LIST).query(true).reply(200, page([device(D1, 'A1', 1), device(D2, 'A2', 2)], false, 2));
+    nock(BASE).post(FIND).reply(200, page([entityData(D1, {})], true, 2, 1));
+    const err = await rejection(readAll(connector({ readMode: 'entityQuery' })));
+    expect(err.code).toBe('CONNECTOR_BAD_RESPONSE');
+    expect(err.message).toContain('hasNext');
+  });
+
+  it('reports a ThingsBoard 400 for the query with its message', async () => {
+    login(1);
+    nock(BASE).get(LIST).query(true).reply(200, page([device(D1, 'A1', 1)], false, 1));
+    nock(BASE).post(FIND).reply(400, tbError(400, 'Invalid entity key', 31));
+    const err = await rejection(readAll(connector({ readMode: 'entityQuery' })));
+    expect(err.status).toBe(400);
+    expect(err.message).toContain('Invalid entity key');
+  });
+
+  it("falls back to the per-device calls for '*' keys (a query names its keys)", async () => {
+    const t = pair(1).token;
+    login(1);
+    nock(BASE).get(LIST).query(true).reply(200, page([device(D1, 'A1', 1)], false, 1));
+    const attrs = nock(BASE).get(`/api/plugins/telemetry/DEVICE/${D1}/values/attributes/SERVER_SCOPE`).matchHeader('x-authorization', `Bearer ${t}`).reply(200, []);
+    nock(BASE).get(`/api/plugins/telemetry/DEVICE/${D1}/values/timeseries`).query({ keys: TS_KEYS }).reply(200, {});
+    await readAll(connector({ readMode: 'entityQuery', attributeKeys: '*' }));
+    expect(attrs.isDone()).toBe(true);
+  });
+
+  it('is the default and refuses another readMode', () => {
+    expect(DEFAULT_DEVICES_SETTINGS.readMode).toBe('entityQuery');
+    expect(() => createConnector(entry({ readMode: 'bulk' }), { env: ENV, clock })).toThrow(/streams\.devices\.readMode: must be entityQuery or perDevice/);
   });
 });

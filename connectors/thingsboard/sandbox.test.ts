@@ -27,7 +27,7 @@ function connector(devices: Record<string, unknown> = {}, extra: Partial<Connect
     baseUrl: sandbox.url,
     sandbox: true,
     credentials: { username: { value: USERNAME }, password: { value: PASSWORD } },
-    streams: { devices: { pageSize: 10, concurrency: 4, ...devices } },
+    streams: { devices: { pageSize: 10, concurrency: 4, readMode: 'perDevice', ...devices } },
     options: {},
     ...extra,
   };
@@ -222,5 +222,90 @@ describe('connector against the sandbox', () => {
     expect(health.message).toContain('AUTHENTICATION: Invalid username or password');
     expect(health.message).not.toContain('wrong-password');
     expect(sandbox.control.stats.failedLogins).toBe(1);
+  });
+});
+
+describe('readMode entityQuery (Entity Data Query) against the sandbox', () => {
+  const settingsVariants: Array<Record<string, unknown>> = [
+    {},
+    { attributeScope: 'ANY', useStrictDataTypes: true },
+    { attributeKeys: [], timeseriesKeys: ['runCount', 'noSuchKey'], pageSize: 3 },
+  ];
+
+  it.each(settingsVariants)('reads the same records and cursors as perDevice (%j)', async (settings) => {
+    const perDevice = await readAll(connector({ ...settings, readMode: 'perDevice' }));
+    sandbox.control.stats.requests.length = 0;
+    const byQuery = await readAll(connector({ ...settings, readMode: 'entityQuery' }));
+    expect(records(byQuery).length).toBe(data.devices.length);
+    expect(byQuery).toEqual(perDevice);
+    // No per-device call: one list call and one query per page.
+    const paths = sandbox.control.stats.requests.map((r) => r.path);
+    expect(paths.filter((p) => p.includes('/values/'))).toEqual([]);
+    const lists = paths.filter((p) => p === '/api/tenant/devices').length;
+    expect(lists).toBeGreaterThan(1);
+    expect(paths.filter((p) => p === '/api/entitiesQuery/find')).toHaveLength(lists);
+  });
+
+  it('resumes from a perDevice cursor with the same pages', async () => {
+    const first = (await readAll(connector({ readMode: 'perDevice' })))[0];
+    const rest = async (readMode: string) => readAll(connector({ readMode }), first.cursor);
+    expect(await rest('entityQuery')).toEqual(await rest('perDevice'));
+  });
+
+  async function find(body: unknown, token?: string): Promise<{ status: number; body: Record<string, unknown> }> {
+    const auth =
+      token ??
+      ((await (await fetch(`${sandbox.url}/api/auth/login`, { method: 'POST', headers: { 'content-type': 'application/json' }, body: JSON.stringify({ username: USERNAME, password: PASSWORD }) })).json()) as { token: string }).token;
+    const res = await fetch(`${sandbox.url}/api/entitiesQuery/find`, {
+      method: 'POST',
+      headers: { 'content-type': 'application/json', 'x-authorization': `Bearer ${auth}` },
+      body: JSON.stringify(body),
+    });
+    return { status: res.status, body: (await res.json()) as Record<string, unknown> };
+  }
+
+  it('answers latest values as strings, {ts: 0, value: ""} for a key without data, pages by pageLink', async () => {
+    const [d1, d2] = data.devices;
+    const query = {
+      entityFilter: { type: 'entityList', entityType: 'DEVICE', entityList: [d2.device.id.id, d1.device.id.id] },
+      pageLink: { pageSize: 1, page: 0, sortOrder: { key: { type: 'ENTITY_FIELD', key: 'name' }, direction: 'ASC' } },
+      entityFields: [{ type: 'ENTITY_FIELD', key: 'name' }],
+      latestValues: [
+        { type: 'SERVER_ATTRIBUTE', key: 'active' },
+        { type: 'TIME_SERIES', key: 'runCount' },
+        { type: 'TIME_SERIES', key: 'noSuchKey' },
+      ],
+      keyFilters: [],
+    };
+    const { status, body } = await find(query);
+    expect(status).toBe(200);
+    expect(body).toMatchObject({ totalElements: 2, totalPages: 2, hasNext: true });
+    const first = [d1, d2].sort((a, b) => (a.device.name < b.device.name ? -1 : 1))[0];
+    const [row] = body.data as Array<{ entityId: { id: string }; latest: Record<string, Record<string, { ts: number; value: unknown }>> }>;
+    expect(row.entityId).toEqual({ entityType: 'DEVICE', id: first.device.id.id });
+    expect(row.latest.ENTITY_FIELD.name).toEqual({ ts: 0, value: first.device.name });
+    const active = first.attributes.SERVER_SCOPE.active;
+    expect(row.latest.SERVER_ATTRIBUTE.active).toEqual(active ? { ts: active.ts, value: String(active.value) } : { ts: 0, value: '' });
+    expect(row.latest.TIME_SERIES.runCount).toEqual({ ts: first.timeseries.runCount.ts, value: String(first.timeseries.runCount.value) });
+    expect(row.latest.TIME_SERIES.noSuchKey).toEqual({ ts: 0, value: '' });
+  });
+
+  it('refuses bad queries with ThingsBoard’s error body', async () => {
+    const ok = { entityFilter: { type: 'entityType', entityType: 'DEVICE' }, pageLink: { pageSize: 10, page: 0 } };
+    const cases: Array<[unknown, string]> = [
+      [{ pageLink: ok.pageLink }, 'Entity filter is required!'],
+      [{ entityFilter: ok.entityFilter }, 'Page link is required!'],
+      [{ ...ok, pageLink: { pageSize: 0, page: 0 } }, 'Page size must be greater than zero!'],
+      [{ ...ok, entityFilter: { type: 'relationsQuery' } }, 'Unsupported entity filter type: relationsQuery'],
+      [{ ...ok, entityFilter: { type: 'entityList', entityType: 'DEVICE', entityList: ['not-a-uuid'] } }, 'Invalid UUID string: not-a-uuid'],
+      [{ ...ok, latestValues: [{ type: 'TELEMETRY', key: 'x' }] }, 'Invalid entity key: {"type":"TELEMETRY","key":"x"}'],
+    ];
+    for (const [body, message] of cases) {
+      const res = await find(body);
+      expect([res.status, res.body]).toEqual([400, { status: 400, message, errorCode: 31, timestamp: serverNow }]);
+    }
+    const noToken = await find(ok, 'not-a-token');
+    expect(noToken.status).toBe(401);
+    expect(noToken.body).toMatchObject({ status: 401, errorCode: 10 });
   });
 });

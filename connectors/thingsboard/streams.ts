@@ -9,13 +9,21 @@
  * is the newest timestamp among those values; the pipeline skips records whose content did not
  * change. The cursor lets an interrupted scan resume and remembers the newest timestamp seen.
  * README.md explains the choice.
+ *
+ * `readMode: entityQuery` (default) reads a page's latest values with one Entity Data Query
+ * (`POST /api/entitiesQuery/find`, the page's device ids as an entity list); `perDevice` makes two
+ * calls per device (attributes, latest time series). Same records, same cursors.
  */
 import { ConnectorError, isConnectorError, ReadOptions, SourcePage, SourceRecord, StreamDefinition } from '../../src/connectors';
-import { KeySelection, TB_ATTRIBUTE_SCOPES, TbAttribute, TbAttributeScope, TbDevice, TbTimeseries, ThingsBoardClient, isUuid } from './client';
+import { KeySelection, TB_ATTRIBUTE_SCOPES, TbAttribute, TbAttributeScope, TbDevice, TbEntityData, TbEntityKey, TbEntityKeyType, TbTimeseries, TbTsValue, ThingsBoardClient, isUuid } from './client';
 
 export type SerialField = 'name' | 'label' | `additionalInfo.${string}`;
 
+export type DevicesReadMode = 'entityQuery' | 'perDevice';
+
 export interface DevicesStreamSettings {
+  /** How latest values are read: one Entity Data Query per page (default) or two calls per device. */
+  readMode: DevicesReadMode;
   /** Devices per list page (each costs 1–2 more calls per device). Default 100. */
   pageSize: number;
   /** Where the serial number is written on the device. Default `name`. */
@@ -39,6 +47,7 @@ export interface DevicesStreamSettings {
 }
 
 export const DEFAULT_DEVICES_SETTINGS: DevicesStreamSettings = {
+  readMode: 'entityQuery',
   pageSize: 100,
   serialField: 'name',
   attributeScope: 'SERVER_SCOPE',
@@ -70,6 +79,10 @@ export function parseDevicesSettings(raw: Record<string, unknown>, connector: st
         else out[key] = value;
         break;
       }
+      case 'readMode':
+        if (value === 'entityQuery' || value === 'perDevice') out.readMode = value;
+        else problems.push(`${at}: must be entityQuery or perDevice`);
+        break;
       case 'serialField':
         if (value === 'name' || value === 'label' || (typeof value === 'string' && /^additionalInfo\.[A-Za-z0-9_-]+$/.test(value))) out.serialField = value as SerialField;
         else problems.push(`${at}: must be name, label or additionalInfo.<key>`);
@@ -219,9 +232,7 @@ async function* readDevices(
     for (const id of ids) seen.add(id);
     lastId = ids[ids.length - 1];
 
-    const records = (await mapLimit(fresh, settings.concurrency, signal, (d) => readDevice(client, settings, d, signal))).filter(
-      (r): r is SourceRecord => r !== null,
-    );
+    const records = (await readValues(client, settings, fresh, signal)).filter((r): r is SourceRecord => r !== null);
     for (const r of records) hw = Math.max(hw, Number(r.version ?? 0));
 
     if (!res.hasNext) {
@@ -232,6 +243,103 @@ async function* readDevices(
     const resumeAfter = idOrder ? (after !== undefined && after > lastId ? after : lastId) : undefined;
     yield { records, cursor: encodeCursor({ v: 1, page, size: pageSize, ...(resumeAfter ? { after: resumeAfter } : {}), hw }), hasMore: true };
   }
+}
+
+/** The records of a page's devices (null for one deleted after it was listed), in list order. */
+function readValues(client: ThingsBoardClient, settings: DevicesStreamSettings, devices: TbDevice[], signal?: AbortSignal): Promise<Array<SourceRecord | null>> {
+  // An entity query names its keys: "all keys" ('*') needs the per-device calls.
+  if (settings.readMode === 'entityQuery' && settings.attributeKeys !== '*' && settings.timeseriesKeys !== '*') {
+    return readByEntityQuery(client, settings, devices, settings.attributeKeys, settings.timeseriesKeys, signal);
+  }
+  return mapLimit(devices, settings.concurrency, signal, (d) => readDevice(client, settings, d, signal));
+}
+
+const SCOPE_KEY_TYPE: Record<TbAttributeScope, TbEntityKeyType> = { CLIENT_SCOPE: 'CLIENT_ATTRIBUTE', SERVER_SCOPE: 'SERVER_ATTRIBUTE', SHARED_SCOPE: 'SHARED_ATTRIBUTE' };
+/** The order the unscoped attributes endpoint lists scopes in (ties between scopes keep the first). */
+const ANY_SCOPES: TbAttributeScope[] = ['CLIENT_SCOPE', 'SERVER_SCOPE', 'SHARED_SCOPE'];
+
+/**
+ * An Entity Data Query answers every value as a string; attributes are typed in ThingsBoard (and
+ * in the per-device answer): `true`/`false`, numbers and JSON objects/arrays are read back as such.
+ * A text attribute that reads as one of those comes back typed (the query cannot tell them apart).
+ */
+export function typedValue(s: unknown): unknown {
+  if (typeof s !== 'string') return s;
+  if (s === 'true') return true;
+  if (s === 'false') return false;
+  if (/^-?(0|[1-9]\d*)(\.\d+)?([eE][+-]?\d+)?$/.test(s)) {
+    const n = Number(s);
+    if (Number.isFinite(n) && String(n) === s) return n;
+  }
+  if ((s.startsWith('{') && s.endsWith('}')) || (s.startsWith('[') && s.endsWith(']'))) {
+    try {
+      return JSON.parse(s) as unknown;
+    } catch {
+      return s;
+    }
+  }
+  return s;
+}
+
+/** A page's latest values with one `POST /api/entitiesQuery/find` (the devices as an entity list). */
+async function readByEntityQuery(
+  client: ThingsBoardClient,
+  settings: DevicesStreamSettings,
+  devices: TbDevice[],
+  attributeKeys: readonly string[],
+  timeseriesKeys: readonly string[],
+  signal?: AbortSignal,
+): Promise<Array<SourceRecord | null>> {
+  if (devices.length === 0) return [];
+  const scopes = settings.attributeScope === 'ANY' ? ANY_SCOPES : [settings.attributeScope];
+  const latestValues: TbEntityKey[] = [
+    ...scopes.flatMap((scope) => attributeKeys.map((key) => ({ type: SCOPE_KEY_TYPE[scope], key }))),
+    ...timeseriesKeys.map((key) => ({ type: 'TIME_SERIES' as const, key })),
+  ];
+  const latest = new Map<string, NonNullable<TbEntityData['latest']>>();
+  if (latestValues.length > 0) {
+    const ids = devices.map((d) => d.id.id.toLowerCase());
+    const res = await client.findEntityData(
+      {
+        entityFilter: { type: 'entityList', entityType: 'DEVICE', entityList: ids },
+        pageLink: { pageSize: ids.length, page: 0 },
+        entityFields: [],
+        latestValues,
+        keyFilters: [],
+      },
+      { signal },
+    );
+    if (res.hasNext) {
+      throw new ConnectorError({
+        connector: client.connector,
+        code: 'CONNECTOR_BAD_RESPONSE',
+        method: 'POST',
+        path: '/api/entitiesQuery/find',
+        message: `${client.connector}: the entity query for ${ids.length} devices answered more than one page (hasNext); the server ignored pageSize`,
+      });
+    }
+    for (const e of res.data) latest.set(e.entityId.id.toLowerCase(), e.latest ?? {});
+  }
+  return devices.map((device) => {
+    const values = latest.get(device.id.id.toLowerCase());
+    // Not in the answer: deleted after it was listed (as a 404 is in the per-device mode).
+    if (latestValues.length > 0 && !values) return null;
+    const present = (v: TbTsValue | undefined): v is TbTsValue => v !== undefined && !(v.ts === 0 && v.value === '');
+    const attributes: TbAttribute[] = [];
+    for (const scope of scopes) {
+      const byKey = values?.[SCOPE_KEY_TYPE[scope]] ?? {};
+      for (const key of attributeKeys) {
+        const v = byKey[key];
+        if (present(v)) attributes.push({ key, value: typedValue(v.value), lastUpdateTs: v.ts });
+      }
+    }
+    const timeseries: TbTimeseries = {};
+    for (const key of timeseriesKeys) {
+      const v = values?.TIME_SERIES?.[key];
+      if (present(v)) timeseries[key] = [{ ts: v.ts, value: settings.useStrictDataTypes ? typedValue(v.value) : v.value }];
+    }
+    return recordOf(device, buildPayload(device, settings.serialField, attributes, timeseries));
+  });
 }
 
 /** One device's record, or null when the device was deleted after it was listed. */
@@ -249,7 +357,11 @@ async function readDevice(client: ThingsBoardClient, settings: DevicesStreamSett
     if (isConnectorError(err) && err.status === 404 && err.vendorErrors?.some((e) => e.code === 'ITEM_NOT_FOUND')) return null;
     throw err;
   }
-  const payload = buildPayload(device, settings.serialField, attributes, timeseries);
+  return recordOf(device, buildPayload(device, settings.serialField, attributes, timeseries));
+}
+
+function recordOf(device: TbDevice, payload: DevicePayload): SourceRecord {
+  const id = device.id.id.toLowerCase();
   const newest = Math.max(
     typeof device.createdTime === 'number' ? device.createdTime : 0,
     ...Object.values(payload.attributeTs),

@@ -3,7 +3,8 @@
  * JWT login and refresh (tokens that really expire), the paged device list (tenant and customer),
  * latest time series (strings unless `useStrictDataTypes`, `[{ts: now, value: null}]` for a
  * requested key without data, as ThingsBoard answers), attributes per scope, saving attributes,
- * and ThingsBoard's error bodies `{status, message, errorCode, timestamp}`.
+ * the Entity Data Query (`POST /api/entitiesQuery/find`: entity list or type, latest attributes and
+ * time series as strings), and ThingsBoard's error bodies `{status, message, errorCode, timestamp}`.
  *
  * For the demo and end-to-end tests. `control` injects failures (5xx, 429 with Retry-After,
  * malformed bodies, slowness), expires tokens and changes device values.
@@ -14,7 +15,7 @@ import { readSandboxBody } from '../../../src/connectors/sandbox-body';
 import type { AddressInfo } from 'net';
 import { TB_ATTRIBUTE_SCOPES, TbAttributeScope } from '../client';
 import { EffectCounter } from '../../../src/connectors/sandbox-effects';
-import { buildThingsBoardSandboxData, SandboxDevice, SandboxUser, ThingsBoardSandboxData } from './data';
+import { buildThingsBoardSandboxData, SandboxDevice, SandboxUser, SandboxValue, ThingsBoardSandboxData } from './data';
 
 export interface ThingsBoardSandboxOptions {
   /** 0 (default) = a free port. */
@@ -285,6 +286,109 @@ export async function startThingsBoardSandbox(options: ThingsBoardSandboxOptions
     }
   };
 
+  /**
+   * `POST /api/entitiesQuery/find`: entity filters `entityList` and `entityType` (DEVICE only),
+   * pageLink paging (sortOrder on an ENTITY_FIELD; id order otherwise), `entityFields` and
+   * `latestValues` answered as ThingsBoard does: `latest[type][key] = {ts, value}`, every value a
+   * string, `{ts: 0, value: ""}` for a key without data (entity fields carry ts 0 here).
+   */
+  const KEY_TYPES = ['ENTITY_FIELD', 'ATTRIBUTE', 'CLIENT_ATTRIBUTE', 'SHARED_ATTRIBUTE', 'SERVER_ATTRIBUTE', 'TIME_SERIES'];
+  const ENTITY_FIELDS: Record<string, (d: SandboxDevice) => string | number> = {
+    name: (d) => d.device.name,
+    label: (d) => d.device.label ?? '',
+    type: (d) => d.device.type ?? '',
+    createdTime: (d) => d.device.createdTime,
+  };
+  const entityQuery = (body: unknown) => {
+    const bad = (message: string) => new HttpError(400, message, 31);
+    const q = (body ?? {}) as Record<string, unknown>;
+    if (!body || typeof body !== 'object' || Array.isArray(body)) throw bad('Request is not a JSON object');
+    const filter = q.entityFilter as Record<string, unknown> | undefined;
+    if (!filter || typeof filter !== 'object') throw bad('Entity filter is required!');
+    const link = q.pageLink as Record<string, unknown> | undefined;
+    if (!link || typeof link !== 'object') throw bad('Page link is required!');
+    const pageSize = link.pageSize;
+    const page = link.page ?? 0;
+    if (typeof pageSize !== 'number' || !Number.isInteger(pageSize) || pageSize < 1) throw bad('Page size must be greater than zero!');
+    if (typeof page !== 'number' || !Number.isInteger(page) || page < 0) throw bad('Incorrect page link page parameter');
+    const keysOfList = (name: string) => {
+      const list = q[name] ?? [];
+      if (!Array.isArray(list)) throw bad(`${name} must be a list`);
+      return list.map((k: unknown) => {
+        const key = k as { type?: unknown; key?: unknown } | null;
+        if (!key || typeof key.key !== 'string' || !KEY_TYPES.includes(String(key.type))) throw bad(`Invalid entity key: ${JSON.stringify(k)}`);
+        return { type: String(key.type), key: key.key };
+      });
+    };
+    const fields = keysOfList('entityFields');
+    const values = keysOfList('latestValues');
+    let list: SandboxDevice[];
+    switch (filter.type) {
+      case 'entityList': {
+        if (filter.entityType !== 'DEVICE') throw bad(`Unsupported entity type: ${String(filter.entityType)}`);
+        if (!Array.isArray(filter.entityList)) throw bad('Entity list is required!');
+        const ids = filter.entityList.map((id: unknown) => {
+          if (!UUID.test(String(id))) throw bad(`Invalid UUID string: ${String(id)}`);
+          return String(id).toLowerCase();
+        });
+        const wanted = new Set(ids);
+        list = data.devices.filter((d) => wanted.has(d.device.id.id));
+        break;
+      }
+      case 'entityType':
+        if (filter.entityType !== 'DEVICE') throw bad(`Unsupported entity type: ${String(filter.entityType)}`);
+        list = data.devices;
+        break;
+      default:
+        throw bad(`Unsupported entity filter type: ${String(filter.type)}`);
+    }
+    const text = typeof link.textSearch === 'string' ? link.textSearch.toLowerCase() : '';
+    if (text) list = list.filter((d) => d.device.name.toLowerCase().includes(text));
+    const order = link.sortOrder as { key?: { type?: unknown; key?: unknown }; direction?: unknown } | undefined;
+    const by = order ? ENTITY_FIELDS[String(order.key?.key)] : (d: SandboxDevice) => d.device.id.id;
+    if (!by || (order && order.key?.type !== 'ENTITY_FIELD')) throw bad(`Unsupported sort key: ${JSON.stringify(order?.key)}`);
+    const dir = order?.direction === 'DESC' ? -1 : 1;
+    list = [...list].sort((a, b) => {
+      const x = by(a);
+      const y = by(b);
+      return (x < y ? -1 : x > y ? 1 : a.device.id.id < b.device.id.id ? -1 : 1) * dir;
+    });
+    const empty = { ts: 0, value: '' };
+    const latestOf = (d: SandboxDevice) => {
+      const latest: Record<string, Record<string, { ts: number; value: string }>> = {};
+      const put = (type: string, key: string, v: { ts: number; value: string }) => ((latest[type] ??= {})[key] = v);
+      for (const f of fields) {
+        const get = ENTITY_FIELDS[f.key];
+        put(f.type, f.key, get ? { ts: 0, value: String(get(d)) } : empty);
+      }
+      for (const v of values) {
+        let found: SandboxValue | undefined;
+        if (v.type === 'TIME_SERIES') found = d.timeseries[v.key];
+        else if (v.type === 'ATTRIBUTE') {
+          // Any scope: the newest of the three.
+          for (const scope of ['CLIENT_SCOPE', 'SERVER_SCOPE', 'SHARED_SCOPE'] as const) {
+            const a = d.attributes[scope][v.key];
+            if (a && (!found || a.ts > found.ts)) found = a;
+          }
+        } else if (v.type !== 'ENTITY_FIELD') found = d.attributes[`${v.type.replace('_ATTRIBUTE', '')}_SCOPE` as TbAttributeScope][v.key];
+        else {
+          const get = ENTITY_FIELDS[v.key];
+          put(v.type, v.key, get ? { ts: 0, value: String(get(d)) } : empty);
+          continue;
+        }
+        put(v.type, v.key, found ? { ts: found.ts, value: asString(found.value) } : empty);
+      }
+      return latest;
+    };
+    const total = list.length;
+    return {
+      data: list.slice(page * pageSize, (page + 1) * pageSize).map((d) => ({ entityId: { entityType: 'DEVICE', id: d.device.id.id }, readAttrs: true, readTs: true, latest: latestOf(d), timeseries: {} })),
+      totalPages: Math.ceil(total / pageSize),
+      totalElements: total,
+      hasNext: total > (page + 1) * pageSize,
+    };
+  };
+
   type Handler = (m: RegExpExecArray, q: URLSearchParams, req: IncomingMessage, body: unknown) => unknown;
   const routes: Array<[string, RegExp, Handler, { auth: boolean }]> = [
     [
@@ -348,6 +452,7 @@ export async function startThingsBoardSandbox(options: ThingsBoardSandboxOptions
       },
       { auth: true },
     ],
+    ['POST', /^\/api\/entitiesQuery\/find$/, (_m, _q, _req, body) => entityQuery(body), { auth: true }],
     ['GET', /^\/api\/device\/([^/]+)$/, (m) => deviceOr404(m[1]).device, { auth: true }],
     ['GET', /^\/api\/plugins\/telemetry\/DEVICE\/([^/]+)\/values\/timeseries$/, (m, q) => latestTimeseries(deviceOr404(m[1]), q), { auth: true }],
     ['GET', /^\/api\/plugins\/telemetry\/DEVICE\/([^/]+)\/values\/attributes(?:\/([A-Z_]+))?$/, (m, q) => attributes(deviceOr404(m[1]), m[2], q), { auth: true }],
