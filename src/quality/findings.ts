@@ -77,14 +77,7 @@ export async function storeFindings(exec: Exec, rule: string, findings: Finding[
     [rule, seen, resolvedBy],
   );
   const changes = [...rows.filter((r) => r.before !== null && r.before !== r.after), ...closed];
-  if (changes.length) {
-    await exec(
-      `insert into audit_log (entity_type, entity_id, field, before, after, actor, origin)
-       select 'data_issue', c.id, 'state', to_jsonb(c.before), to_jsonb(c.after), 'system', ?
-         from jsonb_to_recordset(?::jsonb) as c(id bigint, before text, after text)`,
-      [`checks:${resolvedBy}`, JSON.stringify(changes)],
-    );
-  }
+  await auditStates(exec, changes, resolvedBy);
   return {
     opened: rows.filter((r) => r.before === null).length,
     reopened: rows.filter((r) => r.before !== null && r.before !== 'OPEN' && r.after === 'OPEN').length,
@@ -113,15 +106,19 @@ export async function retireFindings(exec: Exec, keep: string[], resolvedBy: str
      returning d.id, gone.rule, gone.state as before, d.state as after`,
     [textArray(keep), resolvedBy],
   );
-  if (closed.length) {
-    await exec(
-      `insert into audit_log (entity_type, entity_id, field, before, after, actor, origin)
-       select 'data_issue', c.id, 'state', to_jsonb(c.before), to_jsonb(c.after), 'system', ?
-         from jsonb_to_recordset(?::jsonb) as c(id bigint, before text, after text)`,
-      [`checks:${resolvedBy}`, JSON.stringify(closed)],
-    );
-  }
+  await auditStates(exec, closed, resolvedBy);
   const counts = new Map<string, number>();
   for (const c of closed) counts.set(c.rule, (counts.get(c.rule) ?? 0) + 1);
   return counts;
+}
+
+/** State changes a run made, as audit_log rows (one statement). */
+async function auditStates(exec: Exec, changes: Array<{ id: string; before: string | null; after: string }>, resolvedBy: string): Promise<void> {
+  if (!changes.length) return;
+  await exec(
+    `insert into audit_log (entity_type, entity_id, field, before, after, actor, origin)
+     select 'data_issue', c.id, 'state', to_jsonb(c.before), to_jsonb(c.after), 'system', ?
+       from jsonb_to_recordset(?::jsonb) as c(id bigint, before text, after text)`,
+    [`checks:${resolvedBy}`, JSON.stringify(changes)],
+  );
 }
