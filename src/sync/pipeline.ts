@@ -141,12 +141,54 @@ export class SyncPipeline {
       const stored = !!(await sqlOne(this.orm, `select 1 from source_record where connector = ? and stream = ? limit 1`, [connector, stream]));
       const pages = readAhead(inst.connector.streams[stream].read(cursor, { pageSize: opts.pageSize, signal: opts.signal }),
         (page, stopped) => this.preparePage(inst, stream, page.records, page.cursor, { stored, stopped }));
-      for await (const page of pages) {
-        await this.processPage(inst, stream, page.records, { cursor: page.cursor, force: false, prepared: page }, progress);
-        opts.onProgress?.({ ...progress });
-        if (opts.signal?.aborted) throw new Error('sync was cancelled');
-      }
+      await this.overlapPages(pages, (page, gate) =>
+        this.processPage(inst, stream, page.records, { cursor: page.cursor, force: false, prepared: page, gate }, progress), opts, progress);
     });
+  }
+
+  /**
+   * Page n+1's transaction stages its records while page n's merges: two transactions at a time,
+   * so PostgreSQL stages one page on one core while it merges the other on the second. Page n+1
+   * waits for page n's commit before its merge (the gate), so pages still merge and commit one at
+   * a time, in order, each with its own cursor; if page n fails, page n+1 rolls back, and the run
+   * stops at page n's error. A record on both pages waits in page n+1's staging (unique key) until
+   * page n commits, then counts as unchanged or changed against what page n stored, as before.
+   */
+  private async overlapPages<P>(
+    pages: AsyncIterable<P>, process: (page: P, gate: PageGate) => Promise<void>, opts: SyncOptions, progress: SyncProgress,
+  ): Promise<void> {
+    let previous: Promise<void> | null = null;
+    const inFlight: Promise<void>[] = [];
+    try {
+      for await (const page of pages) {
+        let staged!: () => void;
+        const stagedNow = new Promise<void>((resolve) => { staged = resolve; });
+        const before = previous;
+        const cancelled = () => { if (opts.signal?.aborted) throw new Error('sync was cancelled'); };
+        // A cancel while the page before merges stops this one before its merge too.
+        const done = process(page, { staged, before: before ? () => before.then(cancelled) : null });
+        done.catch(() => undefined); // raised below, in page order
+        inFlight.push(done);
+        try {
+          await Promise.race([stagedNow, done]);
+        } finally {
+          // The page before is reported (and its failure raised) first, whatever this page did.
+          if (before) {
+            await before;
+            opts.onProgress?.({ ...progress });
+            cancelled();
+          }
+        }
+        previous = done;
+      }
+      if (previous) {
+        await previous;
+        opts.onProgress?.({ ...progress });
+      }
+    } finally {
+      // Never leave with a transaction still open: the run's outcome is written after they settle.
+      await Promise.allSettled(inFlight);
+    }
   }
 
   /** Re-applies the current mappings to stored source records, without refetching. */
@@ -257,12 +299,12 @@ export class SyncPipeline {
   /** One page in one transaction: staging, mapping, merge, statuses, cursor and run counts. */
   private async processPage(
     inst: ConnectorInstance, stream: string, records: SourceRecord[],
-    opts: { cursor: string | null | undefined; force: boolean; prepared?: PreparedPage }, progress: SyncProgress,
+    opts: { cursor: string | null | undefined; force: boolean; prepared?: PreparedPage; gate?: PageGate }, progress: SyncProgress,
   ): Promise<void> {
     const mapping = this.engine.get(`${inst.type}/${stream}`);
     const counts = await this.orm.em.fork().transactional(async (em) => {
       const exec = bulkExecutor(em);
-      const result = await this.stagePage(em, inst, stream, mapping, records, { force: opts.force, prepared: opts.prepared });
+      const result = await this.stagePage(em, inst, stream, mapping, records, { force: opts.force, prepared: opts.prepared, gate: opts.gate });
       if (opts.cursor !== undefined) {
         await exec(
           `insert into sync_state (connector, stream, cursor, updated_at) values (?, ?, ?, now())
@@ -286,7 +328,7 @@ export class SyncPipeline {
   /** Staging, mapping, merge and source_record statuses of one page, inside `em`'s transaction. */
   private async stagePage(
     em: EntityManager, inst: ConnectorInstance, stream: string, mapping: CompiledMapping, records: SourceRecord[],
-    opts: { force: boolean; combine?: CombinePayload; prepared?: PreparedPage },
+    opts: { force: boolean; combine?: CombinePayload; prepared?: PreparedPage; gate?: PageGate },
   ): Promise<IngestResult> {
     const fetchedAt = new Date().toISOString();
     const counts: IngestResult = { fetched: records.length, unchanged: 0, merged: 0, failed: 0, errors: [] };
@@ -330,6 +372,7 @@ export class SyncPipeline {
         [inst.name, stream, mapping.version, opts.prepared?.stagedJson ?? stagedJson(staged), opts.force],
       )
       : [];
+    opts.gate?.staged();
     counts.unchanged = records.length - changed.length;
     const byExternal = new Map(staged.map((s) => [s.external_id, s]));
     const rowOf: StagedRow[] = [];
@@ -359,6 +402,9 @@ export class SyncPipeline {
     mapped.forEach((records, i) => {
       for (const record of records) items.push({ index: work[i].index, externalId: work[i].externalId, version: work[i].version, at: work[i].at, record });
     });
+    // The page before must have committed: this merge reads the golden records it wrote.
+    const before = opts.gate?.before;
+    if (before) await before();
     const merger = new Merger(em, { connector: inst.name, system: inst.system, stream });
     const mergeErrors = await merger.merge(items);
     // Open tickets over the records this page changed get their derived values again, in the same transaction.
@@ -382,6 +428,14 @@ export class SyncPipeline {
     counts.errors = failures.map((f) => ({ externalId: f.externalId, ...f.error }));
     return counts;
   }
+}
+
+/** How a page's transaction takes turns with the page before it (see `overlapPages`). */
+interface PageGate {
+  /** Called once the page's records are staged: the next page may start. */
+  staged: () => void;
+  /** Settles when the page before has committed (rejects if it failed); null for a run's first page. */
+  before: (() => Promise<void>) | null;
 }
 
 /** A record's canonical records, or why it has none. */

@@ -42,6 +42,17 @@ function pagedSource(pages: SourceRecord[][]) {
   return { connector, asked: (k: number) => asked[k - 1].promise, get requested() { return requested; } };
 }
 
+/** Resolves once a session of `database` has staged a page and sits idle in its transaction. */
+async function untilStagedAndWaiting(orm: MikroORM, database: string): Promise<void> {
+  for (;;) {
+    const [w] = await sqlRows<{ n: number }>(orm,
+      `select count(*)::int as n from pg_stat_activity
+        where datname = ? and state = 'idle in transaction' and query like 'insert into source_record%'`, [database]);
+    if (w.n > 0) return;
+    await new Promise((r) => setTimeout(r, 20));
+  }
+}
+
 /** The real engine, noting each record it maps (by externalId). */
 class WatchedEngine extends MappingEngine {
   readonly mapped: string[] = [];
@@ -149,9 +160,9 @@ describe('sync reading one page ahead', () => {
     await sqlRows(orm, `truncate source_record, source_link, sync_state, sync_run, customer, audit_log, data_issue cascade`);
   });
 
-  it('fetches and maps page 2 while page 1 waits in its transaction, writes nothing of it early, reads no further, maps each record once', async () => {
+  it('stages page 2 in its own transaction and reads page 3 ahead while page 1 waits to merge; writes nothing visible early, reads no further, maps each record once', async () => {
     const watched = new WatchedEngine({ root });
-    const source = pagedSource([[person('a1', 'A1'), person('a2', 'A2')], [person('b1', 'B1')], [person('c1', 'C1')]]);
+    const source = pagedSource([[person('a1', 'A1'), person('a2', 'A2')], [person('b1', 'B1')], [person('c1', 'C1')], [person('a3', 'A3')]]);
     const pipeline = new SyncPipeline(orm, watched, new Map([['src', { name: 'src', type: 'testsrc', system: 'crm', connector: source.connector }]]));
     // Hold the merge lock: page 1's transaction blocks in Merger.merge until it is released.
     const blocker = new Client({ connectionString: db.url });
@@ -160,18 +171,46 @@ describe('sync reading one page ahead', () => {
       await blocker.query('select pg_advisory_lock(727200)');
       const run = pipeline.runStream('src', 'people', { trigger: 'cli', full: true });
       await untilAdvisoryLockWaits(orm);
-      // Without reading ahead, page 2 is asked for (and mapped) only after page 1 commits: these never resolve.
-      await source.asked(2);
-      await watched.mappedOnce('b1');
-      expect(source.requested).toBe(2);
+      // Page 2's transaction stages its records and then waits (idle in transaction) for page 1's
+      // commit; page 3 is fetched and mapped meanwhile. Without overlapping, none of this happens
+      // before page 1 commits: these never resolve.
+      await untilStagedAndWaiting(orm, db.name);
+      await source.asked(3);
+      await watched.mappedOnce('c1');
+      expect(source.requested).toBe(3);
       expect(await stored()).toEqual([]);
       expect(await cursor()).toBeNull();
       await blocker.query('select pg_advisory_unlock(727200)');
       const r = await run;
-      expect(r).toMatchObject({ status: 'SUCCEEDED', pages: 3, fetched: 4, merged: 4 });
-      expect(await cursor()).toBe('page-3');
-      expect(await stored()).toEqual(['a1', 'a2', 'b1', 'c1']);
-      expect([...watched.mapped].sort()).toEqual(['a1', 'a2', 'b1', 'c1']); // what was mapped ahead is not mapped again
+      expect(r).toMatchObject({ status: 'SUCCEEDED', pages: 4, fetched: 5, merged: 5 });
+      expect(await cursor()).toBe('page-4');
+      expect(await stored()).toEqual(['a1', 'a2', 'a3', 'b1', 'c1']);
+      expect([...watched.mapped].sort()).toEqual(['a1', 'a2', 'a3', 'b1', 'c1']); // what was mapped ahead is not mapped again
+      // Merged in page order: the audit rows of page 1 come before page 2's, page 2's before page 3's.
+      const order = await sqlRows<{ origin: string }>(orm, `select origin from audit_log order by id`);
+      expect(order.map((o) => o.origin.split(':').pop())).toEqual(['a1', 'a2', 'b1', 'c1', 'a3']);
+    } finally {
+      await blocker.end();
+    }
+  });
+
+  it('a cancel while page 1 merges commits page 1 and rolls back page 2, already staged', async () => {
+    const { source, pipeline } = pipelineOver([[person('a1', 'A1')], [person('b1', 'B1')], [person('c1', 'C1')]]);
+    const blocker = new Client({ connectionString: db.url });
+    await blocker.connect();
+    try {
+      await blocker.query('select pg_advisory_lock(727200)');
+      const abort = new AbortController();
+      const run = pipeline.runStream('src', 'people', { trigger: 'cli', full: true, signal: abort.signal });
+      await untilAdvisoryLockWaits(orm);
+      await untilStagedAndWaiting(orm, db.name);
+      abort.abort();
+      await blocker.query('select pg_advisory_unlock(727200)');
+      const r = await run;
+      expect(r).toMatchObject({ status: 'FAILED', pages: 1, fetched: 1, merged: 1, error: 'sync was cancelled' });
+      expect(source.requested).toBe(3);
+      expect(await cursor()).toBe('page-1');
+      expect(await stored()).toEqual(['a1']);
     } finally {
       await blocker.end();
     }
