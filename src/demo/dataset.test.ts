@@ -252,22 +252,22 @@ describe('demo data set: loading', () => {
       orm,
       `select 'customer' as what, count(*)::int as n from customer c where not exists (
          select 1 from source_link s where s.entity_type = 'customer' and s.entity_id = c.id and s.system = 'crm' and s.stream = 'accounts'
-           and s.external_id = c.lineage -> 'name' ->> 'externalId')
+           and s.external_id = junction_field_lineage(c.lineage, 'name') ->> 'externalId')
        union all
        select 'device', count(*)::int from device d where not exists (
          select 1 from source_link s where s.entity_type = 'device' and s.entity_id = d.id and s.system = 'erp' and s.stream = 'serials'
-           and s.external_id = d.lineage -> 'model' ->> 'externalId')
+           and s.external_id = junction_field_lineage(d.lineage, 'model') ->> 'externalId')
        union all
        select 'purchase', count(*)::int from purchase p where not exists (
          select 1 from source_link s where s.entity_type = 'purchase' and s.entity_id = p.id and s.system = 'erp' and s.stream = 'sales_orders'
-           and s.external_id = p.lineage -> 'amount' ->> 'externalId')
+           and s.external_id = junction_field_lineage(p.lineage, 'amount') ->> 'externalId')
        union all
        select 'telemetry', count(*)::int from telemetry m where not exists (
          select 1 from source_link s where s.entity_type = 'device' and s.entity_id = m.device_id and s.system = 'iot' and s.stream = 'devices'
-           and s.external_id = m.lineage -> 'online' ->> 'externalId')
+           and s.external_id = junction_field_lineage(m.lineage, 'online') ->> 'externalId')
        union all
-       select 'lineage', count(*)::int from customer c where c.lineage -> 'name' ->> 'system' is distinct from 'crm'
-         or c.lineage -> 'name' ->> 'stream' is distinct from 'accounts' or (c.lineage -> 'name' ->> 'at') is null`,
+       select 'lineage', count(*)::int from customer c where junction_field_lineage(c.lineage, 'name') ->> 'system' is distinct from 'crm'
+         or junction_field_lineage(c.lineage, 'name') ->> 'stream' is distinct from 'accounts' or (junction_field_lineage(c.lineage, 'name') ->> 'at') is null`,
     );
     expect(Object.fromEntries(missing.map((r) => [r.what, Number(r.n)]))).toEqual({ customer: 0, device: 0, purchase: 0, telemetry: 0, lineage: 0 });
     const [first] = await sqlRows<{ external_id: string }>(

@@ -12,16 +12,16 @@ const VIEW_SQL = `
 select t.id, json_build_object(
   'ticket', json_build_object('number', t.number, 'fault', t.fault, 'model', t.model, 'reportedSerial', t.reported_serial,
     'category', json_build_object('level1', t.category_l1, 'level2', t.category_l2, 'level3', t.category_l3)),
-  'customer', (select json_build_object('id', c.id::text, 'phone', c.phone, 'name', c.name, 'tier', c.tier, 'region', c.region, 'lineage', c.lineage)
+  'customer', (select json_build_object('id', c.id::text, 'phone', c.phone, 'name', c.name, 'tier', c.tier, 'region', c.region, 'lineage', junction_lineage(c.lineage))
                  from customer c where c.id = t.customer_id),
   'device', case when d.id is null then null else json_build_object('id', d.id::text, 'serial', d.serial, 'model', d.model, 'firmware', d.firmware,
-                 'purchaseDate', d.purchase_date, 'warrantyEnd', d.warranty_end, 'lineage', d.lineage) end,
+                 'purchaseDate', d.purchase_date, 'warrantyEnd', d.warranty_end, 'lineage', junction_lineage(d.lineage)) end,
   'purchases', coalesce((select json_agg(json_build_object('orderNumber', p.order_number, 'lineNo', p.line_no, 'model', p.model,
-                 'orderedAt', p.ordered_at, 'lineage', p.lineage) order by p.ordered_at nulls last, p.id)
+                 'orderedAt', p.ordered_at, 'lineage', junction_lineage(p.lineage)) order by p.ordered_at nulls last, p.id)
                  from purchase p where p.device_id = t.device_id), '[]'::json),
-  'telemetry', (select json_build_object('online', tm.online, 'lastSeenAt', tm.last_seen_at, 'runCount', tm.run_count, 'alerts', tm.alerts, 'lineage', tm.lineage)
+  'telemetry', (select json_build_object('online', tm.online, 'lastSeenAt', tm.last_seen_at, 'runCount', tm.run_count, 'alerts', tm.alerts, 'lineage', junction_lineage(tm.lineage))
                  from telemetry tm where tm.device_id = t.device_id),
-  'complaints', coalesce((select json_agg(json_build_object('caseNumber', k.case_number, 'subject', k.subject, 'openedAt', k.opened_at, 'lineage', k.lineage)
+  'complaints', coalesce((select json_agg(json_build_object('caseNumber', k.case_number, 'subject', k.subject, 'openedAt', k.opened_at, 'lineage', junction_lineage(k.lineage))
                  order by k.opened_at nulls last, k.id)
                  from complaint k where k.status = 'OPEN' and (k.customer_id = t.customer_id or k.device_id = t.device_id)), '[]'::json),
   'parts', coalesce((select json_agg(json_build_object('code', sp.code, 'name', sp.name,

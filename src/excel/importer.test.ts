@@ -226,7 +226,7 @@ describe('rows', () => {
   it('lineage names the file and row; the audit log has the change', async () => {
     const file = await deviceWorkbook('lineage.xlsx', [['SN-LIN', 'KFR-LIN', '13800138004', '赵五', null, null]]);
     await run(file, 'devices');
-    const d = await sqlOne<{ lineage: any }>(orm, `select lineage from device where serial = 'SN-LIN'`);
+    const d = await sqlOne<{ lineage: any }>(orm, `select junction_lineage(lineage) as lineage from device where serial = 'SN-LIN'`);
     expect(d!.lineage.model).toMatchObject({ system: 'excel', stream: 'devices', externalId: 'lineage.xlsx#设备!2' });
     const links = await sqlRows(orm, `select * from source_link where system = 'excel' and external_id = 'lineage.xlsx#设备!2'`);
     expect(links.map((l: any) => l.entity_type).sort()).toEqual(['customer', 'device']);

@@ -70,7 +70,7 @@ export const SCOPES: Record<string, Scope> = {
           jsonb_build_object(
             'ticket', jsonb_build_object('number', t.number, 'status', t.status, 'toldWarrantyEnd', (t.derived->'told'->>'warrantyEnd')),
             'device', jsonb_build_object('serial', d.serial, 'warrantyEnd', d.warranty_end::text,
-              'system', d.lineage->'warrantyEnd'->>'system', 'externalId', d.lineage->'warrantyEnd'->>'externalId')) as view
+              'system', junction_field_lineage(d.lineage, 'warrantyEnd')->>'system', 'externalId', junction_field_lineage(d.lineage, 'warrantyEnd')->>'externalId')) as view
         from ticket t join device d on d.id = t.device_id
         where t.status in ${OPEN} and (t.derived->'told'->>'warrantyEnd') is not null and (t.derived->'told'->>'warrantyEnd') is distinct from d.warranty_end::text
         order by t.id`,
@@ -85,8 +85,8 @@ export const SCOPES: Record<string, Scope> = {
     thresholds: { minOwners: { min: 2, max: 20, integer: true, description: 'distinct customers that make a finding' } },
     query: (th) => ({
       sql: `with claims as (
-            select d.id as device_id, d.owner_id as customer_id, coalesce(d.lineage->'owner'->>'system', 'junction') as system,
-                   'owner' as via, d.lineage->'owner'->>'externalId' as external_id
+            select d.id as device_id, d.owner_id as customer_id, coalesce(junction_field_lineage(d.lineage, 'owner')->>'system', 'junction') as system,
+                   'owner' as via, junction_field_lineage(d.lineage, 'owner')->>'externalId' as external_id
               from device d where d.owner_id is not null
             union
             select p.device_id, p.customer_id, 'erp', 'purchase', p.order_number || '-' || p.line_no

@@ -47,9 +47,25 @@ describe('merge of stored values', () => {
       { field: 'runCount', before: '5', after: '6' },
     ]));
     expect(changes).toHaveLength(2);
-    const [row] = await sqlRows<any>(orm, `select t.lineage, t.last_seen_at from telemetry t join device d on d.id = t.device_id where d.serial = 'MV-TS-1'`);
+    const [row] = await sqlRows<any>(orm, `select junction_lineage(t.lineage) as lineage, t.last_seen_at from telemetry t join device d on d.id = t.device_id where d.serial = 'MV-TS-1'`);
     expect(new Date(row.last_seen_at).toISOString()).toBe('2026-12-03T09:30:00.000Z');
     expect(row.lineage.lastSeenAt).toEqual({ system: 'iot', connector: 'iot', stream: 'devices', externalId: 'mv-1', at: '2026-12-03T00:00:00.000Z' });
     expect(row.lineage.online).toEqual({ system: 'iot', connector: 'iot', stream: 'devices', externalId: 'mv-1', at: '2026-12-01T00:00:00.000Z' });
+    // Stored compact: the two sources once each, every field an index into them.
+    const [stored] = await sqlRows<any>(orm, `select t.lineage from telemetry t join device d on d.id = t.device_id where d.serial = 'MV-TS-1'`);
+    expect(stored.lineage['~']).toHaveLength(2);
+    expect(Object.keys(stored.lineage).sort()).toEqual(['~', ...Object.keys(row.lineage)].sort());
+    for (const field of Object.keys(row.lineage)) expect(typeof stored.lineage[field]).toBe('number');
+  });
+
+  it('keeps the sources of a row stored in the full form (before compact lineage) when it merges into it', async () => {
+    const old = { system: 'erp', connector: 'erp', stream: 'serials', externalId: 'E-1', at: '2026-01-01T00:00:00.000Z' };
+    await sqlRows(orm, `insert into device (serial, model, firmware, lineage) values ('MV-FULL-1', 'KFR-1', 'V1', ?::jsonb)`,
+      [JSON.stringify({ serial: old, model: old, firmware: old })]);
+    await merge([{ externalId: 'tb-9', at: '2026-12-04T00:00:00.000Z', record: { entity: 'device', fields: { serial: 'MV-FULL-1', firmware: 'V2' } } }]);
+    const [d] = await sqlRows<any>(orm, `select firmware, lineage, junction_lineage(lineage) as full from device where serial = 'MV-FULL-1'`);
+    expect(d.firmware).toBe('V2');
+    expect(d.full).toEqual({ serial: old, model: old, firmware: { system: 'iot', connector: 'iot', stream: 'devices', externalId: 'tb-9', at: '2026-12-04T00:00:00.000Z' } });
+    expect(d.lineage['~']).toHaveLength(2); // the old source once for serial and model, the new one for firmware
   });
 });

@@ -1,5 +1,6 @@
 import type { EntityManager } from '@mikro-orm/postgresql';
 import type { FieldLineage, LineageMap } from '../db/entities/base';
+import { decodeLineage, encodeLineage } from '../db/lineage';
 import { bulkExecutor, Exec } from '../db/sql';
 import { CanonicalRecord, CustomerRef, EntityName, RecordError } from './canonical';
 import { sameValue } from './same-value';
@@ -133,24 +134,20 @@ export class Merger {
     return `${out}"lineage":${this.lineageJson(row.lineage)}}`;
   }
 
-  /** A lineage map as JSON, each item's lineage written once however many fields and rows share it. */
+  /** A lineage map as stored (compact: each source once), each source's JSON written once however many rows share it. */
   private lineageJson(lineage: LineageMap | null | undefined): string {
     if (lineage === null || lineage === undefined) return 'null';
-    let out = '{';
-    let first = true;
-    for (const field of Object.keys(lineage)) {
-      const l = lineage[field];
-      if (l === undefined) continue;
-      let text = this.lineageText.get(l);
-      if (text === undefined) {
-        text = JSON.stringify(l);
-        if (typeof l === 'object' && l !== null) this.lineageText.set(l, text);
-      }
-      out += `${first ? '' : ','}${encodedKey(field)}${text}`;
-      first = false;
-    }
-    return `${out}}`;
+    return encodeLineage(lineage, this.sourceText);
   }
+
+  private readonly sourceText = (l: FieldLineage): string => {
+    let text = this.lineageText.get(l);
+    if (text === undefined) {
+      text = JSON.stringify(l);
+      if (typeof l === 'object' && l !== null) this.lineageText.set(l, text);
+    }
+    return text;
+  };
 
   private lineage(item: MergeItem): FieldLineage & { connector: string } {
     return { system: this.source.system, connector: this.source.connector, stream: this.source.stream, externalId: item.externalId, at: item.at };
@@ -269,6 +266,7 @@ export class Merger {
       // Read once in the canonical form (ISO), not once per incoming record: values the merge
       // writes are in that form too, and the update sends them back as the same instants.
       for (const c of instantCols) row[c] = normalizeDb(row[c], 'timestamptz');
+      row.lineage = decodeLineage(row.lineage);
       const fields = Object.fromEntries(keyFields.map((k) => [k, row[spec.key[k].column]]));
       state.set(keyOf(fields), { row, isNew: false, dirty: false, items: [] });
     }

@@ -180,7 +180,7 @@ describe('Salesforce Outbound Messages (SOAP)', () => {
     ]));
     expect(r.status).toBe(200);
     const row = await sqlOne<any>(hub.server.orm,
-      `select c.case_number, c.status, c.closed_at, c.lineage, cu.phone from complaint c join customer cu on cu.id = c.customer_id where c.case_number = '00009001'`);
+      `select c.case_number, c.status, c.closed_at, junction_lineage(c.lineage) as lineage, cu.phone from complaint c join customer cu on cu.id = c.customer_id where c.case_number = '00009001'`);
     expect(row).toMatchObject({ case_number: '00009001', status: 'OPEN', closed_at: null, phone: '+8613800138123' });
     expect(row.lineage.subject).toMatchObject({ system: 'crm', stream: 'cases', externalId: '5005g00000Q1w2EAAR' });
   });
@@ -238,7 +238,7 @@ describe('Salesforce Apex / Flow callouts (JSON, HMAC-SHA256)', () => {
     const r = await postSigned(account('赵强'));
     expect(r.status).toBe(200);
     expect(r.json).toMatchObject({ duplicate: false, status: 'PROCESSED', records: 1, merged: 1, failed: 0 });
-    const c = await sqlOne<any>(hub.server.orm, `select name, region, lineage from customer where phone = '+8613912345678'`);
+    const c = await sqlOne<any>(hub.server.orm, `select name, region, junction_lineage(lineage) as lineage from customer where phone = '+8613912345678'`);
     expect(c).toMatchObject({ name: '赵强', region: '华北' });
     expect(c.lineage.name).toMatchObject({ system: 'crm', stream: 'accounts', externalId: '0015g00000JsOnAAAZ' });
   });

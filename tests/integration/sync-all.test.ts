@@ -49,7 +49,7 @@ describe('sync from all three sandboxes', () => {
   });
 
   it('lets the CRM spelling of a name win over the ERP one (declared survivorship), with lineage', async () => {
-    const rows = await sqlRows<any>(orm, `select name, lineage from customer where name in ('刘洋', '刘阳')`);
+    const rows = await sqlRows<any>(orm, `select name, junction_lineage(lineage) as lineage from customer where name in ('刘洋', '刘阳')`);
     expect(rows).toHaveLength(1);
     expect(rows[0].name).toBe('刘洋');
     expect(rows[0].lineage.name.system).toBe('crm');

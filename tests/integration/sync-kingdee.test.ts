@@ -56,7 +56,7 @@ connectors:
     expect(await count('purchase')).toBe(80);
     expect(await count('spare_part')).toBe(21);
     expect(await count('stock')).toBe(56);
-    const [c] = await sqlRows<any>(orm, `select c.name, c.lineage from customer c where phone = '+8613800138000'`);
+    const [c] = await sqlRows<any>(orm, `select c.name, junction_lineage(c.lineage) as lineage from customer c where phone = '+8613800138000'`);
     expect(c.lineage.name).toMatchObject({ system: 'erp', connector: 'erp', stream: 'customers' });
     const links = await sqlRows<any>(orm, `select count(*)::int n from source_link where system = 'erp'`);
     expect(links[0].n).toBeGreaterThanOrEqual(40 + 80 + 80);

@@ -12,6 +12,7 @@ import { Migration20261123090000WritebackIds } from './Migration20261123090000Wr
 import { Migration20261123100000VariantCost } from './Migration20261123100000VariantCost';
 import { Migration20261205121000BulkCost } from './Migration20261205121000BulkCost';
 import { Migration20261205123000ExcelRowKey } from './Migration20261205123000ExcelRowKey';
+import { Migration20261205160000CompactLineage } from './Migration20261205160000CompactLineage';
 
 /** Every committed migration, in order. Add new ones at the end. */
 export const MIGRATIONS: MigrationObject[] = [
@@ -28,4 +29,5 @@ export const MIGRATIONS: MigrationObject[] = [
   { name: 'Migration20261123100000VariantCost', class: Migration20261123100000VariantCost },
   { name: 'Migration20261205121000BulkCost', class: Migration20261205121000BulkCost },
   { name: 'Migration20261205123000ExcelRowKey', class: Migration20261205123000ExcelRowKey },
+  { name: 'Migration20261205160000CompactLineage', class: Migration20261205160000CompactLineage },
 ];

@@ -1,6 +1,7 @@
 import { Field, Float, ID, Int, ObjectType } from 'type-graphql';
 import { pgDate } from './scalars';
 import type { LineageMap } from '../../db/entities/base';
+import { decodeLineage } from '../../db/lineage';
 
 @ObjectType({ description: 'Golden customer record, merged from CRM, ERP, Excel and tickets.' })
 export class Customer {
@@ -17,7 +18,7 @@ export class Customer {
   static fromRow(r: any): Customer {
     return Object.assign(new Customer(), {
       id: String(r.id), phone: r.phone, name: r.name, tier: r.tier, region: r.region,
-      createdAt: pgDate(r.created_at), updatedAt: pgDate(r.updated_at), version: r.version, lineageMap: r.lineage ?? {},
+      createdAt: pgDate(r.created_at), updatedAt: pgDate(r.updated_at), version: r.version, lineageMap: decodeLineage(r.lineage),
     });
   }
 }

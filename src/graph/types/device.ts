@@ -2,6 +2,7 @@ import { Field, ID, Int, ObjectType, registerEnumType } from 'type-graphql';
 import type { LineageMap } from '../../db/entities/base';
 import { sourceCalendarDay } from '../../mapping/functions';
 import { LocalDate, pgDate } from './scalars';
+import { decodeLineage } from '../../db/lineage';
 
 export enum WarrantyStatus {
   IN_WARRANTY = 'IN_WARRANTY',
@@ -40,7 +41,7 @@ export class Device {
       id: String(r.id), serial: r.serial, model: r.model, firmware: r.firmware,
       purchaseDate: r.purchase_date ?? null, warrantyEnd, warrantyStatus, warrantyDaysLeft,
       createdAt: pgDate(r.created_at), updatedAt: pgDate(r.updated_at),
-      ownerId: r.owner_id == null ? null : String(r.owner_id), lineageMap: r.lineage ?? {},
+      ownerId: r.owner_id == null ? null : String(r.owner_id), lineageMap: decodeLineage(r.lineage),
     });
   }
 }
