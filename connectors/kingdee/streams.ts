@@ -257,9 +257,7 @@ function parseCursor(ctx: StreamContext, spec: StreamSpec, cursor: string): Reco
 
 function toObject(spec: StreamSpec, row: unknown[]): Record<string, unknown> {
   const o: Record<string, unknown> = {};
-  spec.columns.forEach((c, i) => {
-    o[c.name] = row[i];
-  });
+  for (let i = 0; i < spec.columns.length; i++) o[spec.columns[i].name] = row[i];
   return o;
 }
 
@@ -344,8 +342,8 @@ async function* readIncremental(ctx: StreamContext, spec: IncrementalStreamSpec,
     const records: SourceRecord[] = [];
     // The position's sort key, parsed once per page (then carried along from row to row).
     let afterSort = after ? sortOf(after) : null;
-    for (const [i, values] of rows.entries()) {
-      const row = toObject(spec, values);
+    for (let i = 0; i < rows.length; i++) {
+      const row = toObject(spec, rows[i]);
       const rawTime = row[spec.cursorColumn];
       const time = rawTime === null || rawTime === undefined || rawTime === '' ? null : parseKingdeeDateTime(rawTime, ctx.utcOffsetMinutes);
       if (time === undefined) throw badResponse(ctx, spec, `row ${i}: ${keys[0]} ${JSON.stringify(rawTime)} is not a Kingdee datetime`);
