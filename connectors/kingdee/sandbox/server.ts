@@ -559,8 +559,9 @@ function readBody(req: IncomingMessage): Promise<string> {
 
 function send(res: ServerResponse, status: number, body: string, type: string, headers: Record<string, string | string[]> = {}) {
   if (res.destroyed) return;
-  res.writeHead(status, { 'Content-Type': type, 'Content-Length': Buffer.byteLength(body), ...headers });
-  res.end(body);
+  const bytes = Buffer.from(body); // encoded once: Content-Length and the write share it (pages run to megabytes)
+  res.writeHead(status, { 'Content-Type': type, 'Content-Length': bytes.length, ...headers });
+  res.end(bytes);
 }
 
 function sendJson(res: ServerResponse, value: unknown, headers: Record<string, string | string[]> = {}) {
