@@ -184,6 +184,17 @@ describe('incremental reads against the sandbox', () => {
     expect(recordsOf(await readPages(c.streams.customers, pages[pages.length - 1].cursor))).toEqual([]);
   });
 
+  it('after a Save that updates a row, a full read puts it last and a read from the last cursor returns it (no stale page)', async () => {
+    const c = connector();
+    const ids = async (cursor: string | null = null) => recordsOf(await readPages(c.streams.customers, cursor, { pageSize: 9 })).map((r) => r.externalId);
+    const full = await readPages(c.streams.customers, null, { pageSize: 9 });
+    const before = recordsOf(full).map((r) => r.externalId);
+    const name = sandbox.control.data.forms.BD_Customer.rows.find((r) => r.FNumber === 'CUST10008')!.FName;
+    await c.client.save('BD_Customer', { Model: { FCUSTID: 0, FNumber: 'CUST10008', FName: name } });
+    expect(await ids(full[full.length - 1].cursor)).toEqual(['CUST10008']);
+    expect(await ids()).toEqual([...before.filter((id) => id !== 'CUST10008'), 'CUST10008']);
+  });
+
   it('resumes exactly after a crash between pages, even when many rows share one modify date', async () => {
     const c = connector();
     // The 21 spare parts were all created at the same instant: the order rests on FMATERIALID.

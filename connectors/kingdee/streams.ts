@@ -19,6 +19,9 @@
  */
 import { ConnectorError, ReadOptions, SourcePage, SourceRecord, StreamDefinition, EntityKind } from '../../src/connectors';
 import { KINGDEE_MAX_LIMIT, KingdeeClient } from './client';
+import { parseKingdeeDateTime } from './datetime';
+
+export { parseKingdeeDateTime } from './datetime';
 
 export const STREAM_NAMES = ['customers', 'materials', 'sales_orders', 'serials', 'inventory'] as const;
 export type KingdeeStreamName = (typeof STREAM_NAMES)[number];
@@ -194,51 +197,6 @@ export interface StreamContext {
 }
 
 // ---------------------------------------------------------------------------------------------
-// Kingdee datetimes
-
-const LOCAL_DATETIME = /^(\d{4})-(\d{2})-(\d{2})[T ](\d{2}):(\d{2}):(\d{2})(?:\.(\d{1,7}))?$/;
-const MS_DATE = /^\/Date\((-?\d+)([+-]\d{4})?\)\/$/;
-
-interface KdTime {
-  /** As a FilterString literal wants it: `2026-02-18 10:12:33.123` (server-local). */
-  literal: string;
-  /** Sorts as the instant does (fraction padded to 7 digits). */
-  sortKey: string;
-  /** ISO 8601 UTC. */
-  iso: string;
-}
-
-function pad(n: number, w = 2): string {
-  return String(n).padStart(w, '0');
-}
-
-/**
- * A K3 datetime value: server-local `2026-02-18T10:12:33[.fff]`, or `/Date(ms+0800)/`. Returns
- * undefined for anything else (including empty).
- */
-export function parseKingdeeDateTime(value: unknown, utcOffsetMinutes: number): KdTime | undefined {
-  if (typeof value !== 'string') return undefined;
-  const v = value.trim();
-  const m = LOCAL_DATETIME.exec(v);
-  if (m) {
-    const frac = m[7] ?? '';
-    const ms = Date.UTC(+m[1], +m[2] - 1, +m[3], +m[4], +m[5], +m[6], Number((frac + '000').slice(0, 3))) - utcOffsetMinutes * 60_000;
-    if (Number.isNaN(ms)) return undefined;
-    const base = `${m[1]}-${m[2]}-${m[3]} ${m[4]}:${m[5]}:${m[6]}`;
-    return { literal: frac ? `${base}.${frac}` : base, sortKey: `${base}.${frac.padEnd(7, '0')}`, iso: new Date(ms).toISOString() };
-  }
-  const d = MS_DATE.exec(v);
-  if (d) {
-    const ms = Number(d[1]);
-    const local = new Date(ms + utcOffsetMinutes * 60_000);
-    const base = `${local.getUTCFullYear()}-${pad(local.getUTCMonth() + 1)}-${pad(local.getUTCDate())} ${pad(local.getUTCHours())}:${pad(local.getUTCMinutes())}:${pad(local.getUTCSeconds())}`;
-    const frac = pad(local.getUTCMilliseconds(), 3);
-    return { literal: `${base}.${frac}`, sortKey: `${base}.${frac}0000`, iso: new Date(ms).toISOString() };
-  }
-  return undefined;
-}
-
-// ---------------------------------------------------------------------------------------------
 // Cursors
 
 /** Position after a row: cursor-column value (server-local literal or null) and numeric ids. */
@@ -299,9 +257,7 @@ function parseCursor(ctx: StreamContext, spec: StreamSpec, cursor: string): Reco
 
 function toObject(spec: StreamSpec, row: unknown[]): Record<string, unknown> {
   const o: Record<string, unknown> = {};
-  spec.columns.forEach((c, i) => {
-    o[c.name] = row[i];
-  });
+  for (let i = 0; i < spec.columns.length; i++) o[spec.columns[i].name] = row[i];
   return o;
 }
 
@@ -386,8 +342,8 @@ async function* readIncremental(ctx: StreamContext, spec: IncrementalStreamSpec,
     const records: SourceRecord[] = [];
     // The position's sort key, parsed once per page (then carried along from row to row).
     let afterSort = after ? sortOf(after) : null;
-    for (const [i, values] of rows.entries()) {
-      const row = toObject(spec, values);
+    for (let i = 0; i < rows.length; i++) {
+      const row = toObject(spec, rows[i]);
       const rawTime = row[spec.cursorColumn];
       const time = rawTime === null || rawTime === undefined || rawTime === '' ? null : parseKingdeeDateTime(rawTime, ctx.utcOffsetMinutes);
       if (time === undefined) throw badResponse(ctx, spec, `row ${i}: ${keys[0]} ${JSON.stringify(rawTime)} is not a Kingdee datetime`);
@@ -419,6 +375,17 @@ function addQuantities(a: number, b: number): number {
   return Math.round((a + b) * 1e9) / 1e9;
 }
 
+/** Whether two pages hold the same values (a server that ignores StartRow); cells compare as their JSON does. */
+function samePage(a: unknown[][], b: unknown[][]): boolean {
+  if (a.length !== b.length) return false;
+  const sameCell = (x: unknown, y: unknown) => x === y || (typeof x === 'object' && typeof y === 'object' && JSON.stringify(x) === JSON.stringify(y));
+  return a.every((row, i) => {
+    const other = b[i];
+    if (!Array.isArray(row) || !Array.isArray(other)) return sameCell(row, other);
+    return row.length === other.length && row.every((x, j) => sameCell(x, other[j]));
+  });
+}
+
 async function* readSnapshot(ctx: StreamContext, spec: SnapshotStreamSpec, cursor: string | null, opts?: ReadOptions): AsyncGenerator<SourcePage> {
   let startRow = 0;
   if (cursor) {
@@ -434,7 +401,7 @@ async function* readSnapshot(ctx: StreamContext, spec: SnapshotStreamSpec, curso
   let next = startRow; // StartRow of the next request
   let delivered = startRow; // rows of groups already emitted
   let held: Record<string, unknown>[] = []; // rows of a group that may continue on the next page
-  let previousPage: string | undefined;
+  let previousPage: unknown[][] = [];
 
   for (;;) {
     if (opts?.signal?.aborted) throw opts.signal.reason;
@@ -443,11 +410,10 @@ async function* readSnapshot(ctx: StreamContext, spec: SnapshotStreamSpec, curso
       { signal: opts?.signal },
     );
     if (rows.length > limit) throw badResponse(ctx, spec, `ExecuteBillQuery returned ${rows.length} rows for Limit ${limit}`);
-    const fingerprint = JSON.stringify(rows);
-    if (rows.length > 0 && fingerprint === previousPage) {
+    if (rows.length > 0 && samePage(rows, previousPage)) {
       throw badResponse(ctx, spec, `the page at StartRow ${next} repeats the previous page: the server ignored StartRow; stopped so nothing is counted twice`);
     }
-    previousPage = fingerprint;
+    previousPage = rows;
     next += rows.length;
     const last = rows.length < limit;
 

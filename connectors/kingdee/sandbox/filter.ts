@@ -21,6 +21,8 @@ export class FilterError extends Error {
 }
 
 type Literal = string | number;
+/** A parsed FilterString. */
+export type FilterNode = Node;
 type Node =
   | { kind: 'and' | 'or'; left: Node; right: Node }
   | { kind: 'not'; expr: Node }
@@ -324,10 +326,19 @@ function likeRegex(pattern: string): RegExp {
 
 export type RowPredicate = (row: Record<string, Value>) => boolean;
 
+/** Parses a FilterString; undefined for an empty one. Throws FilterError on a syntax error. */
+export function parseFilter(text: string): FilterNode | undefined {
+  return text.trim() ? new Parser(tokenize(text)).parse() : undefined;
+}
+
 /** Compiles a FilterString for one form; an empty filter matches every row. */
 export function compileFilter(text: string, columns: Record<string, ColumnType>): RowPredicate {
-  if (!text.trim()) return () => true;
-  const ast = new Parser(tokenize(text)).parse();
+  const ast = parseFilter(text);
+  return ast ? compileNode(ast, columns) : () => true;
+}
+
+/** Compiles a parsed filter (or a part of one) for one form; unknown fields throw FilterError. */
+export function compileNode(ast: FilterNode, columns: Record<string, ColumnType>): RowPredicate {
   const column = (field: string) => {
     const c = resolveColumn(columns, field);
     if (!c) throw new FilterError(`过滤条件中的字段"${field}"不存在`, field);

@@ -14,13 +14,13 @@ type Value = string | number | null | undefined;
 type Row = Record<string, Value>;
 
 /** One part's keys for n rows; `null` marks SQL NULL (sorts first ascending). */
-type PartKeys =
+export type PartKeys =
   | { kind: 'number'; dir: number; isNull: Uint8Array; num: Float64Array }
   | { kind: 'datetime'; dir: number; isNull: Uint8Array; hi: Float64Array; lo: Float64Array }
   | { kind: 'string'; dir: number; isNull: Uint8Array; str: string[] };
 
 /** Keys of every row for every part, or undefined when a datetime is not in the common shape or a number is NaN. */
-function keysOf(rows: Row[], parts: OrderPart[]): PartKeys[] | undefined {
+export function keysOf(rows: Row[], parts: OrderPart[]): PartKeys[] | undefined {
   const n = rows.length;
   const out: PartKeys[] = [];
   for (const p of parts) {
@@ -65,7 +65,7 @@ function keysOf(rows: Row[], parts: OrderPart[]): PartKeys[] | undefined {
 }
 
 /** Compares rows i and j by their keys, then by position (stable). */
-function indexComparator(keys: PartKeys[]): (i: number, j: number) => number {
+export function indexComparator(keys: PartKeys[]): (i: number, j: number) => number {
   return (i, j) => {
     for (const k of keys) {
       const xn = k.isNull[i];

@@ -29,6 +29,7 @@ import type { AddressInfo, Socket } from 'net';
 import { buildKingdeeData, KingdeeSandboxData, SandboxForm, toKingdeeDateTime } from './data';
 import { compileFilter, FilterError, resolveColumn } from './filter';
 import { orderedWindow } from './order';
+import { formChanged, indexedWindow } from './form-index';
 import { DEMO_NOW } from '../../../src/demo/dataset';
 import { EffectCounter } from '../../../src/connectors/sandbox-effects';
 
@@ -57,7 +58,11 @@ export interface StartOptions {
 }
 
 export interface KingdeeSandboxControl {
-  /** The live account set: tests may read it to compute expectations. */
+  /**
+   * The live account set: tests may read it to compute expectations. Change rows through `modify`
+   * or Save (or call `formChanged` after editing a row in place): the sandbox keeps per-form
+   * indexes; adding or removing rows directly is noticed.
+   */
   readonly data: KingdeeSandboxData;
   /** Every call received, in order. */
   readonly requests: SandboxRequest[];
@@ -170,6 +175,7 @@ export async function startKingdeeSandbox(options: StartOptions = {}): Promise<K
         if (modifyKey) row[modifyKey] = tick();
         n++;
       }
+      if (n > 0) formChanged(form);
       return n;
     },
     now: () => toKingdeeDateTime(clock),
@@ -351,9 +357,12 @@ export async function startKingdeeSandbox(options: StartOptions = {}): Promise<K
     const limit = toInt(args.Limit);
     let rows: typeof form.rows;
     try {
-      const predicate = compileFilter(String(args.FilterString ?? ''), form.columns);
+      const filterText = String(args.FilterString ?? '');
+      const orderText = String(args.OrderString ?? '');
       const window = { top, start, limit: limit > 0 ? Math.min(limit, MAX_LIMIT) : MAX_LIMIT };
-      rows = orderedWindow(form.rows.filter(predicate), String(args.OrderString ?? ''), form.columns, window);
+      rows =
+        indexedWindow(form, filterText, orderText, window) ??
+        orderedWindow(form.rows.filter(compileFilter(filterText, form.columns)), orderText, form.columns, window);
     } catch (err) {
       if (err instanceof FilterError) return fail(err.message, 4, err.field ?? null);
       throw err;
@@ -409,6 +418,7 @@ export async function startKingdeeSandbox(options: StartOptions = {}): Promise<K
     for (const [c, v] of Object.entries(values)) if (c !== form.idKey) row[c] = v;
     const modified = resolveColumn(form.columns, 'FModifyDate');
     if (modified) row[modified] = now;
+    formChanged(form);
     const keyColumn = resolveColumn(form.columns, 'F_JUNC_Key');
     if (keyColumn && values[keyColumn]) effects.record(String(values[keyColumn]));
     const rowId = row[form.idKey];
@@ -549,8 +559,9 @@ function readBody(req: IncomingMessage): Promise<string> {
 
 function send(res: ServerResponse, status: number, body: string, type: string, headers: Record<string, string | string[]> = {}) {
   if (res.destroyed) return;
-  res.writeHead(status, { 'Content-Type': type, 'Content-Length': Buffer.byteLength(body), ...headers });
-  res.end(body);
+  const bytes = Buffer.from(body); // encoded once: Content-Length and the write share it (pages run to megabytes)
+  res.writeHead(status, { 'Content-Type': type, 'Content-Length': bytes.length, ...headers });
+  res.end(bytes);
 }
 
 function sendJson(res: ServerResponse, value: unknown, headers: Record<string, string | string[]> = {}) {
