@@ -252,8 +252,10 @@ describe('write-back end to end', () => {
     const iot = done.filter((r) => r.route === 'iot-maintenance');
     expect(iot.map((r) => r.status)).toEqual(['APPLIED', 'APPLIED']);
     // an admin replays the older one: the newer already applied wins
-    await sqlRows(orm, `update writeback_outbox set status = 'PENDING' where id = ?`, [iot[0].id]);
+    // the finished job goes first: were the row PENDING while BullMQ still held the job, the
+    // relay's poll could add it (BullMQ ignores an id it holds) and mark the row QUEUED for nothing
     await runtime.queue.remove(`wb-${iot[0].id}`);
+    await sqlRows(orm, `update writeback_outbox set status = 'PENDING' where id = ?`, [iot[0].id]);
     await sqlRows(orm, `select pg_notify('junction_writeback', '')`);
     const skipped = await eventually(async () => (await rows(number)).find((r) => r.id === iot[0].id && r.status === 'SKIPPED'), 10_000, 'stale skip');
     expect(skipped.result).toMatchObject({ stale: true, newerApplied: iot[1].id });
