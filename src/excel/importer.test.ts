@@ -257,7 +257,7 @@ describe('batches mapped ahead of their merge', () => {
       ['SN-AHEAD3', 'M', '13800138101', null, null, null],
     ]);
     const { s, lines } = await run(file, 'devices', { batchSize: 2 });
-    expect(s).toMatchObject({ status: 'SUCCEEDED', imported: 3 });
+    expect({ status: s.status, imported: s.imported, error: s.error }).toEqual({ status: 'SUCCEEDED', imported: 3, error: null });
     expect(lines[2]).toMatchObject({ row: 4, status: 'IMPORTED', filled: ['customerName'] });
     expect(lines[2].records[0]).toEqual({ entity: 'customer', phone: '+8613800138101', name: '新客户' });
   });
