@@ -13,6 +13,7 @@ import { openOrm } from '../../src/db/orm';
 import { MappingEngine } from '../../src/mapping/engine';
 import { closeInstances, loadSyncSetup } from '../../src/sync/instances';
 import { SyncPipeline, SyncRunResult } from '../../src/sync/pipeline';
+import { relaunchWithYoungGeneration, semiSpaceSetting } from '../../src/cli/young-generation';
 import { summarizeProfile, writeProfile } from '../lookup/profile';
 import { fmt, table } from '../lookup/stats';
 import { SyncBenchArgs, USAGE, parseArgs, splitRecords } from './args';
@@ -135,7 +136,8 @@ async function main(): Promise<void> {
   const split = splitRecords(args.records);
   const { adminUrl, benchUrl } = databaseUrls();
   log(`bench:sync: ${int(args.records)} synthetic records (CRM accounts ${int(split.crmAccounts)}, ERP ${int(split.erpPerForm)} per form x 5, ` +
-    `IoT devices ${int(split.iotDevices)}) + the demo data; page size ${args.pageSize}; ${os.cpus().length} CPUs, Node ${process.version}`);
+    `IoT devices ${int(split.iotDevices)}) + the demo data; page size ${args.pageSize}; ${os.cpus().length} CPUs, Node ${process.version}, ` +
+    `V8 semi-space ${semiSpaceSetting()}`);
   const loadAtStart = os.loadavg()[0];
   if (loadAtStart > 0.7) log(`WARNING: load average is ${loadAtStart.toFixed(2)}: other work is running, figures will be noisy.`);
 
@@ -392,6 +394,7 @@ async function main(): Promise<void> {
       failuresByCode: Object.fromEntries(failureCodes.map((f) => [`${f.k} ${f.code}`, f.n])),
       sqlSecondsByStatement: Object.fromEntries(sqlByKind.slice(0, 10).map(([k, v]) => [k, r2(v.ms / 1000)])),
       loadAverageAtStart: r2(loadAtStart),
+      semiSpace: semiSpaceSetting(),
       targets: { recordsPerSecond: TARGET_RPS, mappingRatio: TARGET_MAPPING_RATIO, statementsPerPageGrowth: SET_BASED_TOLERANCE },
     };
     log(JSON.stringify(summary));
@@ -403,7 +406,8 @@ async function main(): Promise<void> {
   }
 }
 
-main().then(
+// The pipeline runs as `junction sync` and `junction worker` run it: with their young generation.
+if (!relaunchWithYoungGeneration({ always: true })) main().then(
   () => process.exit(process.exitCode ?? 0),
   (err: unknown) => {
     process.stderr.write(`bench:sync failed: ${err instanceof Error ? err.stack ?? err.message : String(err)}\n`);

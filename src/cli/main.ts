@@ -1,38 +1,9 @@
 #!/usr/bin/env node
-import 'reflect-metadata';
-import { Command } from 'commander';
-import { registerApiKeyCommands } from './apikey';
-import { registerChecksCommands } from './checks';
-import { registerDemoCommand } from './demo';
-import { registerEnrichCommand } from './enrich';
-import { registerExcelCommands } from './excel';
-import { registerMappingCommands } from './mapping';
-import { registerMigrateCommand } from './migrate';
-import { registerSchemaCommands } from './schema';
-import { registerServeCommand } from './serve';
-import { registerSyncCommand } from './sync';
-import { registerWorkerCommand } from './worker';
+/**
+ * Entry of `junction`. Sync work (`sync`, `worker`, `demo`) runs in a process with a larger V8
+ * young generation (see young-generation.ts); such a command starts that process and waits for it.
+ * Nothing else is loaded before that decision, so the waiting process stays small.
+ */
+import { relaunchWithYoungGeneration } from './young-generation';
 
-/** One binary, several roles: serve, worker, sync, migrate, apikey, schema, demo, excel, checks, enrich, mapping. */
-const program = new Command()
-  .name('junction')
-  .description('Junction: GraphQL master-data hub for service operations')
-  .showHelpAfterError();
-
-registerServeCommand(program);
-registerMigrateCommand(program);
-registerApiKeyCommands(program);
-registerSchemaCommands(program);
-registerDemoCommand(program);
-registerWorkerCommand(program);
-registerSyncCommand(program);
-registerExcelCommands(program);
-registerChecksCommands(program);
-registerEnrichCommand(program);
-registerMappingCommands(program);
-
-program.parseAsync(process.argv).catch((e: unknown) => {
-  const err = e as { message?: string; extensions?: Record<string, unknown> };
-  process.stderr.write(`junction: ${err.message ?? String(e)}\n`);
-  process.exit(1);
-});
+if (!relaunchWithYoungGeneration()) void import('./program');
