@@ -158,7 +158,8 @@ export class SyncPipeline {
     pages: AsyncIterable<P>, process: (page: P, gate: PageGate) => Promise<void>, opts: SyncOptions, progress: SyncProgress,
   ): Promise<void> {
     let previous: Promise<void> | null = null;
-    const inFlight: Promise<void>[] = [];
+    // At most two pages are ever open: the one merging (previous) and the one staging (current).
+    let current: Promise<void> | null = null;
     try {
       for await (const page of pages) {
         let staged!: () => void;
@@ -168,7 +169,7 @@ export class SyncPipeline {
         // A cancel while the page before merges stops this one before its merge too.
         const done = process(page, { staged, before: before ? () => before.then(cancelled) : null });
         done.catch(() => undefined); // raised below, in page order
-        inFlight.push(done);
+        current = done;
         try {
           await Promise.race([stagedNow, done]);
         } finally {
@@ -187,7 +188,7 @@ export class SyncPipeline {
       }
     } finally {
       // Never leave with a transaction still open: the run's outcome is written after they settle.
-      await Promise.allSettled(inFlight);
+      await Promise.allSettled([previous, current]);
     }
   }
 
