@@ -19,6 +19,8 @@ export interface SyncBenchArgs {
   profile: boolean;
   /** Replace the sandboxes' sequential synthetic serials by spread-out ones (see setup.ts). */
   distinctSerials: boolean;
+  /** Serve the sandboxes from the bench's own process (default: a child process, as a vendor is). */
+  sandboxesInProcess: boolean;
 }
 
 export const DEFAULT_RECORDS = 200_000;
@@ -40,6 +42,9 @@ export const USAGE = `Usage: npm run bench:sync -- [flags]
   --distinct-serials   replace the ERP's and IoT's sequential synthetic serials (SYN000000001,
                        SYN000000002, ...: each one edit from the next, so every new device is a
                        near-duplicate candidate) by spread-out ones of the same prefix
+  --sandboxes-in-process
+                       serve the sandboxes from this process (default: a child process of
+                       their own, as the vendors' systems are not in Junction's process)
   --profile            CPU-profile the full pipeline pass: bench/out/sync-pipeline.cpuprofile
                        (open in Chrome DevTools) and a summary by package and by function
   --help               this text
@@ -66,6 +71,7 @@ export function parseArgs(argv: string[]): SyncBenchArgs | 'help' {
     readPass: true,
     profile: false,
     distinctSerials: false,
+    sandboxesInProcess: false,
   };
   for (let i = 0; i < argv.length; i++) {
     const [flag, inline] = argv[i].split('=', 2) as [string, string | undefined];
@@ -78,6 +84,7 @@ export function parseArgs(argv: string[]): SyncBenchArgs | 'help' {
       case '--map-records': args.mapRecords = count(flag, value(), 0); break;
       case '--map-rounds': args.mapRounds = count(flag, value(), 1); break;
       case '--no-read-pass': args.readPass = false; break;
+      case '--sandboxes-in-process': args.sandboxesInProcess = true; break;
       case '--profile': args.profile = true; break;
       case '--distinct-serials': args.distinctSerials = true; break;
       case '--help': case '-h': return 'help';

@@ -21,7 +21,8 @@ import { BackendCpu, StatementCounter, Stopwatch, TimedMappingEngine, covered, t
 import { MappingComparison, MappingInput, compareMapping } from './mapping';
 import { profiled, topFunctions } from './profile';
 import { ReadOnlyRun, readOnlyPass, streamOrder } from './read-pass';
-import { BENCH_DATABASE, countRows, databaseUrls, recreateDatabase, startBenchSandboxes, truncateAll } from './setup';
+import { startSandboxProcess } from './sandbox-process';
+import { BENCH_DATABASE, BenchSandboxes, countRows, databaseUrls, recreateDatabase, startBenchSandboxes, truncateAll } from './setup';
 
 const TARGET_RPS = 20_000;
 const TARGET_MAPPING_RATIO = 0.8;
@@ -58,6 +59,8 @@ interface StreamRun {
   /** Wall time covered by fetch, map+validate or SQL (they overlap: the next page is read during a page's transaction). */
   busyMs: number;
   nodeCpuMs: number;
+  /** CPU of the sandbox process during the run (null: sandboxes in this process, in nodeCpuMs). */
+  sandboxCpuMs: number | null;
   pgCpuMs: number | null;
   statements: number;
   pages: PageStat[];
@@ -72,6 +75,8 @@ interface Harness {
   engine: TimedMappingEngine;
   pipeline: SyncPipeline;
   backendCpu: BackendCpu;
+  /** CPU so far of the sandbox process; null when the sandboxes run in this process. */
+  sandboxCpu: (() => Promise<number>) | null;
 }
 
 /** Syncs every stream in order through the pipeline; `limit` stops each stream after that many records. */
@@ -83,6 +88,7 @@ async function pipelinePass(h: Harness, order: Array<[string, string]>, pageSize
     const before = { statements: h.counter.statements, sqlMs: h.counter.sqlMs, fetchMs: h.fetchWatch.ms, mapMs: h.engine.watch.ms,
       spans: [h.counter.spans.length, h.fetchWatch.spans.length, h.engine.watch.spans.length] };
     const pg0 = await h.backendCpu.snapshot();
+    const sandbox0 = await h.sandboxCpu?.();
     const cpu0 = process.cpuUsage();
     const t0 = process.hrtime.bigint();
     let lastStatements = h.counter.statements;
@@ -111,6 +117,7 @@ async function pipelinePass(h: Harness, order: Array<[string, string]>, pageSize
       sqlMs: h.counter.sqlMs - before.sqlMs,
       busyMs: covered([...h.counter.spans.slice(before.spans[0]), ...h.fetchWatch.spans.slice(before.spans[1]), ...h.engine.watch.spans.slice(before.spans[2])]),
       nodeCpuMs: (cpu.user + cpu.system) / 1000,
+      sandboxCpuMs: h.sandboxCpu && sandbox0 !== undefined ? (await h.sandboxCpu()) - sandbox0 : null,
       pgCpuMs: await h.backendCpu.since(pg0),
       statements: h.counter.statements - before.statements,
       pages,
@@ -146,8 +153,11 @@ async function main(): Promise<void> {
   log(`Created ${BENCH_DATABASE}, applied ${migrations.length} migrations (${secs(msSince(t))} s).`);
 
   t = process.hrtime.bigint();
-  const sandboxes = await startBenchSandboxes(split, args.distinctSerials);
-  log(`Sandboxes up, data generated (${secs(msSince(t))} s)${args.distinctSerials ? '; synthetic serials spread out (--distinct-serials)' : ''}.`);
+  const sandboxes: BenchSandboxes & { cpuMs?: () => Promise<number> } = args.sandboxesInProcess
+    ? await startBenchSandboxes(split, args.distinctSerials)
+    : await startSandboxProcess(split, args.distinctSerials);
+  log(`Sandboxes up ${args.sandboxesInProcess ? 'in this process' : 'in a process of their own'}, data generated (${secs(msSince(t))} s)` +
+    `${args.distinctSerials ? '; synthetic serials spread out (--distinct-serials)' : ''}.`);
   const setup = loadSyncSetup(undefined, { config: parseConnectorsConfig(sandboxes.configYaml, 'bench:sync') });
   const order = streamOrder(setup.instances);
 
@@ -159,7 +169,10 @@ async function main(): Promise<void> {
   const engine = new TimedMappingEngine();
   const backendCpu = new BackendCpu(async () =>
     (await monitor.query<{ pid: number }>(`select pid from pg_stat_activity where datname = current_database() and pid <> pg_backend_pid()`)).rows.map((r) => r.pid));
-  const h: Harness = { orm, counter, fetchWatch, engine, pipeline: new SyncPipeline(orm, engine, timeReads(setup.instances, fetchWatch)), backendCpu };
+  const h: Harness = {
+    orm, counter, fetchWatch, engine, pipeline: new SyncPipeline(orm, engine, timeReads(setup.instances, fetchWatch)), backendCpu,
+    sandboxCpu: sandboxes.cpuMs ?? null,
+  };
 
   try {
     // 1. Connector read only (also logs the connectors in, so the pipeline pass does not pay for it).
@@ -258,24 +271,26 @@ async function main(): Promise<void> {
 
     log();
     const pct = (part: number, whole: number): string => `${fmt((100 * part) / whole, 0)}%`;
-    const t2rows: string[][] = [['where the time goes (s)', 'wall', 'fetch', 'map+validate', 'SQL', 'overlapped', 'other JS', 'Node CPU', 'PG CPU']];
+    const t2rows: string[][] = [['where the time goes (s)', 'wall', 'fetch', 'map+validate', 'SQL', 'overlapped', 'other JS', 'Node CPU', 'PG CPU', 'sandbox CPU']];
     const overlapOf = (r: StreamRun) => r.fetchMs + r.mapMs + r.sqlMs - r.busyMs;
     for (const r of runs) {
-      t2rows.push([r.key, secs(r.wallMs), secs(r.fetchMs), secs(r.mapMs), secs(r.sqlMs), secs(overlapOf(r)), secs(r.wallMs - r.busyMs), secs(r.nodeCpuMs), secs(r.pgCpuMs)]);
+      t2rows.push([r.key, secs(r.wallMs), secs(r.fetchMs), secs(r.mapMs), secs(r.sqlMs), secs(overlapOf(r)), secs(r.wallMs - r.busyMs), secs(r.nodeCpuMs), secs(r.pgCpuMs), secs(r.sandboxCpuMs)]);
     }
     const tot = {
       wall: sum(runs, (r) => r.wallMs), fetch: sum(runs, (r) => r.fetchMs), map: sum(runs, (r) => r.mapMs), sql: sum(runs, (r) => r.sqlMs),
       overlap: sum(runs, overlapOf),
       node: sum(runs, (r) => r.nodeCpuMs), pg: runs.every((r) => r.pgCpuMs !== null) ? sum(runs, (r) => r.pgCpuMs!) : null,
+      sandbox: runs.every((r) => r.sandboxCpuMs !== null) ? sum(runs, (r) => r.sandboxCpuMs!) : null,
     };
     const other = sum(runs, (r) => r.wallMs - r.busyMs);
-    t2rows.push(['all streams', secs(tot.wall), secs(tot.fetch), secs(tot.map), secs(tot.sql), secs(tot.overlap), secs(other), secs(tot.node), secs(tot.pg)]);
-    t2rows.push(['share of wall', '', pct(tot.fetch, tot.wall), pct(tot.map, tot.wall), pct(tot.sql, tot.wall), pct(tot.overlap, tot.wall), pct(other, tot.wall), pct(tot.node, tot.wall), tot.pg === null ? '-' : pct(tot.pg, tot.wall)]);
+    t2rows.push(['all streams', secs(tot.wall), secs(tot.fetch), secs(tot.map), secs(tot.sql), secs(tot.overlap), secs(other), secs(tot.node), secs(tot.pg), secs(tot.sandbox)]);
+    t2rows.push(['share of wall', '', pct(tot.fetch, tot.wall), pct(tot.map, tot.wall), pct(tot.sql, tot.wall), pct(tot.overlap, tot.wall), pct(other, tot.wall), pct(tot.node, tot.wall), tot.pg === null ? '-' : pct(tot.pg, tot.wall), tot.sandbox === null ? '-' : pct(tot.sandbox, tot.wall)]);
     log(table(t2rows));
-    log('  fetch = waiting for the next page (connector, HTTP, and the sandbox serving it in this process); map+validate =');
+    log('  fetch = waiting for the next page (connector, HTTP, and the sandbox serving it); map+validate =');
     log('  JSONata + toCanonical; SQL = statement round trips (BEGIN/COMMIT not included); overlapped = time two of these ran at');
     log('  once (the next page is read and mapped during a page\'s transaction); other JS = wall time covered by none of them');
-    log('  (hashing, JSON building, merge decisions). Node CPU = this process (pipeline + sandboxes); PG CPU = the bench database\'s backends.');
+    log(`  (hashing, JSON building, merge decisions). Node CPU = this process (pipeline${args.sandboxesInProcess ? ' + sandboxes' : ''}); PG CPU = the bench database's`);
+    log(`  backends; sandbox CPU = the sandboxes' own process (${args.sandboxesInProcess ? 'none: --sandboxes-in-process' : 'same machine, same cores'}).`);
     if (reads.length) log(`  Connector read only (pass 1): ${int(readRecords)} records in ${secs(readMs)} s = ${int(readRps)} records/s, Node CPU ${secs(reads.reduce((a, r) => a + r.nodeCpuMs, 0))} s.`);
     for (const r of runs) {
       const ro = readOf.get(r.key);
@@ -375,7 +390,7 @@ async function main(): Promise<void> {
       recordsPerSecond: Math.round(rps),
       mergedPerSecond: Math.round(merged / (pipelineMs / 1000)),
       readOnlyRecordsPerSecond: Number.isFinite(readRps) ? Math.round(readRps) : null,
-      phasesSeconds: { fetch: r2(tot.fetch / 1000), map: r2(tot.map / 1000), sql: r2(tot.sql / 1000), overlapped: r2(tot.overlap / 1000), other: r2(other / 1000), nodeCpu: r2(tot.node / 1000), pgCpu: tot.pg === null ? null : r2(tot.pg / 1000) },
+      phasesSeconds: { fetch: r2(tot.fetch / 1000), map: r2(tot.map / 1000), sql: r2(tot.sql / 1000), overlapped: r2(tot.overlap / 1000), other: r2(other / 1000), nodeCpu: r2(tot.node / 1000), pgCpu: tot.pg === null ? null : r2(tot.pg / 1000), sandboxCpu: tot.sandbox === null ? null : r2(tot.sandbox / 1000) },
       statementsPerRecord: r2(sum(runs, (r) => r.statements) / Math.max(1, fetched)),
       streams: Object.fromEntries(runs.map((r) => [r.key, {
         fetched: r.result.fetched, merged: r.result.merged, failed: r.result.failed, seconds: r2(r.wallMs / 1000),
