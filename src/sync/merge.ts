@@ -1,6 +1,7 @@
 import type { EntityManager } from '@mikro-orm/postgresql';
 import type { FieldLineage, LineageMap } from '../db/entities/base';
 import { decodeLineage, encodeLineage } from '../db/lineage';
+import { PipelinedExec } from '../db/pipelined';
 import { bulkExecutor, Exec } from '../db/sql';
 import { CanonicalRecord, CustomerRef, EntityName, RecordError } from './canonical';
 import { sameValue } from './same-value';
@@ -98,7 +99,9 @@ export const CREATED_FIELD = '(created)';
  * items that could not be merged, with why.
  */
 export class Merger {
+  /** Statements whose answer is needed; `pipe.send` for those nothing waits for (links, audit, updates). */
   private readonly exec: Exec;
+  private readonly pipe: PipelinedExec;
   private readonly errors = new Map<number, RecordError>();
   readonly audit: Array<{ entity: string; id: string; field: string; before: unknown; after: unknown; externalId: string }> = [];
   /** JSON of lineage objects already written (they are shared and never mutated, only replaced). */
@@ -106,7 +109,8 @@ export class Merger {
   private readonly links: Array<{ stream: string; externalId: string; entity: string; id: string; version: string | null }> = [];
 
   constructor(em: EntityManager, private readonly source: MergeSource) {
-    this.exec = bulkExecutor(em);
+    this.pipe = new PipelinedExec(bulkExecutor(em));
+    this.exec = this.pipe.query;
   }
 
   async merge(items: MergeItem[]): Promise<Map<number, RecordError>> {
@@ -119,7 +123,8 @@ export class Merger {
       else if (entity === 'stock') await this.mergeStock(batch);
       else await this.mergeGolden(entity, batch);
     }
-    await this.writeLinksAndAudit();
+    this.writeLinksAndAudit();
+    await this.pipe.settle();
     return this.errors;
   }
 
@@ -224,7 +229,7 @@ export class Merger {
        on conflict (serial) do nothing returning id, serial`,
       [JSON.stringify(rows)],
     );
-    await this.flagNearDuplicateDevices(created.map((c: any) => ({ id: String(c.id), serial: c.serial })));
+    this.flagNearDuplicateDevices(created.map((c: any) => ({ id: String(c.id), serial: c.serial })));
     const firstBySerial = new Map<unknown, MergeItem>();
     for (const i of batch) if (!firstBySerial.has(i.record.fields.serial)) firstBySerial.set(i.record.fields.serial, i);
     for (const c of created) {
@@ -321,7 +326,7 @@ export class Merger {
         (keyCols.length === 1 ? String(r[keyCols[0].column] ?? '') : keyCols.map((c) => String(r[c.column] ?? '')).join('\u0000'));
       const idByKey = new Map<string, string>();
       for (const r of inserted) idByKey.set(rowKey(r), String(r.id));
-      if (entity === 'device') await this.flagNearDuplicateDevices(inserted.map((r: any) => ({ id: String(r.id), serial: r.serial })));
+      if (entity === 'device') this.flagNearDuplicateDevices(inserted.map((r: any) => ({ id: String(r.id), serial: r.serial })));
       for (const s of newStates) {
         const id = idByKey.get(rowKey(s.row))!;
         s.row[idCol] = id;
@@ -343,7 +348,7 @@ export class Merger {
       for (let n = 0; n < changed.length; n++) rows += (n ? ',' : '') + this.rowJson(changed[n].row, withId);
       rows += ']';
       const bump = entity === 'customer' || entity === 'device' ? ', version = t.version + 1' : '';
-      await this.exec(
+      this.pipe.send(
         `update ${spec.table} t set ${cols.map((c) => `${c} = x.${c}`).join(', ')}, lineage = x.lineage, updated_at = now()${bump}
            from jsonb_to_recordset(?::jsonb) x(${idCol} bigint, ${Object.values(spec.fields).map((c) => `${c.column} ${c.type}`).join(', ')}, lineage jsonb)
           where t.${idCol} = x.${idCol}`,
@@ -371,10 +376,10 @@ export class Merger {
    * a join, the default estimate of 0.5% of the variants per serial made PostgreSQL read every
    * variant per batch).
    */
-  private async flagNearDuplicateDevices(created: Array<{ id: string; serial: string }>): Promise<void> {
+  private flagNearDuplicateDevices(created: Array<{ id: string; serial: string }>): void {
     if (!created.length) return;
     const source = `${this.source.connector}/${this.source.stream}`;
-    await this.exec(
+    this.pipe.send(
       `with n as (select * from jsonb_to_recordset(?::jsonb) n(id bigint, serial text))
        insert into data_issue (kind, severity, entity_type, entity_id, fingerprint, message, evidence)
        select distinct on (fingerprint) kind, severity, entity_type, entity_id, fingerprint, message, evidence from (
@@ -438,11 +443,11 @@ export class Merger {
     const withCompat = [...last.values()].filter((i) => Array.isArray(i.record.fields.compatibility));
     if (withCompat.length) {
       const partIds = withCompat.map((i) => ids.get(i.record.fields.code)!);
-      await this.exec(`delete from part_compatibility where part_id = any(?::bigint[])`, [partIds]);
+      this.pipe.send(`delete from part_compatibility where part_id = any(?::bigint[])`, [partIds]);
       const compat = withCompat.flatMap((i) =>
         (i.record.fields.compatibility as Array<{ model: string; firmwarePrefix: string }>).map((c) => ({ part_id: ids.get(i.record.fields.code), model: c.model, firmware_prefix: c.firmwarePrefix })));
       if (compat.length) {
-        await this.exec(
+        this.pipe.send(
           `insert into part_compatibility (part_id, model, firmware_prefix)
            select part_id, model, firmware_prefix from jsonb_to_recordset(?::jsonb) x(part_id bigint, model text, firmware_prefix text)
            on conflict do nothing`,
@@ -489,11 +494,12 @@ export class Merger {
     }
   }
 
-  private async writeLinksAndAudit(): Promise<void> {
+  /** Sent, not awaited: merge() settles them (the audit's JSON is built while the links insert runs). */
+  private writeLinksAndAudit(): void {
     if (this.links.length) {
       const latest = new Map<string, (typeof this.links)[number]>();
       for (const l of this.links) latest.set(`${l.stream}\u0000${l.externalId}\u0000${l.entity}`, l);
-      await this.exec(
+      this.pipe.send(
         `insert into source_link (system, stream, external_id, entity_type, entity_id, version, seen_at)
          select ?, stream, "externalId", entity, id, version, now()
            from jsonb_to_recordset(?::jsonb) x(stream text, "externalId" text, entity text, id bigint, version text)
@@ -504,7 +510,7 @@ export class Merger {
     }
     if (this.audit.length) {
       const origin = `sync:${this.source.connector}/${this.source.stream}`;
-      await this.exec(
+      this.pipe.send(
         `insert into audit_log (entity_type, entity_id, field, before, after, actor, origin)
          select entity, id, field, before, after, ?, ? || ':' || "externalId"
            from jsonb_to_recordset(?::jsonb) x(entity text, id bigint, field text, before jsonb, after jsonb, "externalId" text)`,

@@ -1,0 +1,64 @@
+/** Statements sent without waiting, on a real transaction: order kept, the first failure reported. */
+import type { MikroORM } from '@mikro-orm/postgresql';
+import { cloneTemplate, dropDatabase } from '../../tests/support/databases';
+import { openOrm } from './orm';
+import { PipelinedExec } from './pipelined';
+import { bulkExecutor } from './sql';
+
+let orm: MikroORM;
+let db: { name: string; url: string };
+
+beforeAll(async () => {
+  db = await cloneTemplate();
+  orm = await openOrm(db.url);
+});
+afterAll(async () => {
+  await orm.close(true);
+  await dropDatabase(db.name);
+});
+
+function inTransaction<T>(work: (pipe: PipelinedExec) => Promise<T>): Promise<T> {
+  return orm.em.fork().transactional(async (em) => {
+    const pipe = new PipelinedExec(bulkExecutor(em));
+    await pipe.query(`create temp table t (n int primary key) on commit drop`);
+    return work(pipe);
+  });
+}
+
+it('statements sent are executed in order, before a later query', async () => {
+  const seen = await inTransaction(async (pipe) => {
+    pipe.send(`insert into t values (1)`);
+    pipe.send(`update t set n = n + 10`);
+    pipe.send(`insert into t values (2)`);
+    const rows = await pipe.query<{ n: number }>(`select n from t order by n`);
+    await pipe.settle();
+    return rows.map((r) => r.n);
+  });
+  expect(seen).toEqual([2, 11]);
+});
+
+it('a query after a failed statement reports that statement\'s error, not "transaction is aborted"', async () => {
+  await expect(inTransaction(async (pipe) => {
+    pipe.send(`insert into t values (1)`);
+    pipe.send(`insert into t values (1)`); // duplicate key
+    pipe.send(`insert into t values (3)`);
+    await pipe.query(`select count(*) from t`);
+  })).rejects.toThrow(/duplicate key value violates unique constraint/);
+});
+
+it('settle reports the first failure among those sent', async () => {
+  await expect(inTransaction(async (pipe) => {
+    pipe.send(`select 1/0`);
+    pipe.send(`select 1`);
+    await pipe.settle();
+  })).rejects.toThrow(/division by zero/);
+});
+
+it('nothing sent is left running once settle returns', async () => {
+  const n = await inTransaction(async (pipe) => {
+    for (let i = 0; i < 50; i++) pipe.send(`insert into t values (?)`, [i]);
+    await pipe.settle();
+    return (await pipe.query<{ n: number }>(`select count(*)::int as n from t`))[0].n;
+  });
+  expect(n).toBe(50);
+});
