@@ -115,7 +115,8 @@ export class Merger {
 
   async merge(items: MergeItem[]): Promise<Map<number, RecordError>> {
     // Merges of the same entity type are serialized across workers (read-decide-write per batch).
-    await this.exec(`select pg_advisory_xact_lock(727200)`);
+    // Sent, not awaited: the next statement queues behind it, so nothing reads before the lock is held.
+    this.pipe.send(`select pg_advisory_xact_lock(727200)`);
     for (const entity of MERGE_ORDER) {
       const batch = items.filter((i) => i.record.entity === entity && !this.errors.has(i.index));
       if (!batch.length) continue;
