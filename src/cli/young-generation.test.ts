@@ -52,12 +52,13 @@ describe('the relaunch itself (real processes)', () => {
     writeFileSync(entry, `
       const { relaunchWithYoungGeneration } = require('./young-generation.js');
       if (!relaunchWithYoungGeneration()) {
-        process.stdout.write(JSON.stringify({ execArgv: process.execArgv, pid: process.pid }) + '\\n');
         const mode = process.argv[3];
         if (mode === 'wait') {
+          // the handler before the line the test answers with SIGTERM
           process.on('SIGTERM', () => { process.stdout.write('got SIGTERM\\n'); process.exit(42); });
           setInterval(() => undefined, 1000);
         } else process.exitCode = Number(mode);
+        process.stdout.write(JSON.stringify({ execArgv: process.execArgv, pid: process.pid }) + '\\n');
       }`);
   });
   afterAll(() => rmSync(dir, { recursive: true, force: true }));

@@ -54,11 +54,38 @@ it('settle reports the first failure among those sent', async () => {
   })).rejects.toThrow(/division by zero/);
 });
 
-it('nothing sent is left running once settle returns', async () => {
-  const n = await inTransaction(async (pipe) => {
-    for (let i = 0; i < 50; i++) pipe.send(`insert into t values (?)`, [i]);
+it('after a failure nothing more is sent', async () => {
+  const sent: string[] = [];
+  await expect(orm.em.fork().transactional(async (em) => {
+    const exec = bulkExecutor(em);
+    const pipe = new PipelinedExec((sql, params) => { sent.push(sql); return exec(sql, params); });
+    pipe.send(`select 1/0`);
+    pipe.send(`select 2`);
     await pipe.settle();
-    return (await pipe.query<{ n: number }>(`select count(*)::int as n from t`))[0].n;
+  })).rejects.toThrow(/division by zero/);
+  expect(sent).toEqual(['select 1/0']);
+});
+
+it('one statement at a time on the connection: never a query issued while another runs', async () => {
+  // node-postgres deprecates queueing a query on a busy client (gone in pg 9): the pipe waits itself.
+  let running = 0;
+  let most = 0;
+  const n = await orm.em.fork().transactional(async (em) => {
+    const exec = bulkExecutor(em);
+    const pipe = new PipelinedExec(async (sql, params) => {
+      most = Math.max(most, ++running);
+      try {
+        return await exec(sql, params);
+      } finally {
+        running--;
+      }
+    });
+    await pipe.query(`create temp table t (n int primary key) on commit drop`);
+    for (let i = 0; i < 50; i++) pipe.send(`insert into t values (?)`, [i]);
+    const [row] = await pipe.query<{ n: number }>(`select count(*)::int as n from t`);
+    await pipe.settle();
+    return row.n;
   });
   expect(n).toBe(50);
+  expect(most).toBe(1);
 });

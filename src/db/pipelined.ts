@@ -3,35 +3,37 @@ import type { Exec } from './sql';
 /**
  * Statements of one transaction sent without waiting for their answers when nothing needs them
  * (`send`): the JavaScript that builds the next statement then runs while PostgreSQL executes
- * them, instead of PostgreSQL waiting for it. node-postgres queues a connection's queries and
- * sends each once the one before has finished, so the order is kept. `query` is for a statement
- * whose answer is needed; `settle` waits for everything sent. A failure is reported as the first
- * failing statement's error: those after it fail only with "current transaction is aborted".
+ * them, instead of PostgreSQL waiting for it. The pipe keeps them in order itself (each statement
+ * goes out as soon as the one before has answered; node-postgres deprecates queueing queries on
+ * a busy client). `query` is for a statement whose answer is needed; `settle` waits for
+ * everything sent. After a failure nothing more is sent (the transaction is aborted anyway) and
+ * every later statement, `query` and `settle` report that first failure, not "current
+ * transaction is aborted".
  */
 export class PipelinedExec {
-  private pending: Promise<unknown>[] = [];
+  private tail: Promise<void> = Promise.resolve();
+  private failure: { error: unknown } | null = null;
 
   constructor(private readonly exec: Exec) {}
 
   send(sql: string, params: unknown[] = []): void {
-    const answer = this.exec(sql, params);
-    answer.catch(() => undefined); // raised by settle(), in the order sent
-    this.pending.push(answer);
+    this.enqueue(sql, params).catch(() => undefined); // reported by settle() or the next query
   }
 
-  readonly query: Exec = async <T>(sql: string, params: unknown[] = []): Promise<T[]> => {
-    try {
-      return await this.exec<T>(sql, params);
-    } catch (e) {
-      await this.settle(); // a statement sent before this one failed first: that is the cause
-      throw e;
-    }
-  };
+  readonly query: Exec = <T>(sql: string, params: unknown[] = []): Promise<T[]> => this.enqueue<T>(sql, params);
 
-  /** Waits for every statement sent; throws the first one's error, if one failed. */
+  /** Waits for every statement sent; throws the first failure, if one failed. */
   async settle(): Promise<void> {
-    const sent = this.pending;
-    this.pending = [];
-    for (const answer of sent) await answer;
+    await this.tail;
+    if (this.failure) throw this.failure.error;
+  }
+
+  private enqueue<T>(sql: string, params: unknown[]): Promise<T[]> {
+    const answer = this.tail.then(() => {
+      if (this.failure) throw this.failure.error;
+      return this.exec<T>(sql, params);
+    });
+    this.tail = answer.then(() => undefined, (error: unknown) => { this.failure ??= { error }; });
+    return answer;
   }
 }
