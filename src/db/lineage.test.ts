@@ -1,7 +1,5 @@
-import type { MikroORM } from '@mikro-orm/postgresql';
-import { cloneTemplate, dropDatabase } from '../../tests/support/databases';
+import { useTestDatabase } from '../../tests/support/databases';
 import { decodeLineage, encodeLineage } from './lineage';
-import { openOrm } from './orm';
 import { sqlOne } from './sql';
 
 const erp = { system: 'erp', connector: 'erp', stream: 'sales_orders', externalId: 'XSDD1-1', at: '2026-01-02T00:00:00.000Z' };
@@ -24,22 +22,13 @@ describe('lineage codec', () => {
 });
 
 describe('lineage in SQL (junction_lineage, junction_field_lineage)', () => {
-  let db: { name: string; url: string };
-  let orm: MikroORM;
-  beforeAll(async () => {
-    db = await cloneTemplate();
-    orm = await openOrm(db.url);
-  });
-  afterAll(async () => {
-    await orm.close(true);
-    await dropDatabase(db.name);
-  });
+  const db = useTestDatabase();
 
   it.each([
     ['compact', encodeLineage({ model: erp, amount: erp, customer: crm })],
     ['full', JSON.stringify({ model: erp, amount: erp, customer: crm })],
   ])('reads the %s form like decodeLineage does', async (_form, text) => {
-    const row = await sqlOne<any>(orm,
+    const row = await sqlOne<any>(db.orm,
       `select junction_lineage(?::jsonb) as full, junction_field_lineage(?::jsonb, 'customer') as customer,
               junction_field_lineage(?::jsonb, 'firmware') as missing`, [text, text, text]);
     expect(row!.full).toEqual(decodeLineage(JSON.parse(text)));

@@ -1,24 +1,12 @@
 /** Statements sent without waiting, on a real transaction: order kept, the first failure reported. */
-import type { MikroORM } from '@mikro-orm/postgresql';
-import { cloneTemplate, dropDatabase } from '../../tests/support/databases';
-import { openOrm } from './orm';
+import { useTestDatabase } from '../../tests/support/databases';
 import { PipelinedExec } from './pipelined';
 import { bulkExecutor } from './sql';
 
-let orm: MikroORM;
-let db: { name: string; url: string };
-
-beforeAll(async () => {
-  db = await cloneTemplate();
-  orm = await openOrm(db.url);
-});
-afterAll(async () => {
-  await orm.close(true);
-  await dropDatabase(db.name);
-});
+const db = useTestDatabase();
 
 function inTransaction<T>(work: (pipe: PipelinedExec) => Promise<T>): Promise<T> {
-  return orm.em.fork().transactional(async (em) => {
+  return db.orm.em.fork().transactional(async (em) => {
     const pipe = new PipelinedExec(bulkExecutor(em));
     await pipe.query(`create temp table t (n int primary key) on commit drop`);
     return work(pipe);
@@ -56,7 +44,7 @@ it('settle reports the first failure among those sent', async () => {
 
 it('after a failure nothing more is sent', async () => {
   const sent: string[] = [];
-  await expect(orm.em.fork().transactional(async (em) => {
+  await expect(db.orm.em.fork().transactional(async (em) => {
     const exec = bulkExecutor(em);
     const pipe = new PipelinedExec((sql, params) => { sent.push(sql); return exec(sql, params); });
     pipe.send(`select 1/0`);
@@ -70,7 +58,7 @@ it('one statement at a time on the connection: never a query issued while anothe
   // node-postgres deprecates queueing a query on a busy client (gone in pg 9): the pipe waits itself.
   let running = 0;
   let most = 0;
-  const n = await orm.em.fork().transactional(async (em) => {
+  const n = await db.orm.em.fork().transactional(async (em) => {
     const exec = bulkExecutor(em);
     const pipe = new PipelinedExec(async (sql, params) => {
       most = Math.max(most, ++running);

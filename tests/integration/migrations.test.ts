@@ -1,27 +1,15 @@
-import { MikroORM } from '@mikro-orm/postgresql';
-import { openOrm } from '../../src/db/orm';
-import { cloneTemplate, dropDatabase } from '../support/databases';
+import { useTestDatabase } from '../support/databases';
 
 describe('migrations', () => {
-  let orm: MikroORM;
-  let db: { name: string; url: string };
-
-  beforeAll(async () => {
-    db = await cloneTemplate();
-    orm = await openOrm(db.url);
-  });
-  afterAll(async () => {
-    await orm.close(true);
-    await dropDatabase(db.name);
-  });
+  const db = useTestDatabase();
 
   it('leave the database exactly as the entities describe it', async () => {
-    const diff = await orm.getSchemaGenerator().getUpdateSchemaSQL({ wrap: false });
+    const diff = await db.orm.getSchemaGenerator().getUpdateSchemaSQL({ wrap: false });
     expect(diff.trim()).toBe('');
   });
 
   it('index source records by status only when they did not merge, usable for a stream\'s failed records', async () => {
-    const plan = await orm.em.fork().transactional(async (em) => {
+    const plan = await db.orm.em.fork().transactional(async (em) => {
       const conn = em.getConnection();
       const ctx = em.getTransactionContext();
       await conn.execute(`insert into source_record (connector, stream, external_id, payload, hash, status)
@@ -31,12 +19,12 @@ describe('migrations', () => {
         `explain (costs off) select id from source_record where connector = 'c' and stream = 's' and status = 'FAILED'`, [], 'all', ctx);
     });
     expect(plan.map((r) => r['QUERY PLAN']).join('\n')).toContain('source_record_unmerged_idx');
-    const [idx] = await orm.em.getConnection().execute(`select pg_get_indexdef('source_record_unmerged_idx'::regclass) as def`);
+    const [idx] = await db.orm.em.getConnection().execute(`select pg_get_indexdef('source_record_unmerged_idx'::regclass) as def`);
     expect(idx.def).toContain(`WHERE (status <> 'MERGED'::text)`);
   });
 
   it('make the audit log append-only', async () => {
-    const conn = orm.em.getConnection();
+    const conn = db.orm.em.getConnection();
     await conn.execute(`insert into audit_log (entity_type, entity_id, field, actor, origin) values ('customer', 1, 'name', 't', 'test')`);
     await expect(conn.execute(`update audit_log set actor = 'x'`)).rejects.toThrow(/append-only/);
     await expect(conn.execute(`delete from audit_log`)).rejects.toThrow(/append-only/);

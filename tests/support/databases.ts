@@ -1,3 +1,4 @@
+import type { MikroORM } from '@mikro-orm/postgresql';
 import { openOrm, migrate } from '../../src/db/orm';
 import { runId, templateName, urlFor, withAdmin } from './admin';
 
@@ -39,3 +40,27 @@ export async function dropDatabase(name: string): Promise<void> {
   await withAdmin((c) => c.query(`DROP DATABASE IF EXISTS "${name}" WITH (FORCE)`));
 }
 
+
+export interface TestDatabase {
+  readonly name: string;
+  readonly url: string;
+  readonly orm: MikroORM;
+}
+
+/**
+ * A database of the calling file's (or describe block's) own, cloned from the run's template, with
+ * an ORM open on it: created before its tests, closed and dropped after them. Read the fields
+ * inside tests and hooks (they are set in beforeAll).
+ */
+export function useTestDatabase(): TestDatabase {
+  const t = {} as { name: string; url: string; orm: MikroORM };
+  beforeAll(async () => {
+    Object.assign(t, await cloneTemplate());
+    t.orm = await openOrm(t.url);
+  });
+  afterAll(async () => {
+    await t.orm?.close(true);
+    if (t.name) await dropDatabase(t.name);
+  });
+  return t;
+}
