@@ -27,7 +27,6 @@ import {
   isSequence,
   lookup,
   normalize,
-  nullPrototypeObject,
   Seq,
   toBoolean,
   toJsonataString,
@@ -610,7 +609,7 @@ function compileObject(node: Node, ctx: Ctx): Ev {
   const order = literal.order.map((i) => ({ key: literal.keys[i], value: pairs[i].value }));
   return (input, env) => {
     if (Array.isArray(input)) return general(input, env);
-    const result = nullPrototypeObject();
+    const result = Object.create(null);
     for (let i = 0; i < order.length; i++) {
       const value = order[i].value(input, env);
       if (typeof value !== 'undefined') {
@@ -650,7 +649,7 @@ type Pair = { key: Ev; value: Ev };
 
 function compileGroups(pairs: Pair[]): Ev {
   return (input, env) => {
-    const result = nullPrototypeObject();
+    const result = Object.create(null);
     const groups: Record<string, { data: any; exprIndex: number }> = Object.create(null);
     if (!Array.isArray(input)) input = createSequence(input);
     if (input.length === 0) bail(); // JSONata pushes undefined into that (caller's) array

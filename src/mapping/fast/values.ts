@@ -64,16 +64,6 @@ export function lookup(input: any, key: string): any {
   return result;
 }
 
-/**
- * An empty object without prototype, as JSONata's object constructors make (`Object.create(null)`).
- * V8 puts an `Object.create(null)` object in dictionary mode (slower to fill and to read, and
- * several times the memory, one per mapped record); `{}` given a null prototype is the same object
- * to JavaScript but stays in fast mode.
- */
-export function nullPrototypeObject(): any {
-  return Object.setPrototypeOf({}, null);
-}
-
 /** fn.append (no sequence size limit: the engine sets none). */
 export function append(arg1: any, arg2: any): any {
   if (typeof arg1 === 'undefined') return arg2;
