@@ -78,9 +78,13 @@ interface StagedRow {
   version: string | null;
   payload: unknown;
   hash: string;
-  /** The payload as JSON text: its canonical text, already written to hash it. */
-  payloadJson: string;
   at: string | null;
+}
+
+/** A page's staged rows and the staging upsert's parameter (what jsonb_to_recordset reads). */
+interface StagedPage {
+  rows: StagedRow[];
+  json: string;
 }
 
 /**
@@ -92,9 +96,8 @@ interface StagedRow {
 interface PreparedPage {
   records: SourceRecord[];
   cursor: string | null;
-  staged: StagedRow[];
-  /** `staged` as the staging upsert's parameter, built ahead too. */
-  stagedJson: string;
+  /** Staged rows and their upsert parameter, built ahead too. */
+  staged: StagedPage;
   mappedAhead: { mapping: CompiledMapping; records: Map<StagedRow, Mapped> } | null;
 }
 
@@ -262,8 +265,8 @@ export class SyncPipeline {
     opts: { stored: boolean; stopped: () => boolean },
   ): Promise<PreparedPage> {
     const { stopped } = opts;
-    const staged = stageRows(dedupe(records));
-    const page: PreparedPage = { records, cursor, staged, stagedJson: stagedJson(staged), mappedAhead: null };
+    const page: PreparedPage = { records, cursor, staged: stageRows(dedupe(records)), mappedAhead: null };
+    const staged = page.staged.rows;
     if (!staged.length || stopped()) return page;
     const mapping = this.engine.get(`${inst.type}/${stream}`);
     const rows = !opts.stored ? [] : await sqlRows<{ external_id: string; hash: string }>(this.orm,
@@ -356,7 +359,8 @@ export class SyncPipeline {
       }
       unique = combined;
     }
-    const staged = opts.prepared?.staged ?? stageRows(unique);
+    const stagedPage = opts.prepared?.staged ?? stageRows(unique);
+    const staged = stagedPage.rows;
     // Staged as MERGED with this mapping version straight away: the records that fail are set
     // FAILED below, in this same transaction, so what commits is the same as staging PENDING and
     // updating every record afterwards, with one statement less and one write per record less.
@@ -370,7 +374,7 @@ export class SyncPipeline {
                status = 'MERGED', error = null, mapped_at = now(), mapping_version = excluded.mapping_version
            where ? or source_record.hash is distinct from excluded.hash or source_record.status <> 'MERGED'
          returning id, external_id`,
-        [inst.name, stream, mapping.version, opts.prepared?.stagedJson ?? stagedJson(staged), opts.force],
+        [inst.name, stream, mapping.version, stagedPage.json, opts.force],
       )
       : [];
     opts.gate?.staged();
@@ -472,22 +476,23 @@ function dedupe(records: SourceRecord[]): Map<string, SourceRecord> {
   return unique;
 }
 
-function stageRows(unique: Map<string, SourceRecord>): StagedRow[] {
+/**
+ * Hashes the page's records and writes the staging upsert's parameter in the same pass. The
+ * parameter is one string joined from pieces, so it is flat from the start: concatenated, it was a
+ * tree of a few strings per record (and kept each record's text) that lived until the page's
+ * transaction sent it, every piece copied by the garbage collector on the way.
+ */
+function stageRows(unique: Map<string, SourceRecord>): StagedPage {
   const rows: StagedRow[] = [];
+  const parts: string[] = ['['];
   for (const r of unique.values()) {
     const payload = r.payload ?? null;
     const { hash, json } = hashedJson(payload);
-    rows.push({ external_id: String(r.externalId), version: r.version ?? null, payload, hash, payloadJson: json, at: r.updatedAt ?? null });
+    const row: StagedRow = { external_id: String(r.externalId), version: r.version ?? null, payload, hash, at: r.updatedAt ?? null };
+    if (rows.length) parts.push(',');
+    rows.push(row);
+    parts.push(`{"external_id":${JSON.stringify(row.external_id)},"version":${JSON.stringify(row.version)},"payload":`, json, `,"hash":"${hash}"}`);
   }
-  return rows;
-}
-
-/** The staging upsert's parameter (what jsonb_to_recordset reads), with each payload's text written once. */
-function stagedJson(staged: StagedRow[]): string {
-  let out = '[';
-  for (let i = 0; i < staged.length; i++) {
-    const s = staged[i];
-    out += `${i ? ',' : ''}{"external_id":${JSON.stringify(s.external_id)},"version":${JSON.stringify(s.version)},"payload":${s.payloadJson},"hash":"${s.hash}"}`;
-  }
-  return `${out}]`;
+  parts.push(']');
+  return { rows, json: parts.join('') };
 }
