@@ -8,6 +8,7 @@ import type { MikroORM } from '@mikro-orm/postgresql';
 import type { Connector, SourcePage, StreamDefinition } from '../../src/connectors';
 import { BAILED, CompiledMapping, MappingEngine } from '../../src/mapping/engine';
 import type { ConnectorInstance } from '../../src/sync/pipeline';
+import { MERGE_LOCK } from '../../src/sync/merge';
 
 /** Accumulated milliseconds (monotonic clock), and the spans they came from. */
 export class Stopwatch {
@@ -57,13 +58,21 @@ export class StatementCounter {
   capture = false;
   /** Statement kinds → { count, ms } over the whole run. */
   readonly time = new Map<string, { count: number; ms: number }>();
+  /**
+   * Time each transaction held the merge lock: from sending `pg_advisory_xact_lock` to sending its
+   * COMMIT/ROLLBACK, [start, end] in ms. Pages merge one at a time, so this is the pipeline's
+   * critical path (the commit's own round trip is not included).
+   */
+  readonly lockSpans: Array<[number, number]> = [];
   private readonly open = new Map<string, { start: bigint; kind: string }>();
+  private readonly lockedSince = new Map<string, number>();
 
   constructor(orm: MikroORM) {
     const knex = orm.em.getConnection().getKnex();
-    knex.on('query', (q: { sql?: string; __knexQueryUid?: string }) => {
+    knex.on('query', (q: { sql?: string; __knexQueryUid?: string; __knexTxId?: string }) => {
       this.statements++;
       const kind = statementKind(q.sql ?? '');
+      if (q.__knexTxId) this.lockSpan(q.__knexTxId, kind, q.sql ?? '');
       if (q.__knexQueryUid) this.open.set(q.__knexQueryUid, { start: process.hrtime.bigint(), kind });
       if (this.capture) this.kinds.set(kind, (this.kinds.get(kind) ?? 0) + 1);
     });
@@ -84,6 +93,17 @@ export class StatementCounter {
     };
     knex.on('query-response', (_res: unknown, q: { __knexQueryUid?: string }) => done(q));
     knex.on('query-error', (_err: unknown, q: { __knexQueryUid?: string }) => done(q));
+  }
+
+  private lockSpan(tx: string, kind: string, sql: string): void {
+    const now = Number(process.hrtime.bigint()) / 1e6;
+    if (sql.includes(`pg_advisory_xact_lock(${MERGE_LOCK})`)) {
+      if (!this.lockedSince.has(tx)) this.lockedSince.set(tx, now);
+    } else if (kind === 'COMMIT' || kind === 'ROLLBACK') {
+      const since = this.lockedSince.get(tx);
+      if (since !== undefined) this.lockSpans.push([since, now]);
+      this.lockedSince.delete(tx);
+    }
   }
 }
 

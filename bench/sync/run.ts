@@ -188,6 +188,7 @@ async function main(): Promise<void> {
     // 2. The full pipeline, every stream, fresh database.
     log(`Pass 2: full pipeline (fetch, stage, map, validate, merge, links, audit, cursor), page size ${args.pageSize}${args.profile ? ', CPU-profiled' : ''}...`);
     const t2 = process.hrtime.bigint();
+    const lockSpansBefore = counter.lockSpans.length;
     let runs: StreamRun[];
     let profileLines: string[] = [];
     if (args.profile) {
@@ -204,6 +205,7 @@ async function main(): Promise<void> {
       runs = await pipelinePass(h, order, args.pageSize);
     }
     const pipelineMs = msSince(t2);
+    const lockHeldMs = covered(counter.lockSpans.slice(lockSpansBefore));
     const sqlByKind = [...counter.time].map(([k, v]) => [k, { ...v }] as const).sort((a, b) => b[1].ms - a[1].ms);
     for (const r of runs) {
       log(`  ${r.key.padEnd(18)} ${int(r.result.fetched).padStart(8)} records ${secs(r.wallMs).padStart(7)} s ${int(r.result.fetched / (r.wallMs / 1000)).padStart(8)}/s  merged ${int(r.result.merged)}, failed ${int(r.result.failed)} (${r.result.status})`);
@@ -291,6 +293,8 @@ async function main(): Promise<void> {
     log('  once (the next page is read and mapped during a page\'s transaction); other JS = wall time covered by none of them');
     log(`  (hashing, JSON building, merge decisions). Node CPU = this process (pipeline${args.sandboxesInProcess ? ' + sandboxes' : ''}); PG CPU = the bench database's`);
     log(`  backends; sandbox CPU = the sandboxes' own process (${args.sandboxesInProcess ? 'none: --sandboxes-in-process' : 'same machine, same cores'}).`);
+    log(`  Merge lock held ${secs(lockHeldMs)} s of the ${secs(pipelineMs)} s pass (${pct(lockHeldMs, pipelineMs)}): pages merge one at a time, so the locked part of`);
+    log('  each page\'s transaction (merge, links, audit, enrichment, cursor, up to its COMMIT) is the critical path.');
     if (reads.length) log(`  Connector read only (pass 1): ${int(readRecords)} records in ${secs(readMs)} s = ${int(readRps)} records/s, Node CPU ${secs(reads.reduce((a, r) => a + r.nodeCpuMs, 0))} s.`);
     for (const r of runs) {
       const ro = readOf.get(r.key);
@@ -408,6 +412,7 @@ async function main(): Promise<void> {
       rows,
       failuresByCode: Object.fromEntries(failureCodes.map((f) => [`${f.k} ${f.code}`, f.n])),
       sqlSecondsByStatement: Object.fromEntries(sqlByKind.slice(0, 10).map(([k, v]) => [k, r2(v.ms / 1000)])),
+      mergeLockHeldSeconds: r2(lockHeldMs / 1000),
       loadAverageAtStart: r2(loadAtStart),
       semiSpace: semiSpaceSetting(),
       targets: { recordsPerSecond: TARGET_RPS, mappingRatio: TARGET_MAPPING_RATIO, statementsPerPageGrowth: SET_BASED_TOLERANCE },

@@ -90,6 +90,9 @@ const GOLDEN: Partial<Record<EntityName, GoldenSpec>> = {
 /** Entities merged in this order, so references (owner, customer, device) exist before they are used. */
 export const MERGE_ORDER: EntityName[] = ['customer', 'device', 'spare_part', 'stock', 'purchase', 'complaint', 'telemetry'];
 
+/** The advisory lock a merge holds until its transaction ends: merges run one at a time. */
+export const MERGE_LOCK = 727200;
+
 /** audit_log.field of the one row that records a golden record's creation; its `after` holds every value set. */
 export const CREATED_FIELD = '(created)';
 
@@ -116,7 +119,7 @@ export class Merger {
   async merge(items: MergeItem[]): Promise<Map<number, RecordError>> {
     // Merges of the same entity type are serialized across workers (read-decide-write per batch).
     // Sent, not awaited: the next statement queues behind it, so nothing reads before the lock is held.
-    this.pipe.send(`select pg_advisory_xact_lock(727200)`);
+    this.pipe.send(`select pg_advisory_xact_lock(${MERGE_LOCK})`);
     for (const entity of MERGE_ORDER) {
       const batch = items.filter((i) => i.record.entity === entity && !this.errors.has(i.index));
       if (!batch.length) continue;

@@ -15,6 +15,7 @@ import { BAILED, CompiledMapping, MappingEngine } from '../mapping/engine';
 import { cloneTemplate, dropDatabase } from '../../tests/support/databases';
 import { untilAdvisoryLockWaits } from '../../tests/support/locks';
 import { PEOPLE_MAPPING } from '../../tests/support/sync';
+import { MERGE_LOCK } from './merge';
 import { SyncPipeline } from './pipeline';
 import { readAhead } from './read-ahead';
 
@@ -168,7 +169,7 @@ describe('sync reading one page ahead', () => {
     const blocker = new Client({ connectionString: db.url });
     await blocker.connect();
     try {
-      await blocker.query('select pg_advisory_lock(727200)');
+      await blocker.query(`select pg_advisory_lock(${MERGE_LOCK})`);
       const run = pipeline.runStream('src', 'people', { trigger: 'cli', full: true });
       await untilAdvisoryLockWaits(orm);
       // Page 2's transaction stages its records and then waits (idle in transaction) for page 1's
@@ -180,7 +181,7 @@ describe('sync reading one page ahead', () => {
       expect(source.requested).toBe(3);
       expect(await stored()).toEqual([]);
       expect(await cursor()).toBeNull();
-      await blocker.query('select pg_advisory_unlock(727200)');
+      await blocker.query(`select pg_advisory_unlock(${MERGE_LOCK})`);
       const r = await run;
       expect(r).toMatchObject({ status: 'SUCCEEDED', pages: 4, fetched: 5, merged: 5 });
       expect(await cursor()).toBe('page-4');
@@ -199,13 +200,13 @@ describe('sync reading one page ahead', () => {
     const blocker = new Client({ connectionString: db.url });
     await blocker.connect();
     try {
-      await blocker.query('select pg_advisory_lock(727200)');
+      await blocker.query(`select pg_advisory_lock(${MERGE_LOCK})`);
       const abort = new AbortController();
       const run = pipeline.runStream('src', 'people', { trigger: 'cli', full: true, signal: abort.signal });
       await untilAdvisoryLockWaits(orm);
       await untilStagedAndWaiting(orm, db.name);
       abort.abort();
-      await blocker.query('select pg_advisory_unlock(727200)');
+      await blocker.query(`select pg_advisory_unlock(${MERGE_LOCK})`);
       const r = await run;
       expect(r).toMatchObject({ status: 'FAILED', pages: 1, fetched: 1, merged: 1, error: 'sync was cancelled' });
       expect(source.requested).toBe(3);
