@@ -17,6 +17,7 @@ import { Merger } from '../sync/merge';
 import { heapFlags, IMPORT_HEAP_GROWING_PERCENT } from './heap';
 import { ExcelImporter, ImportSummary } from './importer';
 import * as masterData from './master-data';
+import { logger } from '../logging/logger';
 import { SheetReader } from './reader';
 import { claimRows } from './row-claims';
 import { rowKey } from './row-key';
@@ -524,5 +525,23 @@ describe('result workbook', () => {
     expect(ws.getRow(2).getCell(4).value).toBe("'=cmd|calc");
     expect(ws.getRow(3).getCell(7).value).toBe('失败 FAILED');
     expect(String(ws.getRow(3).getCell(8).value)).toMatch(/客户电话 \(column C\): "123" is not a valid phone number/);
+  });
+});
+
+describe('an unexpected failure', () => {
+  it('fails the file as INTERNAL, writes nothing, and logs the cause with its stack for the operator', async () => {
+    const fill = jest.spyOn(masterData, 'fillFromMasterData').mockRejectedValueOnce(new Error('connection lost in the middle'));
+    const logged = jest.spyOn(logger, 'error').mockImplementation(() => undefined);
+    try {
+      const before = await tableCounts(orm);
+      const { s } = await run(await deviceWorkbook('unexpected.xlsx', [['SN-UNEXP', 'M', '13800138301', '意外', null, null]]), 'devices');
+      expect(s).toMatchObject({ status: 'FAILED', committed: false, imported: 0, error: { code: 'INTERNAL', file: 'unexpected.xlsx' } });
+      expect(await tableCounts(orm)).toEqual(before);
+      expect(logged).toHaveBeenCalledWith('excel import failed unexpectedly',
+        expect.objectContaining({ file: 'unexpected.xlsx', message: 'connection lost in the middle', stack: expect.stringContaining('Error: connection lost') }));
+    } finally {
+      fill.mockRestore();
+      logged.mockRestore();
+    }
   });
 });

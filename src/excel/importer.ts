@@ -16,6 +16,7 @@ import { PushRow, queuePushes } from './push';
 import { ExcelFileError } from './errors';
 import { claimRows, findImported, releaseRows, type Where } from './row-claims';
 import { rowKey } from './row-key';
+import { logger } from '../logging/logger';
 import { FillResult, fillFromMasterData } from './master-data';
 import { OpenOptions, ParsedRow, RowError, SheetReader } from './reader';
 import { LineWriter, readLines, restatus, ResultLine, RowStatus } from './results';
@@ -139,7 +140,12 @@ export class ExcelImporter {
       if (t.target === 'merge') await run.merge();
       else await run.tickets();
     } catch (e) {
-      summary.error = asFileError(e, req.fileName, summary.sheet).toJSON();
+      const err = asFileError(e, req.fileName, summary.sheet);
+      // Not a refused file but something unexpected: the operator needs the cause and where it came from.
+      if (err.code === 'INTERNAL') {
+        logger.error('excel import failed unexpectedly', { file: req.fileName, template: summary.template, message: (e as Error)?.message ?? String(e), stack: (e as Error)?.stack });
+      }
+      summary.error = err.toJSON();
       summary.committed = false;
     } finally {
       await out.close();
