@@ -25,8 +25,7 @@ const RELAUNCHED = 'JUNCTION_RELAUNCHED';
 export function relaunchArgs(argv: string[], execArgv: string[], env: NodeJS.ProcessEnv, always = false): string[] | null {
   const command = argv.slice(2).find((a) => !a.startsWith('-'));
   if (!always && (!command || !SYNC_COMMANDS.includes(command))) return null;
-  if (env[RELAUNCHED]) return null;
-  if ([...execArgv, ...(env.NODE_OPTIONS ?? '').split(/\s+/)].some((a) => /^--max-semi-space-size\b/.test(a))) return null;
+  if (env[RELAUNCHED] || givenSemiSpace(execArgv, env) !== null) return null;
   const raw = env.JUNCTION_SEMI_SPACE_MB?.trim();
   const mb = raw ? Number(raw) : DEFAULT_SEMI_SPACE_MB;
   if (!Number.isInteger(mb) || mb < 0 || mb > 1024) throw new Error(`JUNCTION_SEMI_SPACE_MB must be a whole number of MB from 0 to 1024, got "${raw}"`);
@@ -64,8 +63,14 @@ export function relaunchWithYoungGeneration(opts: { always?: boolean } = {}): bo
   return true;
 }
 
+/** The --max-semi-space-size given to node (its flags or NODE_OPTIONS), in MB as written; null when none. */
+function givenSemiSpace(execArgv: string[], env: NodeJS.ProcessEnv): string | null {
+  const flag = [...execArgv, ...(env.NODE_OPTIONS ?? '').split(/\s+/)].find((a) => /^--max-semi-space-size\b/.test(a));
+  return flag === undefined ? null : flag.split('=')[1] ?? '';
+}
+
 /** The semi-space size this process runs with, as given to node ("default" when not given). */
 export function semiSpaceSetting(): string {
-  const flag = [...process.execArgv, ...(process.env.NODE_OPTIONS ?? '').split(/\s+/)].find((a) => a.startsWith('--max-semi-space-size'));
-  return flag ? `${flag.split('=')[1]} MB` : 'default';
+  const mb = givenSemiSpace(process.execArgv, process.env);
+  return mb === null ? 'default' : `${mb} MB`;
 }
