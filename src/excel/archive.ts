@@ -4,8 +4,8 @@ import { createInflateRaw, inflateRawSync } from 'zlib';
 import { columnNumber, ExcelFileError } from './errors';
 
 /**
- * Checks an upload before exceljs sees it. exceljs (through unzipper) inflates whatever the
- * archive holds with no limit, so a zip bomb would exhaust memory or disk. Here:
+ * Opens an upload's zip with our own small reader, never trusting it: a zip bomb must not exhaust
+ * memory or disk, and the sheet is later read from here too (`sheet-xml.ts`). Here:
  *
  * 1. Magic bytes: an OLE/CFB file (D0 CF 11 E0) is a password-protected OOXML workbook (it has an
  *    `EncryptionInfo` stream) or a legacy .xls; anything else that is not a zip is named (CSV, HTML…).
@@ -23,7 +23,7 @@ export interface ArchiveLimits {
   /** Largest uncompressed/compressed ratio of one entry (checked for entries above ratioFloorBytes). */
   maxRatio: number;
   ratioFloorBytes: number;
-  /** exceljs keeps the shared strings table in memory: its cap bounds that. */
+  /** The reader keeps the shared strings table in memory: its cap bounds that. */
   maxSharedStringsBytes: number;
 }
 
@@ -56,6 +56,8 @@ export interface WorkbookInfo {
   entries: ZipEntry[];
   sheets: SheetInfo[];
   date1904: boolean;
+  /** Zip path of the shared strings table, when the workbook has one. */
+  sharedStrings: string | null;
 }
 
 export interface MergeRange {
@@ -172,12 +174,16 @@ export class WorkbookArchive {
       const workbookXml = (await readSmall('xl/workbook.xml'))!;
       const relsXml = (await readSmall('xl/_rels/workbook.xml.rels')) ?? '';
       const targets = new Map<string, string>();
+      let sharedStrings: string | null = null;
       for (const m of relsXml.matchAll(/<(?:\w+:)?Relationship\b([^>]*)>/g)) {
         const a = parseAttributes(m[1]);
         if (!a.Id || !a.Target) continue;
         const t = xmlDecode(a.Target);
-        targets.set(a.Id, t.startsWith('/') ? t.slice(1) : `xl/${t.replace(/^\.\//, '')}`);
+        const target = t.startsWith('/') ? t.slice(1) : `xl/${t.replace(/^\.\//, '')}`;
+        targets.set(a.Id, target);
+        if (/\/sharedStrings$/.test(a.Type ?? '') && byName.has(target)) sharedStrings = target;
       }
+      if (!sharedStrings && byName.has('xl/sharedStrings.xml')) sharedStrings = 'xl/sharedStrings.xml';
       const sheets: SheetInfo[] = [];
       for (const m of workbookXml.matchAll(/<(?:\w+:)?sheet\b([^>]*)>/g)) {
         const a = parseAttributes(m[1]);
@@ -186,7 +192,7 @@ export class WorkbookArchive {
         if (a.name && path) sheets.push({ name: xmlDecode(a.name), path, state: a.state ?? null });
       }
       const date1904 = /<(?:\w+:)?workbookPr\b[^>]*\bdate1904\s*=\s*["'](1|true)["']/.test(workbookXml);
-      return new WorkbookArchive(path, file, lim, { size, entries, sheets, date1904 });
+      return new WorkbookArchive(path, file, lim, { size, entries, sheets, date1904, sharedStrings });
     } finally {
       await fd.close();
     }
@@ -201,18 +207,34 @@ export class WorkbookArchive {
    * produces more than its directory entry claims or does not inflate; scans `sheetPath`.
    */
   async verify(sheetPath: string): Promise<SheetScan> {
-    const fd = await open(this.path, 'r');
     const scan = new SheetScanner();
+    for (const e of [...this.info.entries].sort((a, b) => a.localHeaderOffset - b.localHeaderOffset)) {
+      if (e.name.endsWith('/') && e.uncompressedSize === 0) continue;
+      const scanned = e.name === sheetPath;
+      for await (const chunk of this.entryChunks(e.name)) if (scanned) scan.push(chunk);
+    }
+    return { rows: scan.rows, merges: scan.merges };
+  }
+
+  sharedStringsPath(): string | null {
+    return this.info.sharedStrings;
+  }
+
+  /**
+   * An entry's inflated bytes as a stream (with backpressure), refused as a zip bomb as soon as
+   * they exceed what its directory entry claims, and as damaged when they end short of it.
+   */
+  async *entryChunks(name: string): AsyncGenerator<Buffer> {
+    const e = this.entry(name);
+    if (!e) throw new ExcelFileError('CORRUPT', `the file is damaged (it has no entry ${name})`, { file: this.file });
+    const fd = await open(this.path, 'r');
+    let start: number;
     try {
-      for (const e of [...this.info.entries].sort((a, b) => a.localHeaderOffset - b.localHeaderOffset)) {
-        if (e.name.endsWith('/') && e.uncompressedSize === 0) continue;
-        const start = await dataStart(fd, e, this.file);
-        await inflateCounted(this.path, start, e, this.file, e.name === sheetPath ? (chunk) => scan.push(chunk) : null);
-      }
+      start = await dataStart(fd, e, this.file);
     } finally {
       await fd.close();
     }
-    return { rows: scan.rows, merges: scan.merges };
+    yield* inflateChunks(this.path, start, e, this.file);
   }
 }
 
@@ -329,41 +351,36 @@ async function inflateSmall(fd: import('fs/promises').FileHandle, e: ZipEntry, f
   }
 }
 
-function inflateCounted(path: string, start: number, e: ZipEntry, file: string, onData: ((chunk: Buffer) => void) | null): Promise<void> {
-  return new Promise((resolve, reject) => {
-    const input = createReadStream(path, { start, end: start + Math.max(0, e.compressedSize - 1), highWaterMark: 1 << 18 });
-    if (e.compressedSize === 0) {
-      input.destroy();
-      return e.uncompressedSize === 0 ? resolve() : reject(new ExcelFileError('CORRUPT', `the file is damaged (entry ${e.name} is empty)`, { file }));
-    }
-    const stream = e.method === 0 ? input : input.pipe(createInflateRaw({ chunkSize: 1 << 18 }));
-    let produced = 0;
-    let done = false;
-    const fail = (err: ExcelFileError) => {
-      if (done) return;
-      done = true;
-      input.destroy();
-      stream.destroy();
-      reject(err);
-    };
-    stream.on('data', (chunk: Buffer) => {
+async function* inflateChunks(path: string, start: number, e: ZipEntry, file: string): AsyncGenerator<Buffer> {
+  if (e.compressedSize === 0) {
+    if (e.uncompressedSize === 0) return;
+    throw new ExcelFileError('CORRUPT', `the file is damaged (entry ${e.name} is empty)`, { file });
+  }
+  const input = createReadStream(path, { start, end: start + e.compressedSize - 1, highWaterMark: 1 << 18 });
+  const stream = e.method === 0 ? input : input.pipe(createInflateRaw({ chunkSize: 1 << 18 }));
+  let readError: Error | null = null;
+  // pipe() does not pass a read error on: end the inflate with it, so the loop below sees it.
+  if (stream !== input) input.on('error', (err) => { readError = err; stream.destroy(err); });
+  let produced = 0;
+  try {
+    for await (const chunk of stream as AsyncIterable<Buffer>) {
       produced += chunk.length;
       if (produced > e.uncompressedSize) {
-        fail(new ExcelFileError('ZIP_BOMB', `entry ${e.name} unpacks to more than the ${MB(e.uncompressedSize)} its directory entry claims; refused as a possible zip bomb`, { file }));
-        return;
+        throw new ExcelFileError('ZIP_BOMB', `entry ${e.name} unpacks to more than the ${MB(e.uncompressedSize)} its directory entry claims; refused as a possible zip bomb`, { file });
       }
-      onData?.(chunk);
-    });
-    stream.on('error', (err: Error) => fail(new ExcelFileError('CORRUPT', `the file is damaged (entry ${e.name} does not unpack: ${err.message})`, { file })));
-    input.on('error', (err: Error) => fail(new ExcelFileError('CORRUPT', `the file could not be read (${err.message})`, { file })));
-    stream.on('end', () => {
-      if (done) return;
-      done = true;
-      if (produced !== e.uncompressedSize) {
-        reject(new ExcelFileError('CORRUPT', `the file is damaged (entry ${e.name} unpacks to ${produced} bytes, its directory entry says ${e.uncompressedSize})`, { file }));
-      } else resolve();
-    });
-  });
+      yield chunk;
+    }
+  } catch (err) {
+    if (err instanceof ExcelFileError) throw err;
+    if (readError || stream === input) throw new ExcelFileError('CORRUPT', `the file could not be read (${(err as Error).message})`, { file });
+    throw new ExcelFileError('CORRUPT', `the file is damaged (entry ${e.name} does not unpack: ${(err as Error).message})`, { file });
+  } finally {
+    input.destroy();
+    stream.destroy();
+  }
+  if (produced !== e.uncompressedSize) {
+    throw new ExcelFileError('CORRUPT', `the file is damaged (entry ${e.name} unpacks to ${produced} bytes, its directory entry says ${e.uncompressedSize})`, { file });
+  }
 }
 
 const ROW_OPEN = [Buffer.from('<row '), Buffer.from('<row>')];

@@ -1,8 +1,8 @@
 import { hash } from 'crypto';
-import ExcelJS from 'exceljs';
 import { ArchiveLimits, MergeRange, SheetInfo, WorkbookArchive } from './archive';
 import { BadValue, CellIssue, parseValue, RawValue, readCell } from './cells';
 import { columnLetter, ExcelFileError } from './errors';
+import { readSharedStrings, readSheetRows, SheetRow } from './sheet-xml';
 import { ExcelTemplate, headerIndex, headerKey, importColumns, SheetLimits, sheetLimits, TemplateColumn } from './template';
 
 /** A problem with one value of one row; the row is reported with it and not imported. */
@@ -43,8 +43,9 @@ export interface OpenOptions {
 const HEADER_SEARCH_ROWS = 10;
 
 /**
- * Streams the template's sheet out of a checked workbook with exceljs's WorkbookReader: memory
- * stays flat whatever the row count. Each row is read cell by cell (formulas by their cached
+ * Streams the template's sheet out of a checked workbook (`sheet-xml.ts`: our own inflate and XML
+ * parse, not exceljs's WorkbookReader; why is written there): memory stays flat whatever the row
+ * count, apart from the shared strings table, which is read first and kept. Each row is read cell by cell (formulas by their cached
  * value, merged cells filled down from their first row, full-width characters and numbers as
  * text handled by the column type) into typed values plus the errors found.
  */
@@ -52,6 +53,7 @@ export class SheetReader {
   header: HeaderInfo | null = null;
 
   private constructor(
+    private readonly archive: WorkbookArchive,
     readonly path: string,
     readonly file: string,
     readonly template: ExcelTemplate,
@@ -75,7 +77,7 @@ export class SheetReader {
     if (scan.rows - template.headerRow > limits.maxRows) {
       throw new ExcelFileError('TOO_MANY_ROWS', `the sheet has ${scan.rows} rows; at most ${limits.maxRows} data rows can be imported at once: split the file`, { file, sheet: sheet.name });
     }
-    return new SheetReader(path, file, template, sheet, archive.info.date1904, scan.rows, scan.merges, limits);
+    return new SheetReader(archive, path, file, template, sheet, archive.info.date1904, scan.rows, scan.merges, limits);
   }
 
   /** Rows after the header, roughly (empty and styled rows included). */
@@ -89,29 +91,16 @@ export class SheetReader {
 
   /** The data rows in batches of `size`; empty rows are skipped. Throws ExcelFileError for the whole file. */
   async *batches(size: number): AsyncGenerator<ParsedRow[]> {
-    const reader = new ExcelJS.stream.xlsx.WorkbookReader(this.path, {
-      sharedStrings: 'cache', styles: 'ignore', hyperlinks: 'ignore', worksheets: 'emit', entries: 'ignore',
-    });
-    const sheetNo = /sheet(\d+)\.xml$/.exec(this.sheet.path)![1];
-    let found = false;
     try {
-      for await (const ws of reader as AsyncIterable<any>) {
-        const isTarget = ws.name === this.sheet.name || (ws.name === `Sheet${sheetNo}` && String(ws.id) === sheetNo);
-        if (!isTarget) continue; // not iterated: exceljs drains the entry
-        found = true;
-        yield* this.readSheet(ws, size);
-        break;
-      }
+      const shared = await readSharedStrings(this.archive);
+      yield* this.readSheet(readSheetRows(this.archive, this.sheet.path, shared), size);
     } catch (e) {
       if (e instanceof ExcelFileError) throw e;
       throw new ExcelFileError('CORRUPT', `the sheet could not be read (${(e as Error).message}); open the file in Excel and save it again`, this.where());
-    } finally {
-      (reader as any).stream?.destroy?.();
     }
-    if (!found) throw new ExcelFileError('SHEET_NOT_FOUND', 'the sheet could not be found in the workbook', this.where());
   }
 
-  private async *readSheet(ws: AsyncIterable<any>, size: number): AsyncGenerator<ParsedRow[]> {
+  private async *readSheet(chunks: AsyncIterable<SheetRow[]>, size: number): AsyncGenerator<ParsedRow[]> {
     const t = this.template;
     const date1904 = this.date1904;
     const ctx = { date1904 };
@@ -140,7 +129,7 @@ export class SheetReader {
     let emptyFrom = 0;
     let lastRow = 0;
     const fieldsOf = importColumns(t);
-    for await (const row of ws) {
+    rows: for await (const chunk of chunks) for (const row of chunk) {
       const r: number = row.number;
       if (!Number.isInteger(r) || r <= lastRow) throw new ExcelFileError('CORRUPT', 'a row has no valid row number', this.where(lastRow + 1));
       lastRow = r;
@@ -149,7 +138,7 @@ export class SheetReader {
         if (r < t.headerRow) continue;
         header = this.readHeader(r, values);
         if (!header) {
-          if (r >= t.headerRow + HEADER_SEARCH_ROWS - 1) break;
+          if (r >= t.headerRow + HEADER_SEARCH_ROWS - 1) break rows;
           continue;
         }
         this.header = header;
