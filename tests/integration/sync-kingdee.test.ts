@@ -83,6 +83,20 @@ connectors:
     expect(audit[0].origin).toMatch(/^sync:erp\/customers:/);
   });
 
+  it('flags a serial one character longer than a known one in the run that brings it, and merges it as its own device', async () => {
+    const [a, b] = await sqlRows<{ serial: string; external_id: string }>(orm,
+      `select d.serial, l.external_id from device d join source_link l on l.entity_type = 'device' and l.entity_id = d.id and l.stream = 'serials'
+        order by d.id limit 2`);
+    // Record b retyped in the ERP as a's serial with an extra character.
+    expect(sandbox.control.modify('BD_SerialMainFile', { FSERIALID: Number(b.external_id) }, { FNumber: `${a.serial}7` })).toBe(1);
+    const r = await pipeline.runStream('erp', 'serials', { trigger: 'cli', pageSize: 25 });
+    expect(r).toMatchObject({ status: 'SUCCEEDED', fetched: 1, merged: 1 });
+    const issues = await sqlRows<any>(orm, `select message, evidence from data_issue where kind = 'POSSIBLE_DUPLICATE' and evidence->>'newSerial' = ?`, [`${a.serial}7`]);
+    expect(issues).toHaveLength(1);
+    expect(issues[0].evidence).toMatchObject({ existingSerial: a.serial, source: 'erp/serials' });
+    expect(await sqlRows(orm, `select 1 from device where serial = ?`, [`${a.serial}7`])).toHaveLength(1);
+  });
+
   it('records a run that cannot reach the system as FAILED and keeps the cursor', async () => {
     const [state] = await sqlRows<any>(orm, `select cursor from sync_state where connector = 'erp' and stream = 'customers'`);
     sandbox.control.failNext(50, 500);
