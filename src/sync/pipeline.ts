@@ -309,17 +309,18 @@ export class SyncPipeline {
     const counts = await this.orm.em.fork().transactional(async (em) => {
       const exec = bulkExecutor(em);
       const result = await this.stagePage(em, inst, stream, mapping, records, { force: opts.force, prepared: opts.prepared, gate: opts.gate });
-      if (opts.cursor !== undefined) {
+      // The page's cursor and the run's counts in one round trip: the merge lock is held until COMMIT.
+      const counted = [result.fetched, result.unchanged, result.merged, result.failed, progress.runId];
+      const countRun = `update sync_run set pages = pages + 1, fetched = fetched + ?, unchanged = unchanged + ?, merged = merged + ?, failed = failed + ? where id = ?`;
+      if (opts.cursor === undefined) await exec(countRun, counted);
+      else {
         await exec(
-          `insert into sync_state (connector, stream, cursor, updated_at) values (?, ?, ?, now())
-           on conflict (connector, stream) do update set cursor = excluded.cursor, updated_at = now()`,
-          [inst.name, stream, opts.cursor],
+          `with saved as (insert into sync_state (connector, stream, cursor, updated_at) values (?, ?, ?, now())
+                          on conflict (connector, stream) do update set cursor = excluded.cursor, updated_at = now())
+           ${countRun}`,
+          [inst.name, stream, opts.cursor, ...counted],
         );
       }
-      await exec(
-        `update sync_run set pages = pages + 1, fetched = fetched + ?, unchanged = unchanged + ?, merged = merged + ?, failed = failed + ? where id = ?`,
-        [result.fetched, result.unchanged, result.merged, result.failed, progress.runId],
-      );
       return result;
     });
     progress.pages += 1;
