@@ -90,6 +90,21 @@ describe('sheet XML reader', () => {
     ]);
   });
 
+  it('refuses a cell beyond column XFD and entity definitions (no expansion), naming the file and sheet', async () => {
+    const far = await handWritten('far', `<sheetData><row r="1"><c r="A1"><v>1</v></c><c r="ZZZZZZZ1"><v>2</v></c></row></sheetData>`);
+    await expect(rowsOf(far)).rejects.toThrow(/cell ZZZZZZZ1 is beyond column XFD/);
+    const reader = await SheetReader.open(far, 'far.xlsx', loadTemplate('devices'));
+    await expect((async () => { for await (const b of reader.batches(10)) void b; })()).rejects.toMatchObject({
+      code: 'CORRUPT', message: expect.stringMatching(/^far\.xlsx, sheet "S".*beyond column XFD/),
+    });
+    const lol = await handWritten('lol', `<sheetData><row r="1"><c r="A1" t="inlineStr"><is><t>&lol2;</t></is></c></row></sheetData>`);
+    const parts = unzip(readFileSync(lol));
+    const sheet = parts.find((p) => p.name === 'xl/worksheets/sheet1.xml')!;
+    sheet.data = Buffer.from(sheet.data.toString('utf8').replace('<worksheet', '<!DOCTYPE worksheet [<!ENTITY lol "lol"><!ENTITY lol2 "&lol;&lol;&lol;">]><worksheet'));
+    writeFileSync(lol, zip(parts));
+    await expect(rowsOf(lol)).rejects.toThrow(/undefined entity/);
+  });
+
   it('malformed XML is an error, not a short sheet', async () => {
     const path = await handWritten('broken', `<sheetData><row r="1"><c r="A1"><v>1</v></c></row><row r="2"><c r="A2"><v>2</v></row></sheetData>`);
     await expect(rowsOf(path)).rejects.toThrow();

@@ -89,6 +89,9 @@ export async function readSharedStrings(archive: WorkbookArchive): Promise<strin
   return out;
 }
 
+/** XFD: the last column Excel has. A reference beyond it is damage (or a trap: one cell at column 8e9 would make a sparse row that long). */
+const MAX_COLUMN = 16_384;
+
 /** `AB12` → 28 (column number); 0 when the reference has no letters. */
 function columnOf(ref: string): number {
   let n = 0;
@@ -97,6 +100,7 @@ function columnOf(ref: string): number {
     if (c >= 65 && c <= 90) n = n * 26 + (c - 64);
     else if (c >= 97 && c <= 122) n = n * 26 + (c - 96);
     else break;
+    if (n > MAX_COLUMN) throw new Error(`cell ${ref.slice(0, 20)} is beyond column XFD, the last column Excel has`);
   }
   return n;
 }
@@ -146,6 +150,7 @@ export async function* readSheetRows(archive: WorkbookArchive, sheetPath: string
         if (!row) break;
         const ref = tag.attributes.r;
         col = ref === undefined ? nextCol : columnOf(ref) || nextCol;
+        if (col > MAX_COLUMN) throw new Error(`a cell of row ${row.number} is beyond column XFD, the last column Excel has`);
         type = tag.attributes.t ?? 'n';
         formula = false;
         hasValue = false;
