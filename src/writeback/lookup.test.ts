@@ -3,10 +3,8 @@
  * ThingsBoard sandbox): never on a row's first pick (nothing can have written it), always once an
  * earlier attempt may have written (a row picked before, an answer lost), so no write lands twice.
  */
-import type { MikroORM } from '@mikro-orm/postgresql';
 import type { Redis } from 'ioredis';
 import { parseConnectorsConfig } from '../connectors';
-import { openOrm } from '../db/orm';
 import { bulkExecutor, sqlOne, sqlRows } from '../db/sql';
 import { MappingEngine } from '../mapping/engine';
 import { closeInstances, loadSyncSetup } from '../sync/instances';
@@ -14,15 +12,14 @@ import type { ConnectorInstance } from '../sync/pipeline';
 import { redisConnection } from '../sync/queue';
 import { startThingsBoardSandbox, ThingsBoardSandbox } from '../../connectors/thingsboard/sandbox/server';
 import { SANDBOX_PASSWORD, SANDBOX_USERNAME } from '../../connectors/thingsboard/sandbox/data';
-import { cloneTemplate, dropDatabase } from '../../tests/support/databases';
+import { useTestDatabase } from '../../tests/support/databases';
 import { cleanQueuePrefix, eventually, testQueuePrefix, TEST_REDIS_URL } from '../../tests/support/queues';
 import { ticketTag } from './change';
 import { insertOutboxRows, OutboxRowInput } from './outbox';
 import { startWritebackRuntime, WritebackRuntime } from './runtime';
 import { idempotencyKeyOf } from './worker';
 
-let db: { name: string; url: string };
-let orm: MikroORM;
+const db = useTestDatabase();
 let tb: ThingsBoardSandbox;
 let instances: Map<string, ConnectorInstance>;
 let connection: Redis;
@@ -48,13 +45,13 @@ function change(deviceId: string): OutboxRowInput {
 
 /** Inserts the rows (and runs `before` in the same transaction), then starts relay and worker. */
 async function run(rows: OutboxRowInput[], before?: (ids: string[]) => Promise<unknown>): Promise<string[]> {
-  const ids = await orm.em.fork().transactional(async (em) => {
+  const ids = await db.orm.em.fork().transactional(async (em) => {
     const out = await insertOutboxRows(bulkExecutor(em), rows);
     await before?.(out);
     return out;
   });
   runtime = await startWritebackRuntime({
-    orm, engine: new MappingEngine(), instances, connection, prefix, concurrency: 4,
+    orm: db.orm, engine: new MappingEngine(), instances, connection, prefix, concurrency: 4,
     jobOptions: { attempts: 3, backoff: { type: 'fixed', delay: 50 } }, relayOptions: { pollMs: 200 },
     workerOptions: { unreachableDelayMs: 50 },
   });
@@ -62,7 +59,7 @@ async function run(rows: OutboxRowInput[], before?: (ids: string[]) => Promise<u
 }
 const settled = (id: string) =>
   eventually(async () => {
-    const r = await sqlOne<{ status: string; result: any; attempts: number }>(orm, `select status, result, attempts from writeback_outbox where id = ?`, [id]);
+    const r = await sqlOne<{ status: string; result: any; attempts: number }>(db.orm, `select status, result, attempts from writeback_outbox where id = ?`, [id]);
     return r && ['APPLIED', 'DEAD'].includes(r.status) ? r : undefined;
   }, 20_000, `write-back ${id} to settle`);
 /** The sandbox requests that touched one device: look-ups (GET) and writes (POST). */
@@ -72,8 +69,6 @@ const calls = (deviceId: string) => {
 };
 
 beforeAll(async () => {
-  db = await cloneTemplate();
-  orm = await openOrm(db.url);
   tb = await startThingsBoardSandbox();
   instances = loadSyncSetup(undefined, {
     config: parseConnectorsConfig(`connectors:
@@ -90,8 +85,6 @@ beforeAll(async () => {
 afterAll(async () => {
   await closeInstances(instances);
   await tb.close();
-  await orm.close(true);
-  await dropDatabase(db.name);
 });
 beforeEach(() => {
   prefix = testQueuePrefix();
@@ -110,7 +103,7 @@ describe('write-back look-up before writing', () => {
   it('a first pick writes without a look-up; a row picked before (its worker died mid-write) looks up and finds the earlier write', async () => {
     const [fresh, again] = tb.control.devices().slice(0, 2).map((d) => d.device.id.id);
     const [freshId, againId] = await run([change(fresh), change(again)], async ([, id]) => {
-      await sqlRows(orm, `update writeback_outbox set picked_at = now() - interval '1 minute' where id = ?`, [id]);
+      await sqlRows(db.orm, `update writeback_outbox set picked_at = now() - interval '1 minute' where id = ?`, [id]);
       // what the earlier attempt wrote before its worker died
       tb.control.setAttributes(again, 'SERVER_SCOPE', { junctionMaintenance: { ticket: 'earlier attempt', key: idempotencyKeyOf(id) } });
     });

@@ -1,42 +1,33 @@
-import { MikroORM } from '@mikro-orm/postgresql';
-import { openOrm } from '../db/orm';
 import { bulkExecutor, sqlRows } from '../db/sql';
 import { insertOutboxRows, OutboxRowInput } from './outbox';
 import { TicketService } from '../tickets/ticket-service';
 import { TicketStatus } from '../tickets/ticket-enums';
-import { cloneTemplate, dropDatabase } from '../../tests/support/databases';
+import { useTestDatabase } from '../../tests/support/databases';
 import { insertCustomer, insertDevice } from '../../tests/support/fixtures';
 import { untilAdvisoryLockWaits } from '../../tests/support/locks';
 
 const actor = { name: 'agent', origin: 'test' };
 
 describe('transactional outbox', () => {
-  let orm: MikroORM;
-  let db: { name: string; url: string };
+  const db = useTestDatabase();
   let service: TicketService;
 
   beforeAll(async () => {
-    db = await cloneTemplate();
-    orm = await openOrm(db.url);
-    service = new TicketService(orm);
-    const customerId = await insertCustomer(orm, { phone: '+8613800000001', name: '张伟' });
-    const deviceId = await insertDevice(orm, { serial: 'SN-OUTBOX-1', ownerId: customerId });
-    await sqlRows(orm, `insert into complaint (case_number, customer_id, device_id, status) values ('00001001', ?, ?, 'OPEN') returning id`, [customerId, deviceId]);
-    await sqlRows(orm, `insert into source_link (system, stream, external_id, entity_type, entity_id, version) values
+    service = new TicketService(db.orm);
+    const customerId = await insertCustomer(db.orm, { phone: '+8613800000001', name: '张伟' });
+    const deviceId = await insertDevice(db.orm, { serial: 'SN-OUTBOX-1', ownerId: customerId });
+    await sqlRows(db.orm, `insert into complaint (case_number, customer_id, device_id, status) values ('00001001', ?, ?, 'OPEN') returning id`, [customerId, deviceId]);
+    await sqlRows(db.orm, `insert into source_link (system, stream, external_id, entity_type, entity_id, version) values
       ('crm', 'accounts', '0015g00000AcctAAA', 'customer', ?, '2026-01-01T00:00:00.000Z'),
       ('erp', 'serials', '100001', 'device', ?, null),
       ('iot', 'devices', 'b6f1c2a0-0000-4000-8000-000000000001', 'device', ?, null),
       ('crm', 'cases', '5005g00000CaseAAA', 'complaint', (select id from complaint where case_number = '00001001'), '2026-01-02T00:00:00.000Z')`,
     [customerId, deviceId, deviceId]);
   });
-  afterAll(async () => {
-    await orm.close(true);
-    await dropDatabase(db.name);
-  });
 
   const rowsOf = (number: string) =>
     sqlRows<{ id: string; route: string; connector: string; target_key: string; ticket_version: number; status: string; payload: any }>(
-      orm, `select id, route, connector, target_key, ticket_version, status, payload from writeback_outbox where ticket_number = ? order by id`, [number]);
+      db.orm, `select id, route, connector, target_key, ticket_version, status, payload from writeback_outbox where ticket_number = ? order by id`, [number]);
 
   it('writes the routes a change fires, tagged with the ticket, in the change transaction', async () => {
     const { number } = await service.create({ phone: '13800000001', serial: 'SN-OUTBOX-1', fault: '不制冷' }, actor);
@@ -71,24 +62,24 @@ describe('transactional outbox', () => {
   it('commits the change and its outbox rows together: an outbox insert that fails takes the ticket change with it', async () => {
     const { number } = await service.create({ phone: '13800000001', serial: 'SN-OUTBOX-1', fault: '漏水' }, actor);
     const before = await rowsOf(number);
-    await sqlRows(orm, `create function test_refuse_boom() returns trigger language plpgsql as $$
+    await sqlRows(db.orm, `create function test_refuse_boom() returns trigger language plpgsql as $$
       begin if new.payload->'ticket'->>'fault' = 'BOOM' then raise exception 'outbox refused'; end if; return new; end $$`);
-    await sqlRows(orm, `create trigger test_refuse_boom before insert on writeback_outbox for each row execute function test_refuse_boom()`);
+    await sqlRows(db.orm, `create trigger test_refuse_boom before insert on writeback_outbox for each row execute function test_refuse_boom()`);
     try {
       await expect(service.update(number, { fault: 'BOOM' }, actor)).rejects.toThrow(/outbox refused/);
     } finally {
-      await sqlRows(orm, `drop trigger test_refuse_boom on writeback_outbox; drop function test_refuse_boom()`);
+      await sqlRows(db.orm, `drop trigger test_refuse_boom on writeback_outbox; drop function test_refuse_boom()`);
     }
     expect(await rowsOf(number)).toEqual(before);
-    const [t] = await sqlRows<any>(orm, `select fault, version from ticket where number = ?`, [number]);
+    const [t] = await sqlRows<any>(db.orm, `select fault, version from ticket where number = ?`, [number]);
     expect(t).toEqual({ fault: '漏水', version: 1 });
   });
 
   it('closes only the Cases of this ticket: a Case naming another ticket stays', async () => {
     const { number: other } = await service.create({ phone: '13800000001', serial: 'SN-OUTBOX-1', fault: '另一单' }, actor);
-    await sqlRows(orm, `insert into complaint (case_number, customer_id, device_id, status, ticket_number)
+    await sqlRows(db.orm, `insert into complaint (case_number, customer_id, device_id, status, ticket_number)
       select '00001002', customer_id, device_id, 'OPEN', ? from complaint where case_number = '00001001'`, [other]);
-    await sqlRows(orm, `insert into source_link (system, stream, external_id, entity_type, entity_id) select 'crm', 'cases', '5005g00000CaseBBB', 'complaint', id from complaint where case_number = '00001002'`);
+    await sqlRows(db.orm, `insert into source_link (system, stream, external_id, entity_type, entity_id) select 'crm', 'cases', '5005g00000CaseBBB', 'complaint', id from complaint where case_number = '00001002'`);
     const { number } = await service.create({ phone: '13800000001', serial: 'SN-OUTBOX-1', fault: '不制冷' }, actor);
     await service.changeStatus(number, { status: TicketStatus.IN_PROGRESS }, actor);
     await service.changeStatus(number, { status: TicketStatus.RESOLVED, solution: '清洗' }, actor);
@@ -102,16 +93,16 @@ describe('transactional outbox', () => {
       ticketId, ticketNumber: `T-LOCK-${ticketId}`, ticketVersion: 1, route: 'iot-maintenance', connector: 'iot', operation: 'maintenanceAttribute',
       mapping: 'thingsboard/maintenance', targetKey, payload: { tag: 'x' } as any,
     });
-    const [ticketId] = (await sqlRows<any>(orm, `select id from ticket order by id limit 1`)).map((r) => String(r.id));
-    const first = orm.em.fork();
+    const [ticketId] = (await sqlRows<any>(db.orm, `select id from ticket order by id limit 1`)).map((r) => String(r.id));
+    const first = db.orm.em.fork();
     await first.begin();
     const [firstId] = await insertOutboxRows(bulkExecutor(first), [row('iot:device:LOCK-1', ticketId)]);
-    const second = orm.em.fork().transactional((em) => insertOutboxRows(bulkExecutor(em), [row('iot:device:LOCK-1', ticketId)]));
+    const second = db.orm.em.fork().transactional((em) => insertOutboxRows(bulkExecutor(em), [row('iot:device:LOCK-1', ticketId)]));
     // The second waits on the first's target lock (seen in pg_locks, no timing involved).
-    await untilAdvisoryLockWaits(orm);
+    await untilAdvisoryLockWaits(db.orm);
     await first.commit();
     const [secondId] = await second;
     expect(BigInt(secondId)).toBeGreaterThan(BigInt(firstId));
-    await sqlRows(orm, `delete from writeback_outbox where target_key = 'iot:device:LOCK-1'`);
+    await sqlRows(db.orm, `delete from writeback_outbox where target_key = 'iot:device:LOCK-1'`);
   });
 });

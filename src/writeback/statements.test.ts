@@ -2,17 +2,14 @@
  * The worker's batched statements against real PostgreSQL: one statement for many jobs, and
  * every job still gets its own row, its own first-pick answer and its own outcome.
  */
-import type { MikroORM } from '@mikro-orm/postgresql';
 import { Pool } from 'pg';
-import { openOrm } from '../db/orm';
 import { bulkExecutor, sqlOne, sqlRows } from '../db/sql';
-import { cloneTemplate, dropDatabase } from '../../tests/support/databases';
+import { useTestDatabase } from '../../tests/support/databases';
 import { insertOutboxRows, OutboxRowInput } from './outbox';
 import { createWritebackStatements, WritebackStatements } from './statements';
 import { createWritebackPool, idempotencyKeyOf } from './worker';
 
-let db: { name: string; url: string };
-let orm: MikroORM;
+const db = useTestDatabase();
 let pool: Pool;
 let st: WritebackStatements;
 let n = 0;
@@ -24,20 +21,12 @@ function change(target: string): OutboxRowInput {
     mapping: 'thingsboard/maintenance', targetKey: `iot:device:${target}`, payload: { tag: number, target: { externalId: target, version: null } },
   };
 }
-const insert = (rows: OutboxRowInput[]) => orm.em.fork().transactional((em) => insertOutboxRows(bulkExecutor(em), rows));
+const insert = (rows: OutboxRowInput[]) => db.orm.em.fork().transactional((em) => insertOutboxRows(bulkExecutor(em), rows));
 const row = (id: string) => sqlOne<{ status: string; attempts: number; result: any; last_error: any; picked_at: string | null }>(
-  orm, `select status, attempts, result, last_error, picked_at from writeback_outbox where id = ?`, [id]);
+  db.orm, `select status, attempts, result, last_error, picked_at from writeback_outbox where id = ?`, [id]);
 
-beforeAll(async () => {
-  db = await cloneTemplate();
-  orm = await openOrm(db.url);
-});
-afterAll(async () => {
-  await orm.close(true);
-  await dropDatabase(db.name);
-});
 beforeEach(() => {
-  pool = createWritebackPool(orm, 4);
+  pool = createWritebackPool(db.orm, 4);
   st = createWritebackStatements(pool);
 });
 afterEach(() => pool.end());
@@ -47,9 +36,9 @@ describe('write-back worker statements, batched', () => {
     const [fresh, pickedBefore, inLedger] = await insert([change('a'), change('b'), change('c')]);
     const [older, blocked] = await insert([change('d'), change('d')]);
     const [stale, newer] = await insert([change('e'), change('e')]);
-    await sqlRows(orm, `update writeback_outbox set picked_at = now() - interval '1 minute' where id = ?`, [pickedBefore]);
-    await sqlRows(orm, `update writeback_outbox set status = 'APPLIED' where id = ?`, [newer]);
-    await sqlRows(orm, `insert into writeback_applied (idempotency_key, outbox_id, connector, target_key) values (?, ?, 'iot', 'iot:device:c')`, [idempotencyKeyOf(inLedger), inLedger]);
+    await sqlRows(db.orm, `update writeback_outbox set picked_at = now() - interval '1 minute' where id = ?`, [pickedBefore]);
+    await sqlRows(db.orm, `update writeback_outbox set status = 'APPLIED' where id = ?`, [newer]);
+    await sqlRows(db.orm, `insert into writeback_applied (idempotency_key, outbox_id, connector, target_key) values (?, ?, 'iot', 'iot:device:c')`, [idempotencyKeyOf(inLedger), inLedger]);
     const ids = [fresh, pickedBefore, inLedger, blocked, stale, '999'];
 
     const got = await Promise.all(ids.map((id) => st.pick(id, idempotencyKeyOf(id))));
@@ -81,8 +70,8 @@ describe('write-back worker statements, batched', () => {
 
   it('outcomes finished together keep their own status, attempts, result and error; applied or discarded rows stay', async () => {
     const [skipped, dead, dup, applied, discarded] = await insert([change('h'), change('i'), change('j'), change('k'), change('l')]);
-    await sqlRows(orm, `update writeback_outbox set status = 'APPLIED', attempts = 1 where id = ?`, [applied]);
-    await sqlRows(orm, `update writeback_outbox set status = 'DISCARDED' where id = ?`, [discarded]);
+    await sqlRows(db.orm, `update writeback_outbox set status = 'APPLIED', attempts = 1 where id = ?`, [applied]);
+    await sqlRows(db.orm, `update writeback_outbox set status = 'DISCARDED' where id = ?`, [discarded]);
     await Promise.all([
       st.finish({ id: skipped, status: 'SKIPPED', attempts: 1, result: { stale: true }, error: null }),
       st.finish({ id: dead, status: 'DEAD', attempts: 3, result: null, error: { code: 'CONNECTOR_UNAVAILABLE', message: '503' } }),
@@ -100,7 +89,7 @@ describe('write-back worker statements, batched', () => {
 
   it('jobs retrying together keep their own attempts and error; a row already final stays', async () => {
     const [a, b, done] = await insert([change('p'), change('q'), change('r')]);
-    await sqlRows(orm, `update writeback_outbox set status = 'DEAD' where id = ?`, [done]);
+    await sqlRows(db.orm, `update writeback_outbox set status = 'DEAD' where id = ?`, [done]);
     await Promise.all([
       st.retrying({ id: a, attempts: 0, error: { code: 'CONNECTOR_RATE_LIMITED', retryInMs: 1000 } }),
       st.retrying({ id: b, attempts: 2, error: { code: 'CONNECTOR_UNAVAILABLE', message: '500' } }),
@@ -127,7 +116,7 @@ describe('write-back worker statements, batched', () => {
     expect(await row(a)).toMatchObject({ status: 'APPLIED', attempts: 1, result: { externalId: `ext-${a}` } });
     expect(await row(b)).toMatchObject({ status: 'APPLIED', attempts: 2, result: { externalId: `ext-${b}` } });
     expect(await row(bad)).toMatchObject({ status: 'PENDING' }); // row and ledger commit together or not at all
-    const ledger = await sqlRows<{ idempotency_key: string; outbox_id: string; target_key: string; duplicate: boolean }>(orm,
+    const ledger = await sqlRows<{ idempotency_key: string; outbox_id: string; target_key: string; duplicate: boolean }>(db.orm,
       `select idempotency_key, outbox_id, target_key, duplicate from writeback_applied where outbox_id = any(?::bigint[]) order by outbox_id`, [`{${a},${b},${bad}}`]);
     expect(ledger).toEqual([
       { idempotency_key: idempotencyKeyOf(a), outbox_id: a, target_key: `t-${a}`, duplicate: false },

@@ -3,9 +3,7 @@
  * sandboxes: ticket changes reach the targets once each; failures retry, dead-letter or wait as
  * RELIABILITY.md says; conflicts become data issues; stale writes are skipped.
  */
-import type { MikroORM } from '@mikro-orm/postgresql';
 import type { Redis } from 'ioredis';
-import { openOrm } from '../db/orm';
 import { sqlOne, sqlRows } from '../db/sql';
 import { MappingEngine } from '../mapping/engine';
 import { closeInstances } from '../sync/instances';
@@ -13,15 +11,14 @@ import type { ConnectorInstance } from '../sync/pipeline';
 import { redisConnection } from '../sync/queue';
 import { TicketService } from '../tickets/ticket-service';
 import { TicketStatus } from '../tickets/ticket-enums';
-import { cloneTemplate, dropDatabase } from '../../tests/support/databases';
+import { useTestDatabase } from '../../tests/support/databases';
 import { cleanQueuePrefix, eventually, testQueuePrefix, TEST_REDIS_URL } from '../../tests/support/queues';
 import { sandboxInstances, startWritebackSandboxes, WritebackSandboxes } from '../../tests/support/writeback';
 import { linkParty, WorldParty } from '../../tests/support/writeback-world';
 import { startWritebackRuntime, WritebackRuntime } from './runtime';
 
 const actor = { name: 'agent', origin: 'test' };
-let db: { name: string; url: string };
-let orm: MikroORM;
+const db = useTestDatabase();
 let sb: WritebackSandboxes;
 let instances: Map<string, ConnectorInstance>;
 let connection: Redis;
@@ -32,7 +29,7 @@ let parties: WorldParty[];
 
 const rows = (number: string) =>
   sqlRows<{ id: string; route: string; status: string; attempts: number; last_error: any; result: any }>(
-    orm, `select id, route, status, attempts, last_error, result from writeback_outbox where ticket_number = ? order by id`, [number]);
+    db.orm, `select id, route, status, attempts, last_error, result from writeback_outbox where ticket_number = ? order by id`, [number]);
 const settled = (number: string, n: number) =>
   eventually(async () => {
     const r = await rows(number);
@@ -41,7 +38,7 @@ const settled = (number: string, n: number) =>
 
 async function start(instancesOverride?: Map<string, ConnectorInstance>) {
   runtime = await startWritebackRuntime({
-    orm, engine: new MappingEngine(), instances: instancesOverride ?? instances, connection, prefix, concurrency: 8,
+    orm: db.orm, engine: new MappingEngine(), instances: instancesOverride ?? instances, connection, prefix, concurrency: 8,
     jobOptions: { attempts: 3, backoff: { type: 'exponential', delay: 50, jitter: 0.5 } },
     relayOptions: { pollMs: 200 },
     workerOptions: { misconfiguredDelayMs: 200, orderDelayMs: 50, unreachableDelayMs: 100 },
@@ -49,19 +46,15 @@ async function start(instancesOverride?: Map<string, ConnectorInstance>) {
 }
 
 beforeAll(async () => {
-  db = await cloneTemplate();
-  orm = await openOrm(db.url);
   sb = await startWritebackSandboxes();
   instances = sandboxInstances(sb.configYaml);
-  service = new TicketService(orm);
+  service = new TicketService(db.orm);
   parties = [];
-  for (let i = 0; i < 6; i++) parties.push(await linkParty(orm, sb, i));
+  for (let i = 0; i < 6; i++) parties.push(await linkParty(db.orm, sb, i));
 });
 afterAll(async () => {
   await closeInstances(instances);
   await sb.close();
-  await orm.close(true);
-  await dropDatabase(db.name);
 });
 beforeEach(async () => {
   prefix = testQueuePrefix();
@@ -93,7 +86,7 @@ describe('write-back end to end', () => {
     expect(erp).toHaveLength(1);
     expect(erp[0]).toMatchObject({ F_JUNC_Status: 'CLOSED', F_JUNC_Solution: '更换压缩机', F_JUNC_SerialNo: p.serial });
     expect(sb.iot.control.device(p.tbDeviceId)!.attributes.SERVER_SCOPE.junctionMaintenance.value).toMatchObject({ ticket: number, status: 'CLOSED' });
-    expect(await sqlOne<{ n: string }>(orm, `select count(*) as n from writeback_applied where outbox_id = any(?::bigint[])`, [`{${done.map((r) => r.id).join(',')}}`])).toEqual({ n: '13' });
+    expect(await sqlOne<{ n: string }>(db.orm, `select count(*) as n from writeback_applied where outbox_id = any(?::bigint[])`, [`{${done.map((r) => r.id).join(',')}}`])).toEqual({ n: '13' });
   });
 
   it('500s retry to success; a 4xx dead-letters with the vendor message; the others go on', async () => {
@@ -136,7 +129,7 @@ describe('write-back end to end', () => {
     const file = engine.fileSource('thingsboard/maintenance.out');
     engine.setOverride('thingsboard/maintenance.out', `$contains(ticket.fault, "E9") ? $error("no maintenance code for fault E9") : ${file}`, 'v1');
     runtime = await startWritebackRuntime({
-      orm, engine, instances, connection, prefix, jobOptions: { attempts: 3, backoff: { type: 'fixed', delay: 50 } }, relayOptions: { pollMs: 200 },
+      orm: db.orm, engine, instances, connection, prefix, jobOptions: { attempts: 3, backoff: { type: 'fixed', delay: 50 } }, relayOptions: { pollMs: 200 },
     });
     const p = parties[4];
     const bad = await service.create({ phone: p.phone, serial: p.serial, fault: 'E9 无法开机' }, actor);
@@ -162,7 +155,7 @@ describe('write-back end to end', () => {
     };
     const run = async (engine: MappingEngine, party: WorldParty) => {
       await runtime.close();
-      runtime = await startWritebackRuntime({ orm, engine, instances, connection, prefix, relayOptions: { pollMs: 200 } });
+      runtime = await startWritebackRuntime({ orm: db.orm, engine, instances, connection, prefix, relayOptions: { pollMs: 200 } });
       const { number } = await service.create({ phone: party.phone, serial: party.serial, fault: '不制冷' }, actor);
       expect((await settled(number, 3)).map((r) => r.status)).toEqual(['APPLIED', 'APPLIED', 'APPLIED']);
       return number;
@@ -231,7 +224,7 @@ describe('write-back end to end', () => {
     await service.changeStatus(number, { status: TicketStatus.RESOLVED, solution: '紧固' }, actor);
     // reopen the Case closed by the first test, as a CRM user would; Junction has not synced since
     sb.crm.control.update('Case', p.caseId, { Status: 'Working' });
-    await sqlRows(orm, `update complaint set status = 'OPEN' where case_number = 'WB0'`);
+    await sqlRows(db.orm, `update complaint set status = 'OPEN' where case_number = 'WB0'`);
     await new Promise((r) => setTimeout(r, 1100)); // a later SystemModstamp second
     sb.crm.control.update('Case', p.caseId, { Status: 'Escalated' });
     await service.changeStatus(number, { status: TicketStatus.CLOSED }, actor);
@@ -239,7 +232,7 @@ describe('write-back end to end', () => {
     const close = done.find((r) => r.route === 'crm-case-close')!;
     expect(close.status).toBe('CONFLICT');
     expect(sb.crm.control.records('Case').find((c) => c.Id === p.caseId)!.Status).toBe('Escalated');
-    const issue = await sqlOne<any>(orm, `select kind, entity_type, state, evidence, message from data_issue where kind = 'WRITEBACK_CONFLICT'`);
+    const issue = await sqlOne<any>(db.orm, `select kind, entity_type, state, evidence, message from data_issue where kind = 'WRITEBACK_CONFLICT'`);
     expect(issue).toMatchObject({ kind: 'WRITEBACK_CONFLICT', entity_type: 'ticket', state: 'OPEN' });
     expect(issue.evidence).toMatchObject({ field: 'Status', junctionValue: 'Closed', targetValue: 'Escalated', ticketNumber: number });
   });
@@ -255,8 +248,8 @@ describe('write-back end to end', () => {
     // the finished job goes first: were the row PENDING while BullMQ still held the job, the
     // relay's poll could add it (BullMQ ignores an id it holds) and mark the row QUEUED for nothing
     await runtime.queue.remove(`wb-${iot[0].id}`);
-    await sqlRows(orm, `update writeback_outbox set status = 'PENDING' where id = ?`, [iot[0].id]);
-    await sqlRows(orm, `select pg_notify('junction_writeback', '')`);
+    await sqlRows(db.orm, `update writeback_outbox set status = 'PENDING' where id = ?`, [iot[0].id]);
+    await sqlRows(db.orm, `select pg_notify('junction_writeback', '')`);
     const skipped = await eventually(async () => (await rows(number)).find((r) => r.id === iot[0].id && r.status === 'SKIPPED'), 10_000, 'stale skip');
     expect(skipped.result).toMatchObject({ stale: true, newerApplied: iot[1].id });
     expect(sb.iot.control.device(p.tbDeviceId)!.attributes.SERVER_SCOPE.junctionMaintenance.value).toMatchObject({ solution: '重装固件' });
