@@ -8,17 +8,14 @@ import { mkdtempSync, readFileSync, rmSync, writeFileSync } from 'fs';
 import { tmpdir } from 'os';
 import { join } from 'path';
 import { Command } from 'commander';
-import type { MikroORM } from '@mikro-orm/postgresql';
-import { openOrm } from '../db/orm';
 import { sqlRows } from '../db/sql';
-import { cloneTemplate, dropDatabase } from '../../tests/support/databases';
+import { useTestDatabase } from '../../tests/support/databases';
 import { startKingdeeSandbox, KingdeeSandbox } from '../../connectors/kingdee/sandbox/server';
 import { SANDBOX_ACCT_ID, SANDBOX_PASSWORD, SANDBOX_USER } from '../../connectors/kingdee/sandbox/data';
 import { EXIT_FAILED, EXIT_OK, EXIT_PARTIAL, registerSyncCommand, runSyncCommand, SyncCommandOptions } from '../cli/sync';
 import { tryLockStream } from './lock';
 
-let db: { name: string; url: string };
-let orm: MikroORM;
+const db = useTestDatabase();
 let sandbox: KingdeeSandbox;
 let dir: string;
 let configFile: string;
@@ -37,8 +34,6 @@ async function sync(connector: string, opts: Omit<SyncCommandOptions, 'config'> 
 }
 
 beforeAll(async () => {
-  db = await cloneTemplate();
-  orm = await openOrm(db.url);
   sandbox = await startKingdeeSandbox({ port: 0 });
   dir = mkdtempSync(join(tmpdir(), 'junction-cli-sync-'));
   configFile = join(dir, 'junction.config.yaml');
@@ -59,8 +54,6 @@ connectors:
 });
 afterAll(async () => {
   await sandbox.close();
-  await orm.close(true);
-  await dropDatabase(db.name);
   rmSync(dir, { recursive: true, force: true });
 });
 beforeEach(() => sandbox.control.reset());
@@ -79,9 +72,9 @@ describe('junction sync', () => {
     expect(lines[2]).toMatch(/^customers\s+SUCCEEDED\s+2\s+40\s+0\s+40\s+0\s+\S+\s+#\d+$/);
     // The data checks ran after the stream, named after its run.
     expect(r.err).toMatch(/data checks (SUCCEEDED|PARTIAL): .* \(quality run #\d+\)\n/);
-    const [check] = await sqlRows<any>(orm, `select trigger from quality_run order by id desc limit 1`);
+    const [check] = await sqlRows<any>(db.orm, `select trigger from quality_run order by id desc limit 1`);
     expect(check.trigger).toMatch(/^sync:erp \(customers run \d+\)$/);
-    const runs = await sqlRows<any>(orm, `select status, trigger, mode, fetched from sync_run where stream = 'customers' order by id`);
+    const runs = await sqlRows<any>(db.orm, `select status, trigger, mode, fetched from sync_run where stream = 'customers' order by id`);
     expect(runs).toEqual([{ status: 'SUCCEEDED', trigger: 'cli', mode: 'incremental', fetched: 40 }]);
   });
 
@@ -114,7 +107,7 @@ describe('junction sync', () => {
     expect(r.code).toBe(EXIT_FAILED);
     expect(r.out).toMatch(/^customers\s+FAILED\s/m);
     expect(r.out).toMatch(/customers: FAILED: CONNECTOR_\w+/);
-    const [run] = await sqlRows<any>(orm, `select status, mode from sync_run order by id desc limit 1`);
+    const [run] = await sqlRows<any>(db.orm, `select status, mode from sync_run order by id desc limit 1`);
     expect(run).toEqual({ status: 'FAILED', mode: 'full' });
   });
 
@@ -124,7 +117,7 @@ describe('junction sync', () => {
     expect(sandbox.control.requests.length).toBe(before);
     expect(r.out).toMatch(/^customers\s+PARTIAL\s+\d+\s+40\s+0\s+39\s+1\s/m); // the bad phone is still bad
     expect(r.code).toBe(EXIT_PARTIAL);
-    const [run] = await sqlRows<any>(orm, `select mode, trigger from sync_run order by id desc limit 1`);
+    const [run] = await sqlRows<any>(db.orm, `select mode, trigger from sync_run order by id desc limit 1`);
     expect(run).toEqual({ mode: 'remap', trigger: 'cli' });
   });
 
@@ -144,22 +137,22 @@ describe('junction sync', () => {
   });
 
   it('--no-checks leaves the data checks alone', async () => {
-    const [before] = await sqlRows<any>(orm, `select count(*)::int as n from quality_run`);
+    const [before] = await sqlRows<any>(db.orm, `select count(*)::int as n from quality_run`);
     const r = await sync('erp', { stream: 'inventory', checks: false });
     expect(r.code).toBe(EXIT_OK);
     expect(r.err).not.toContain('data checks');
-    const [after] = await sqlRows<any>(orm, `select count(*)::int as n from quality_run`);
+    const [after] = await sqlRows<any>(db.orm, `select count(*)::int as n from quality_run`);
     expect(after.n).toBe(before.n);
   });
 
   it('waits for a run of the same stream held elsewhere, or with --no-wait exits 1 naming the holder', async () => {
-    const held = await tryLockStream(orm, 'erp', 'materials', { holder: 'junction worker' });
+    const held = await tryLockStream(db.orm, 'erp', 'materials', { holder: 'junction worker' });
     const refused = await sync('erp', { stream: 'materials', wait: false });
     expect(refused.code).toBe(EXIT_FAILED);
     expect(refused.err).toMatch(/^junction sync: erp\/materials is being synced by junction worker sync erp\/materials \(PostgreSQL pid \d+/);
     expect(refused.out).toMatch(/^materials\s+BUSY\s/m);
 
-    const materialRuns = async () => (await sqlRows<any>(orm, `select count(*)::int n from sync_run where stream = 'materials'`))[0].n;
+    const materialRuns = async () => (await sqlRows<any>(db.orm, `select count(*)::int n from sync_run where stream = 'materials'`))[0].n;
     const before = await materialRuns();
     const waiting = sync('erp', { stream: 'materials' });
     await new Promise((r) => setTimeout(r, 1500));
@@ -185,16 +178,16 @@ describe('junction sync', () => {
     const source = readFileSync(join(__dirname, '..', '..', 'mappings', 'kingdee', 'customers.jsonata'), 'utf8')
       .replace('"name": FName ? $trim(FName) : null', '"name": FName ? $trim(FName) & " (v7)" : null');
     expect(source).toContain('(v7)');
-    await sqlRows(orm, `insert into mapping_version (name, version, source, created_by, active) values ('kingdee/customers', 7, ?, 'test', true)`, [source]);
+    await sqlRows(db.orm, `insert into mapping_version (name, version, source, created_by, active) values ('kingdee/customers', 7, ?, 'test', true)`, [source]);
     try {
       const r = await sync('erp', { stream: 'customers', remap: true });
       expect(r.code).toBe(EXIT_PARTIAL); // the record with the bad phone still fails
-      const [c] = await sqlRows<any>(orm, `select name from customer where phone = '+8613800138000'`);
+      const [c] = await sqlRows<any>(db.orm, `select name from customer where phone = '+8613800138000'`);
       expect(c.name).toMatch(/ \(v7\)$/);
-      const versions = await sqlRows<any>(orm, `select distinct mapping_version from source_record where connector = 'erp' and stream = 'customers'`);
+      const versions = await sqlRows<any>(db.orm, `select distinct mapping_version from source_record where connector = 'erp' and stream = 'customers'`);
       expect(versions).toEqual([{ mapping_version: 'v7' }]);
     } finally {
-      await sqlRows(orm, `delete from mapping_version where name = 'kingdee/customers'`);
+      await sqlRows(db.orm, `delete from mapping_version where name = 'kingdee/customers'`);
     }
   });
 

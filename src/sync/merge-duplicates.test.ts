@@ -1,31 +1,20 @@
-import type { MikroORM } from '@mikro-orm/postgresql';
-import { openOrm } from '../db/orm';
 import { sqlRows } from '../db/sql';
-import { cloneTemplate, dropDatabase } from '../../tests/support/databases';
+import { useTestDatabase } from '../../tests/support/databases';
 import { MergeItem, Merger } from './merge';
 
 /** The merge's near-duplicate check, where serials repeat characters (one lookup per run of them). */
 describe('near-duplicate serials in the merge', () => {
-  let db: { name: string; url: string };
-  let orm: MikroORM;
+  const db = useTestDatabase();
   let n = 0;
 
-  beforeAll(async () => {
-    db = await cloneTemplate();
-    orm = await openOrm(db.url);
-  });
-  afterAll(async () => {
-    await orm.close(true);
-    await dropDatabase(db.name);
-  });
 
-  const merge = (serials: string[]) => orm.em.fork().transactional(async (em) => {
+  const merge = (serials: string[]) => db.orm.em.fork().transactional(async (em) => {
     const items: MergeItem[] = serials.map((serial, index) => ({
       index, externalId: `dup-${n++}`, version: null, at: new Date().toISOString(), record: { entity: 'device', fields: { serial, model: 'LK-S9' } },
     }));
     expect((await new Merger(em, { connector: 'erp', system: 'erp', stream: 'serials' }).merge(items)).size).toBe(0);
   });
-  const pairs = async () => (await sqlRows<{ evidence: any }>(orm,
+  const pairs = async () => (await sqlRows<{ evidence: any }>(db.orm,
     `select evidence from data_issue where kind = 'POSSIBLE_DUPLICATE' order by id`)).map((r) => `${r.evidence.newSerial}~${r.evidence.existingSerial}`);
 
   it('flags a character more or less inside a run of equal ones, in either order of arrival', async () => {

@@ -1,7 +1,5 @@
-import type { MikroORM } from '@mikro-orm/postgresql';
-import { openOrm } from '../db/orm';
 import { sqlOne, sqlRows } from '../db/sql';
-import { cloneTemplate, dropDatabase } from '../../tests/support/databases';
+import { useTestDatabase } from '../../tests/support/databases';
 import type { CanonicalRecord, RecordError } from './canonical';
 import { MergeItem, MergeSource, Merger } from './merge';
 
@@ -9,39 +7,32 @@ const ERP: MergeSource = { connector: 'erp', system: 'erp', stream: 'customers' 
 
 /** How the merge turns customer references (phone, or another record of the connector) into ids. */
 describe('customer references in the merge', () => {
-  let db: { name: string; url: string };
-  let orm: MikroORM;
+  const db = useTestDatabase();
   let a: string;
   let b: string;
   let gone: string;
 
   beforeAll(async () => {
-    db = await cloneTemplate();
-    orm = await openOrm(db.url);
     await merge(ERP, [
       ['C-A', { entity: 'customer', fields: { phone: '+8613800000001', name: 'A' } }],
       ['C-B', { entity: 'customer', fields: { phone: '+8613800000002', name: 'B' } }],
       ['C-GONE', { entity: 'customer', fields: { phone: '+8613800000003', name: 'Gone' } }],
     ]);
-    const id = async (phone: string) => String((await sqlOne<{ id: string }>(orm, `select id from customer where phone = ?`, [phone]))!.id);
+    const id = async (phone: string) => String((await sqlOne<{ id: string }>(db.orm, `select id from customer where phone = ?`, [phone]))!.id);
     [a, b, gone] = [await id('+8613800000001'), await id('+8613800000002'), await id('+8613800000003')];
     // A customer removed after it was linked: its link is left behind, pointing at nothing.
-    await sqlRows(orm, `delete from customer where id = ?`, [gone]);
-  });
-  afterAll(async () => {
-    await orm.close(true);
-    await dropDatabase(db.name);
+    await sqlRows(db.orm, `delete from customer where id = ?`, [gone]);
   });
 
   async function merge(source: MergeSource, records: Array<[string, CanonicalRecord]>): Promise<Map<number, RecordError>> {
-    return orm.em.fork().transactional(async (em) => {
+    return db.orm.em.fork().transactional(async (em) => {
       const items: MergeItem[] = records.map(([externalId, record], index) => ({ index, externalId, version: null, at: new Date().toISOString(), record }));
       return new Merger(em, source).merge(items);
     });
   }
   const device = (serial: string, owner: unknown): CanonicalRecord => ({ entity: 'device', fields: { serial, owner } });
   const ownerOf = async (serial: string) => {
-    const row = await sqlOne<{ owner_id: string | null }>(orm, `select owner_id from device where serial = ?`, [serial]);
+    const row = await sqlOne<{ owner_id: string | null }>(db.orm, `select owner_id from device where serial = ?`, [serial]);
     return row ? (row.owner_id === null ? null : String(row.owner_id)) : undefined;
   };
 
@@ -86,7 +77,7 @@ describe('customer references in the merge', () => {
 
     // The deleted customer's link is still there; following it would write a dangling owner id
     // (a foreign-key error failing the whole page). The record is kept out instead.
-    expect(await sqlOne(orm, `select 1 from source_link where system = 'erp' and external_id = 'C-GONE' and entity_id = ?`, [gone])).toBeTruthy();
+    expect(await sqlOne(db.orm, `select 1 from source_link where system = 'erp' and external_id = 'C-GONE' and entity_id = ?`, [gone])).toBeTruthy();
     const deleted = await merge({ ...ERP, stream: 'serials' }, [
       ['S7', device('REFGONE1', { ref: { stream: 'customers', externalId: 'C-GONE' } })],
       ['S8', device('REFLINK3', { ref: { stream: 'customers', externalId: 'C-A' } })],
@@ -102,7 +93,7 @@ describe('customer references in the merge', () => {
       ['P2', { entity: 'purchase', fields: { orderNumber: 'SO-REF-2', lineNo: 1, customer: { ref: { stream: 'customers', externalId: 'C-GONE' } } } }],
     ]);
     expect([...errors.entries()].map(([i, e]) => [i, e.code, e.field])).toEqual([[1, 'UNRESOLVED_REFERENCE', 'customer']]);
-    expect(await sqlRows<{ order_number: string; customer_id: string }>(orm, `select order_number, customer_id from purchase order by order_number`))
+    expect(await sqlRows<{ order_number: string; customer_id: string }>(db.orm, `select order_number, customer_id from purchase order by order_number`))
       .toEqual([{ order_number: 'SO-REF-1', customer_id: a }]);
   });
 });

@@ -9,10 +9,9 @@ import { join } from 'path';
 import { Client } from 'pg';
 import type { MikroORM } from '@mikro-orm/postgresql';
 import type { Connector, SourcePage, SourceRecord } from '../connectors';
-import { openOrm } from '../db/orm';
 import { sqlOne, sqlRows } from '../db/sql';
 import { BAILED, CompiledMapping, MappingEngine } from '../mapping/engine';
-import { cloneTemplate, dropDatabase } from '../../tests/support/databases';
+import { useTestDatabase } from '../../tests/support/databases';
 import { untilAdvisoryLockWaits } from '../../tests/support/locks';
 import { PEOPLE_MAPPING } from '../../tests/support/sync';
 import { MERGE_LOCK } from './merge';
@@ -132,50 +131,45 @@ describe('readAhead', () => {
 });
 
 describe('sync reading one page ahead', () => {
-  let db: { name: string; url: string };
-  let orm: MikroORM;
+  const db = useTestDatabase();
   let root: string;
   let engine: MappingEngine;
   const pipelineOver = (pages: SourceRecord[][]) => {
     const source = pagedSource(pages);
-    const pipeline = new SyncPipeline(orm, engine, new Map([['src', { name: 'src', type: 'testsrc', system: 'crm', connector: source.connector }]]));
+    const pipeline = new SyncPipeline(db.orm, engine, new Map([['src', { name: 'src', type: 'testsrc', system: 'crm', connector: source.connector }]]));
     return { source, pipeline };
   };
-  const cursor = async () => (await sqlOne<{ cursor: string }>(orm, `select cursor from sync_state where connector = 'src' and stream = 'people'`))?.cursor ?? null;
-  const stored = async () => (await sqlRows<{ external_id: string }>(orm, `select external_id from source_record where connector = 'src' order by external_id`)).map((r) => r.external_id);
+  const cursor = async () => (await sqlOne<{ cursor: string }>(db.orm, `select cursor from sync_state where connector = 'src' and stream = 'people'`))?.cursor ?? null;
+  const stored = async () => (await sqlRows<{ external_id: string }>(db.orm, `select external_id from source_record where connector = 'src' order by external_id`)).map((r) => r.external_id);
 
   beforeAll(async () => {
-    db = await cloneTemplate();
-    orm = await openOrm(db.url);
     root = mkdtempSync(join(tmpdir(), 'junction-mappings-'));
     mkdirSync(join(root, 'testsrc'));
     writeFileSync(join(root, 'testsrc', 'people.jsonata'), PEOPLE_MAPPING);
     engine = new MappingEngine({ root });
   });
   afterAll(async () => {
-    await orm.close(true);
-    await dropDatabase(db.name);
     rmSync(root, { recursive: true, force: true });
   });
   beforeEach(async () => {
-    await sqlRows(orm, `truncate source_record, source_link, sync_state, sync_run, customer, audit_log, data_issue cascade`);
+    await sqlRows(db.orm, `truncate source_record, source_link, sync_state, sync_run, customer, audit_log, data_issue cascade`);
   });
 
   it('stages page 2 in its own transaction and reads page 3 ahead while page 1 waits to merge; writes nothing visible early, reads no further, maps each record once', async () => {
     const watched = new WatchedEngine({ root });
     const source = pagedSource([[person('a1', 'A1'), person('a2', 'A2')], [person('b1', 'B1')], [person('c1', 'C1')], [person('a3', 'A3')]]);
-    const pipeline = new SyncPipeline(orm, watched, new Map([['src', { name: 'src', type: 'testsrc', system: 'crm', connector: source.connector }]]));
+    const pipeline = new SyncPipeline(db.orm, watched, new Map([['src', { name: 'src', type: 'testsrc', system: 'crm', connector: source.connector }]]));
     // Hold the merge lock: page 1's transaction blocks in Merger.merge until it is released.
     const blocker = new Client({ connectionString: db.url });
     await blocker.connect();
     try {
       await blocker.query(`select pg_advisory_lock(${MERGE_LOCK})`);
       const run = pipeline.runStream('src', 'people', { trigger: 'cli', full: true });
-      await untilAdvisoryLockWaits(orm);
+      await untilAdvisoryLockWaits(db.orm);
       // Page 2's transaction stages its records and then waits (idle in transaction) for page 1's
       // commit; page 3 is fetched and mapped meanwhile. Without overlapping, none of this happens
       // before page 1 commits: these never resolve.
-      await untilStagedAndWaiting(orm, db.name);
+      await untilStagedAndWaiting(db.orm, db.name);
       await source.asked(3);
       await watched.mappedOnce('c1');
       expect(source.requested).toBe(3);
@@ -188,7 +182,7 @@ describe('sync reading one page ahead', () => {
       expect(await stored()).toEqual(['a1', 'a2', 'a3', 'b1', 'c1']);
       expect([...watched.mapped].sort()).toEqual(['a1', 'a2', 'a3', 'b1', 'c1']); // what was mapped ahead is not mapped again
       // Merged in page order: the audit rows of page 1 come before page 2's, page 2's before page 3's.
-      const order = await sqlRows<{ origin: string }>(orm, `select origin from audit_log order by id`);
+      const order = await sqlRows<{ origin: string }>(db.orm, `select origin from audit_log order by id`);
       expect(order.map((o) => o.origin.split(':').pop())).toEqual(['a1', 'a2', 'b1', 'c1', 'a3']);
     } finally {
       await blocker.end();
@@ -203,8 +197,8 @@ describe('sync reading one page ahead', () => {
       await blocker.query(`select pg_advisory_lock(${MERGE_LOCK})`);
       const abort = new AbortController();
       const run = pipeline.runStream('src', 'people', { trigger: 'cli', full: true, signal: abort.signal });
-      await untilAdvisoryLockWaits(orm);
-      await untilStagedAndWaiting(orm, db.name);
+      await untilAdvisoryLockWaits(db.orm);
+      await untilStagedAndWaiting(db.orm, db.name);
       abort.abort();
       await blocker.query(`select pg_advisory_unlock(${MERGE_LOCK})`);
       const r = await run;
@@ -218,9 +212,9 @@ describe('sync reading one page ahead', () => {
   });
 
   it('commits neither a failing page nor the page read ahead, keeps the cursor, and resumes without gaps or duplicates', async () => {
-    await sqlRows(orm, `create or replace function test_refuse_boom() returns trigger language plpgsql as $$
+    await sqlRows(db.orm, `create or replace function test_refuse_boom() returns trigger language plpgsql as $$
       begin if new.name = 'Boom' then raise exception 'refused by test'; end if; return new; end $$`);
-    await sqlRows(orm, `create trigger test_refuse_boom before insert on customer for each row execute function test_refuse_boom()`);
+    await sqlRows(db.orm, `create trigger test_refuse_boom before insert on customer for each row execute function test_refuse_boom()`);
     const pages = [[person('a1', 'A1'), person('a2', 'A2')], [person('b1', 'Boom'), person('b2', 'B2')], [person('c1', 'C1')]];
     try {
       const { source, pipeline } = pipelineOver(pages);
@@ -231,16 +225,16 @@ describe('sync reading one page ahead', () => {
       expect(await cursor()).toBe('page-1'); // ... and neither its cursor nor its records were written
       expect(await stored()).toEqual(['a1', 'a2']);
     } finally {
-      await sqlRows(orm, `drop trigger test_refuse_boom on customer`);
+      await sqlRows(db.orm, `drop trigger test_refuse_boom on customer`);
     }
     const { pipeline } = pipelineOver(pages);
     const second = await pipeline.runStream('src', 'people', { trigger: 'cli' });
     expect(second).toMatchObject({ status: 'SUCCEEDED', pages: 2, fetched: 3, merged: 3, unchanged: 0 });
     expect(await cursor()).toBe('page-3');
     expect(await stored()).toEqual(['a1', 'a2', 'b1', 'b2', 'c1']);
-    const links = await sqlRows<{ n: number; d: number }>(orm, `select count(*)::int n, count(distinct external_id)::int d from source_link where system = 'src'`);
+    const links = await sqlRows<{ n: number; d: number }>(db.orm, `select count(*)::int n, count(distinct external_id)::int d from source_link where system = 'src'`);
     expect(links[0]).toEqual({ n: 5, d: 5 });
-    expect((await sqlOne<{ n: number }>(orm, `select count(*)::int n from customer`))!.n).toBe(5);
+    expect((await sqlOne<{ n: number }>(db.orm, `select count(*)::int n from customer`))!.n).toBe(5);
   });
 
   it('decides what changed in the page\'s own transaction, whatever was mapped ahead', async () => {
@@ -253,12 +247,12 @@ describe('sync reading one page ahead', () => {
     ]);
     const r = await pipeline.runStream('src', 'people', { trigger: 'cli', full: true });
     expect(r).toMatchObject({ status: 'PARTIAL', pages: 3, fetched: 7, unchanged: 1, merged: 5, failed: 1 });
-    const ann = await sqlOne<{ id: string; name: string }>(orm, `select id, name from customer where phone = '+8613800138001'`);
+    const ann = await sqlOne<{ id: string; name: string }>(db.orm, `select id, name from customer where phone = '+8613800138001'`);
     expect(ann!.name).toBe('Anna');
-    const audit = await sqlRows<any>(orm, `select field, before, after from audit_log where entity_type = 'customer' and entity_id = ? and field = 'name'`, [ann!.id]);
+    const audit = await sqlRows<any>(db.orm, `select field, before, after from audit_log where entity_type = 'customer' and entity_id = ? and field = 'name'`, [ann!.id]);
     expect(audit).toEqual([{ field: 'name', before: 'Ann', after: 'Anna' }]);
     const version = engine.get('testsrc/people').version;
-    const rows = await sqlRows<any>(orm, `select external_id, status, error, mapping_version, mapped_at is not null as mapped from source_record order by external_id`);
+    const rows = await sqlRows<any>(db.orm, `select external_id, status, error, mapping_version, mapped_at is not null as mapped from source_record order by external_id`);
     expect(rows).toEqual([
       { external_id: 'a1', status: 'MERGED', error: null, mapping_version: version, mapped: true },
       { external_id: 'a2', status: 'MERGED', error: null, mapping_version: version, mapped: true },
@@ -269,7 +263,7 @@ describe('sync reading one page ahead', () => {
 
   it('does not map ahead what is already merged unchanged', async () => {
     const watched = new WatchedEngine({ root });
-    const run = (pages: SourceRecord[][]) => new SyncPipeline(orm, watched, new Map([['src', { name: 'src', type: 'testsrc', system: 'crm', connector: pagedSource(pages).connector }]]))
+    const run = (pages: SourceRecord[][]) => new SyncPipeline(db.orm, watched, new Map([['src', { name: 'src', type: 'testsrc', system: 'crm', connector: pagedSource(pages).connector }]]))
       .runStream('src', 'people', { trigger: 'cli', full: true });
     expect(await run([[person('a1', 'Ann'), person('a2', 'Bob')]])).toMatchObject({ status: 'SUCCEEDED', merged: 2 });
     watched.mapped.length = 0;
@@ -282,11 +276,11 @@ describe('sync reading one page ahead', () => {
     const { pipeline } = pipelineOver([[person('a1', 'Ann'), person('a2', 'Bob')], [noPhone('a1', 'Ann Lee'), noPhone('a3', 'Nobody')]]);
     const r = await pipeline.runStream('src', 'people', { trigger: 'cli', full: true });
     expect(r).toMatchObject({ status: 'PARTIAL', fetched: 4, merged: 3, failed: 1 });
-    expect(await sqlRows<any>(orm, `select phone, name from customer order by phone`)).toEqual([
+    expect(await sqlRows<any>(db.orm, `select phone, name from customer order by phone`)).toEqual([
       { phone: '+8613800138001', name: 'Ann Lee' },
       { phone: '+8613800138002', name: 'Bob' },
     ]);
-    const a3 = await sqlOne<any>(orm, `select status, error from source_record where external_id = 'a3'`);
+    const a3 = await sqlOne<any>(db.orm, `select status, error from source_record where external_id = 'a3'`);
     expect(a3).toMatchObject({ status: 'FAILED', error: { code: 'MISSING_KEY' } });
   });
 
@@ -294,7 +288,7 @@ describe('sync reading one page ahead', () => {
     const { pipeline } = pipelineOver([[person('a1', 'Ann'), person('bad', 'Bad', 'not-a-phone')]]);
     const r = await pipeline.runStream('src', 'people', { trigger: 'cli', full: true });
     expect(r).toMatchObject({ status: 'PARTIAL', fetched: 2, merged: 1, failed: 1 });
-    const bad = await sqlOne<any>(orm, `select status, error, mapping_version, mapped_at is not null as mapped from source_record where external_id = 'bad'`);
+    const bad = await sqlOne<any>(db.orm, `select status, error, mapping_version, mapped_at is not null as mapped from source_record where external_id = 'bad'`);
     expect(bad).toMatchObject({ status: 'FAILED', mapping_version: engine.get('testsrc/people').version, mapped: true });
     expect(bad.error.message).toMatch(/phone/i);
     // Fetched again unchanged, a FAILED record is tried again (only MERGED ones are skipped).

@@ -6,12 +6,11 @@
  */
 import type { MikroORM } from '@mikro-orm/postgresql';
 import type { Redis } from 'ioredis';
-import { openOrm } from '../db/orm';
 import { sqlRows } from '../db/sql';
 import { pgDate } from '../graph/types/scalars';
 import { MappingStore } from '../mapping/store';
 import { startWorkerRuntime } from '../cli/worker';
-import { cloneTemplate, dropDatabase } from '../../tests/support/databases';
+import { useTestDatabase } from '../../tests/support/databases';
 import { cleanQueuePrefix, eventually, testQueuePrefix, TEST_REDIS_URL } from '../../tests/support/queues';
 import { gatedSource, GatedSource } from '../../tests/support/sync';
 import { lockStream, LockOptions, StreamLock, streamLockHolder, tryLockStream as tryLock, withStreamLock } from './lock';
@@ -19,8 +18,7 @@ import { SyncPipeline } from './pipeline';
 import { applySchedules, createSyncQueue, enqueueSync, redisConnection, SyncQueue, SYNC_JOB } from './queue';
 import { startSyncWorker, SyncWorker } from './worker';
 
-let db: { name: string; url: string };
-let orm: MikroORM;
+const db = useTestDatabase();
 let source: GatedSource;
 let pipeline: SyncPipeline;
 let prefix: string;
@@ -36,21 +34,13 @@ async function tryLockStream(o: MikroORM, connector: string, stream: string, opt
   return lock;
 }
 
-const runs = () => sqlRows<any>(orm, `select id, connector, stream, mode, status, trigger, started_at, finished_at, fetched, merged, failed, error from sync_run order by id`);
+const runs = () => sqlRows<any>(db.orm, `select id, connector, stream, mode, status, trigger, started_at, finished_at, fetched, merged, failed, error from sync_run order by id`);
 
-beforeAll(async () => {
-  db = await cloneTemplate();
-  orm = await openOrm(db.url);
-});
-afterAll(async () => {
-  await orm.close(true);
-  await dropDatabase(db.name);
-});
 beforeEach(async () => {
-  await sqlRows(orm, 'delete from sync_run');
-  await sqlRows(orm, 'delete from source_record'); // every test's records count as new
+  await sqlRows(db.orm, 'delete from sync_run');
+  await sqlRows(db.orm, 'delete from source_record'); // every test's records count as new
   source = gatedSource('src');
-  pipeline = new SyncPipeline(orm, source.engine, source.instances);
+  pipeline = new SyncPipeline(db.orm, source.engine, source.instances);
   prefix = testQueuePrefix();
   connection = redisConnection(TEST_REDIS_URL);
   queue = createSyncQueue({ connection, prefix });
@@ -67,7 +57,7 @@ afterEach(async () => {
 });
 
 function start(opts: { concurrency?: number; busyDelayMs?: number } = {}): SyncWorker {
-  worker = startSyncWorker({ connection: TEST_REDIS_URL, prefix, orm, pipeline, instances: source.instances, concurrency: opts.concurrency ?? 2, busyDelayMs: opts.busyDelayMs ?? 200 });
+  worker = startSyncWorker({ connection: TEST_REDIS_URL, prefix, orm: db.orm, pipeline, instances: source.instances, concurrency: opts.concurrency ?? 2, busyDelayMs: opts.busyDelayMs ?? 200 });
   return worker;
 }
 
@@ -85,22 +75,22 @@ describe('sync worker', () => {
     expect(run).toMatchObject({ connector: 'src', stream: 'people', mode: 'incremental', status: 'SUCCEEDED', trigger: 'api', fetched: 3, merged: 3, failed: 0 });
     const done = (await queue.getJob(job.jobId))!;
     expect(done.returnvalue).toMatchObject({ runId: String(run.id), status: 'SUCCEEDED', fetched: 3, merged: 3 });
-    const customers = await sqlRows<any>(orm, `select count(*)::int n from customer where phone like '+86138001380%'`);
+    const customers = await sqlRows<any>(db.orm, `select count(*)::int n from customer where phone like '+86138001380%'`);
     expect(customers[0].n).toBe(3);
   });
 
   it('runs `prepare` before each run: admin-saved mapping versions apply to queued syncs', async () => {
-    const store = new MappingStore(orm, source.engine);
-    worker = startSyncWorker({ connection: TEST_REDIS_URL, prefix, orm, pipeline, instances: source.instances, prepare: () => store.loadActive() });
-    await sqlRows(orm, `insert into mapping_version (name, version, source, created_by, active) values ('testsrc/people', 3, ?, 'test', true)`,
+    const store = new MappingStore(db.orm, source.engine);
+    worker = startSyncWorker({ connection: TEST_REDIS_URL, prefix, orm: db.orm, pipeline, instances: source.instances, prepare: () => store.loadActive() });
+    await sqlRows(db.orm, `insert into mapping_version (name, version, source, created_by, active) values ('testsrc/people', 3, ?, 'test', true)`,
       ['{ "entity": "customer", "phone": phone, "name": "Saved " & name }']);
     try {
       const job = await enqueueSync(queue, { connector: 'src', stream: 'people', full: true, trigger: 'api' });
       expect(await finished(job.jobId)).toBe('completed');
-      const names = await sqlRows<any>(orm, `select name from customer where phone like '+86138001380%' order by phone`);
+      const names = await sqlRows<any>(db.orm, `select name from customer where phone like '+86138001380%' order by phone`);
       expect(names.map((n) => n.name)).toEqual(['Saved Person 0 (read 1)', 'Saved Person 1 (read 1)', 'Saved Person 2 (read 1)']);
     } finally {
-      await sqlRows(orm, `delete from mapping_version where name = 'testsrc/people'`);
+      await sqlRows(db.orm, `delete from mapping_version where name = 'testsrc/people'`);
     }
   });
 
@@ -179,11 +169,11 @@ describe('one run per stream at a time', () => {
 
   it('never runs the same stream in two workers at once, nor alongside a CLI-style run', async () => {
     // The CLI holds the stream: a second worker process is simulated by a second worker.
-    const cli = await tryLockStream(orm, 'src', 'people', { holder: 'junction sync' });
+    const cli = await tryLockStream(db.orm, 'src', 'people', { holder: 'junction sync' });
     expect(cli).not.toBeNull();
-    expect((await streamLockHolder(orm, 'src', 'people'))?.applicationName).toBe('junction sync sync src/people');
+    expect((await streamLockHolder(db.orm, 'src', 'people'))?.applicationName).toBe('junction sync sync src/people');
     const w1 = start({ concurrency: 2, busyDelayMs: 100 });
-    const w2 = startSyncWorker({ connection: TEST_REDIS_URL, prefix, orm, pipeline, instances: source.instances, concurrency: 2, busyDelayMs: 100 });
+    const w2 = startSyncWorker({ connection: TEST_REDIS_URL, prefix, orm: db.orm, pipeline, instances: source.instances, concurrency: 2, busyDelayMs: 100 });
     try {
       const a = await queue.add(SYNC_JOB, { connector: 'src', stream: 'people', full: false, trigger: 'api' });
       const b = await queue.add(SYNC_JOB, { connector: 'src', stream: 'people', full: true, trigger: 'api' });
@@ -206,17 +196,17 @@ describe('one run per stream at a time', () => {
   });
 
   it('lets a waiting lock (CLI) through only when the running one is released; other streams are not blocked', async () => {
-    const first = await tryLockStream(orm, 'src', 'people');
+    const first = await tryLockStream(db.orm, 'src', 'people');
     expect(first).not.toBeNull();
-    expect(await tryLockStream(orm, 'src', 'people')).toBeNull();
-    const other = await withStreamLock(orm, 'src', 'other', async () => 'ran');
+    expect(await tryLockStream(db.orm, 'src', 'people')).toBeNull();
+    const other = await withStreamLock(db.orm, 'src', 'other', async () => 'ran');
     expect(other).toEqual({ ran: true, value: 'ran' });
-    const busy = await withStreamLock(orm, 'src', 'people', async () => 'ran');
+    const busy = await withStreamLock(db.orm, 'src', 'people', async () => 'ran');
     expect(busy).toEqual({ ran: false });
 
     let waited = false;
     let got = false;
-    const waiting = lockStream(orm, 'src', 'people', { pollMs: 50, onWait: () => { waited = true; } }).then((l) => { got = true; held.push(l); return l; });
+    const waiting = lockStream(db.orm, 'src', 'people', { pollMs: 50, onWait: () => { waited = true; } }).then((l) => { got = true; held.push(l); return l; });
     await eventually(async () => waited, 10_000, 'the second taker to wait');
     await new Promise((r) => setTimeout(r, 200));
     expect(got).toBe(false);
@@ -225,16 +215,16 @@ describe('one run per stream at a time', () => {
     expect(got).toBe(true);
     await second.release();
     // Released for good: free again.
-    const again = await tryLockStream(orm, 'src', 'people');
+    const again = await tryLockStream(db.orm, 'src', 'people');
     expect(again).not.toBeNull();
     await again!.release();
   });
 
   it('stops waiting for a lock when asked to', async () => {
-    expect(await tryLockStream(orm, 'src', 'people')).not.toBeNull();
+    expect(await tryLockStream(db.orm, 'src', 'people')).not.toBeNull();
     const stop = new AbortController();
     let waited = false;
-    const waiting = lockStream(orm, 'src', 'people', { pollMs: 50, signal: stop.signal, onWait: () => { waited = true; } });
+    const waiting = lockStream(db.orm, 'src', 'people', { pollMs: 50, signal: stop.signal, onWait: () => { waited = true; } });
     await eventually(async () => waited, 10_000, 'the taker to wait');
     stop.abort(new Error('interrupted'));
     await expect(waiting).rejects.toThrow('interrupted');
@@ -244,20 +234,20 @@ describe('one run per stream at a time', () => {
 describe('junction worker runtime', () => {
   it('applies the schedules, processes jobs with saved mappings applied, and closes', async () => {
     const runtime = await startWorkerRuntime({
-      orm, redisUrl: TEST_REDIS_URL, prefix, engine: source.engine, concurrency: 1,
+      orm: db.orm, redisUrl: TEST_REDIS_URL, prefix, engine: source.engine, concurrency: 1,
       setup: { source: 'test', instances: source.instances, schedules: [{ connector: 'src', stream: 'people', spec: { pattern: '0 3 * * *', tz: 'Asia/Shanghai' } }] },
     });
     try {
       expect(runtime.applied).toEqual({ upserted: ['sync:src/people'], removed: [] });
       expect(await queue.getJobScheduler('sync:src/people')).toMatchObject({ pattern: '0 3 * * *', tz: 'Asia/Shanghai' });
-      await sqlRows(orm, `insert into mapping_version (name, version, source, created_by, active) values ('testsrc/people', 1, ?, 'test', true)`,
+      await sqlRows(db.orm, `insert into mapping_version (name, version, source, created_by, active) values ('testsrc/people', 1, ?, 'test', true)`,
         ['{ "entity": "customer", "phone": phone, "name": "Runtime " & name }']);
       const job = await enqueueSync(queue, { connector: 'src', stream: 'people', full: true, trigger: 'api' });
       expect(await finished(job.jobId)).toBe('completed');
-      const [c] = await sqlRows<any>(orm, `select name from customer where phone = '+8613800138000'`);
+      const [c] = await sqlRows<any>(db.orm, `select name from customer where phone = '+8613800138000'`);
       expect(c.name).toBe('Runtime Person 0 (read 1)');
     } finally {
-      await sqlRows(orm, `delete from mapping_version where name = 'testsrc/people'`);
+      await sqlRows(db.orm, `delete from mapping_version where name = 'testsrc/people'`);
       await runtime.close();
     }
     expect(await runtime.sync.worker.isRunning()).toBe(false);
@@ -278,7 +268,7 @@ describe('worker shutdown', () => {
     expect(back.attemptsMade).toBe(0);
     expect((await runs()).map((r) => [r.status, r.error])).toEqual([['FAILED', 'worker shutting down']]);
     // The lock went with the run.
-    const lock = await tryLockStream(orm, 'src', 'people');
+    const lock = await tryLockStream(db.orm, 'src', 'people');
     expect(lock).not.toBeNull();
     await lock!.release();
 
