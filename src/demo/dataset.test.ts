@@ -1,11 +1,10 @@
 import type { MikroORM } from '@mikro-orm/postgresql';
-import { openOrm } from '../db/orm';
 import { sqlRows } from '../db/sql';
 import { normalizePhone, normalizeSerial } from '../identity/normalize';
 import { isAllowedTransition } from '../tickets/rules';
 import { nextTicketNumber } from '../tickets/ticket-number';
 import { OPEN_STATUSES, TicketPriority, TicketStatus } from '../tickets/ticket-enums';
-import { cloneTemplate, dropDatabase } from '../../tests/support/databases';
+import { useTestDatabase } from '../../tests/support/databases';
 import {
   DEMO_FIRST_MODEL, DEMO_FIRST_NAME, DEMO_FIRST_PHONE, DEMO_FIRST_TICKET, DEMO_NOW, DEMO_TODAY, DEMO_WAREHOUSES,
   DemoDataset, generateDemoDataset,
@@ -78,20 +77,13 @@ describe('demo data set: generation', () => {
 });
 
 describe('demo data set: loading', () => {
-  let orm: MikroORM;
-  let db: { name: string; url: string };
+  const db = useTestDatabase();
   let ds: DemoDataset;
   let summary: DemoSummary;
 
   beforeAll(async () => {
-    db = await cloneTemplate();
-    orm = await openOrm(db.url);
     ds = generateDemoDataset();
-    summary = await loadDemoData(orm);
-  });
-  afterAll(async () => {
-    await orm?.close(true);
-    if (db) await dropDatabase(db.name);
+    summary = await loadDemoData(db.orm);
   });
 
   it('writes every record and reports the counts', async () => {
@@ -102,33 +94,33 @@ describe('demo data set: loading', () => {
     expect(summary.total.spareParts).toBeGreaterThanOrEqual(15);
     expect(summary.total.dataIssues).toBeGreaterThanOrEqual(1);
     expect(summary.total.ticketEvents).toBeGreaterThan(150);
-    const db = {
-      customers: await countOf(orm, 'customer'),
-      devices: await countOf(orm, 'device'),
-      telemetry: await countOf(orm, 'telemetry'),
-      purchases: await countOf(orm, 'purchase'),
-      spareParts: await countOf(orm, 'spare_part'),
-      partCompatibility: await countOf(orm, 'part_compatibility'),
-      stock: await countOf(orm, 'stock'),
-      tickets: await countOf(orm, 'ticket'),
-      ticketEvents: await countOf(orm, 'ticket_event'),
-      ticketAudit: await countOf(orm, 'audit_log'),
-      sourceLinks: await countOf(orm, 'source_link'),
-      dataIssues: await countOf(orm, 'data_issue'),
-      ticketCounters: await countOf(orm, 'ticket_number_counter'),
+    const stored = {
+      customers: await countOf(db.orm, 'customer'),
+      devices: await countOf(db.orm, 'device'),
+      telemetry: await countOf(db.orm, 'telemetry'),
+      purchases: await countOf(db.orm, 'purchase'),
+      spareParts: await countOf(db.orm, 'spare_part'),
+      partCompatibility: await countOf(db.orm, 'part_compatibility'),
+      stock: await countOf(db.orm, 'stock'),
+      tickets: await countOf(db.orm, 'ticket'),
+      ticketEvents: await countOf(db.orm, 'ticket_event'),
+      ticketAudit: await countOf(db.orm, 'audit_log'),
+      sourceLinks: await countOf(db.orm, 'source_link'),
+      dataIssues: await countOf(db.orm, 'data_issue'),
+      ticketCounters: await countOf(db.orm, 'ticket_number_counter'),
     };
-    expect(db).toEqual(summary.total);
+    expect(stored).toEqual(summary.total);
     expect(summary.samples).toEqual(ds.samples);
   });
 
   it('has tickets in every status and every priority', async () => {
-    const rows = await sqlRows<{ status: string; n: number }>(orm, `select status, count(*)::int as n from ticket group by status`);
+    const rows = await sqlRows<{ status: string; n: number }>(db.orm, `select status, count(*)::int as n from ticket group by status`);
     const byStatus = Object.fromEntries(rows.map((r) => [r.status, Number(r.n)]));
     for (const s of Object.values(TicketStatus)) expect(byStatus[s]).toBeGreaterThan(0);
-    const pr = await sqlRows<{ priority: string }>(orm, `select distinct priority from ticket`);
+    const pr = await sqlRows<{ priority: string }>(db.orm, `select distinct priority from ticket`);
     expect(pr.map((r) => r.priority).sort()).toEqual(Object.values(TicketPriority).sort());
     const cats = await sqlRows<{ n: number }>(
-      orm,
+      db.orm,
       `select count(*)::int as n from ticket where category_l1 is null or category_l2 is null or category_l3 is null or fault = ''`,
     );
     expect(Number(cats[0].n)).toBe(0);
@@ -136,19 +128,19 @@ describe('demo data set: loading', () => {
 
   it('tells the first customer story: 张伟, +8613800138000, ≥3 devices, T20260218-8892 on the KFR-72LW/N8HR3', async () => {
     const [first] = await sqlRows<{ id: string; name: string; tier: string; min_id: string }>(
-      orm,
+      db.orm,
       `select c.id, c.name, c.tier, (select min(id) from customer) as min_id from customer c where c.phone = ?`,
       [DEMO_FIRST_PHONE],
     );
     expect(first).toMatchObject({ name: DEMO_FIRST_NAME, tier: 'VIP' });
     expect(String(first.id)).toBe(String(first.min_id));
-    const devices = await sqlRows<{ model: string; serial: string }>(orm, `select model, serial from device where owner_id = ? order by id`, [first.id]);
+    const devices = await sqlRows<{ model: string; serial: string }>(db.orm, `select model, serial from device where owner_id = ? order by id`, [first.id]);
     expect(devices.length).toBeGreaterThanOrEqual(3);
     expect(devices.map((d) => d.model)).toContain(DEMO_FIRST_MODEL);
     expect(devices[0].serial).toBe(summary.samples.serial);
 
     const [ticket] = await sqlRows<{ customer_id: string; model: string; serial: string; status: string; category_l1: string }>(
-      orm,
+      db.orm,
       `select t.customer_id, d.model, d.serial, t.status, t.category_l1 from ticket t join device d on d.id = t.device_id where t.number = ?`,
       [DEMO_FIRST_TICKET],
     );
@@ -158,7 +150,7 @@ describe('demo data set: loading', () => {
     expect(summary.samples.ticketNumber).toBe(DEMO_FIRST_TICKET);
 
     const [open] = await sqlRows<{ status: string; serial: string; alerts: string[] }>(
-      orm,
+      db.orm,
       `select t.status, d.serial, m.alerts from ticket t join device d on d.id = t.device_id join telemetry m on m.device_id = d.id
        where t.number = ?`,
       [summary.samples.openTicketNumber],
@@ -168,7 +160,7 @@ describe('demo data set: loading', () => {
     expect(open.alerts).toContain('E1');
 
     const [order] = await sqlRows<{ n: number }>(
-      orm,
+      db.orm,
       `select count(*)::int as n from purchase p join device d on d.id = p.device_id
        where p.order_number = ? and d.serial = ? and p.customer_id = ?`,
       [summary.samples.orderNumber, summary.samples.serial, first.id],
@@ -177,25 +169,25 @@ describe('demo data set: loading', () => {
   });
 
   it('stores only E.164 phones and normalized serials', async () => {
-    const phones = await sqlRows<{ phone: string }>(orm, `select phone from customer`);
+    const phones = await sqlRows<{ phone: string }>(db.orm, `select phone from customer`);
     expect(phones).toHaveLength(40);
     for (const { phone } of phones) {
       expect(phone).toMatch(/^\+861\d{10}$/);
       expect(normalizePhone(phone)).toBe(phone);
     }
-    const serials = await sqlRows<{ serial: string }>(orm, `select serial from device`);
+    const serials = await sqlRows<{ serial: string }>(db.orm, `select serial from device`);
     expect(serials).toHaveLength(80);
     for (const { serial } of serials) expect(normalizeSerial(serial)).toBe(serial);
   });
 
   it('keeps each ticket history consistent with its status, fields and version', async () => {
     const tickets = await sqlRows<any>(
-      orm,
+      db.orm,
       `select id, number, status, solution, blocking_reason, resolved_at, closed_at, eta, version, created_at, created_by, updated_at
        from ticket order by id`,
     );
     const events = await sqlRows<any>(
-      orm,
+      db.orm,
       `select ticket_id, type, from_status, to_status, origin, actor, at, changes from ticket_event order by ticket_id, id`,
     );
     const byTicket = new Map<string, any[]>();
@@ -241,7 +233,7 @@ describe('demo data set: loading', () => {
       }
     }
     const [audit] = await sqlRows<{ n: number }>(
-      orm,
+      db.orm,
       `select count(*)::int as n from audit_log a join ticket t on t.id = a.entity_id where a.entity_type = 'ticket' and a.origin = 'demo'`,
     );
     expect(Number(audit.n)).toBe(summary.total.ticketAudit);
@@ -249,7 +241,7 @@ describe('demo data set: loading', () => {
 
   it('links every record to where it came from, with per-field lineage', async () => {
     const missing = await sqlRows<{ what: string; n: number }>(
-      orm,
+      db.orm,
       `select 'customer' as what, count(*)::int as n from customer c where not exists (
          select 1 from source_link s where s.entity_type = 'customer' and s.entity_id = c.id and s.system = 'crm' and s.stream = 'accounts'
            and s.external_id = junction_field_lineage(c.lineage, 'name') ->> 'externalId')
@@ -271,7 +263,7 @@ describe('demo data set: loading', () => {
     );
     expect(Object.fromEntries(missing.map((r) => [r.what, Number(r.n)]))).toEqual({ customer: 0, device: 0, purchase: 0, telemetry: 0, lineage: 0 });
     const [first] = await sqlRows<{ external_id: string }>(
-      orm,
+      db.orm,
       `select s.external_id from source_link s join customer c on c.id = s.entity_id
        where s.entity_type = 'customer' and s.system = 'crm' and c.phone = ?`,
       [DEMO_FIRST_PHONE],
@@ -281,24 +273,24 @@ describe('demo data set: loading', () => {
 
   it('has parts with model (and firmware) compatibility and stock in the demo warehouses', async () => {
     const compat = await sqlRows<{ model: string; firmware_prefix: string; name: string }>(
-      orm,
+      db.orm,
       `select pc.model, pc.firmware_prefix, s.name from part_compatibility pc join spare_part s on s.id = pc.part_id`,
     );
     expect(compat.some((c) => c.model === DEMO_FIRST_MODEL && c.name === '压缩机')).toBe(true);
     expect(compat.some((c) => c.firmware_prefix !== '')).toBe(true);
     const stock = await sqlRows<{ warehouse: string; parts: number }>(
-      orm,
+      db.orm,
       `select warehouse, count(distinct part_id)::int as parts from stock group by warehouse`,
     );
     for (const s of stock) expect(DEMO_WAREHOUSES).toContain(s.warehouse);
     expect(stock.length).toBeGreaterThanOrEqual(2);
     const [thin] = await sqlRows<{ n: number }>(
-      orm,
+      db.orm,
       `select count(*)::int as n from spare_part p where (select count(*) from stock s where s.part_id = p.id) < 2`,
     );
     expect(Number(thin.n)).toBe(0);
     const [warranty] = await sqlRows<{ expired: number; valid: number }>(
-      orm,
+      db.orm,
       `select count(*) filter (where warranty_end < ?::date)::int as expired, count(*) filter (where warranty_end >= ?::date)::int as valid
        from device`,
       [DEMO_TODAY, DEMO_TODAY],
@@ -309,7 +301,7 @@ describe('demo data set: loading', () => {
 
   it('records an open name mismatch between CRM and ERP, with evidence', async () => {
     const [issue] = await sqlRows<{ state: string; entity_type: string; entity_id: string; evidence: any; phone: string }>(
-      orm,
+      db.orm,
       `select i.state, i.entity_type, i.entity_id, i.evidence, c.phone from data_issue i join customer c on c.id = i.entity_id
        where i.kind = 'NAME_MISMATCH'`,
     );
@@ -322,7 +314,7 @@ describe('demo data set: loading', () => {
 
   it('sets ticket counters so tickets opened later on a demo day get fresh numbers', async () => {
     const [behind] = await sqlRows<{ n: number }>(
-      orm,
+      db.orm,
       `select count(*)::int as n from ticket t where not exists (
          select 1 from ticket_number_counter c
          where c.day = to_date(substr(t.number, 2, 8), 'YYYYMMDD') and c.last >= substr(t.number, 11)::int)`,
@@ -331,7 +323,7 @@ describe('demo data set: loading', () => {
     // The real numbering path, rolled back so the data stays as loaded.
     let next = '';
     await expect(
-      orm.em.fork().transactional(async (em) => {
+      db.orm.em.fork().transactional(async (em) => {
         next = await nextTicketNumber(em as any, new Date('2026-02-18T06:00:00Z'));
         throw new Error('roll back');
       }),
@@ -342,43 +334,33 @@ describe('demo data set: loading', () => {
   });
 
   it('changes nothing when run again', async () => {
-    const before = await snapshot(orm);
-    const again = await loadDemoData(orm);
+    const before = await snapshot(db.orm);
+    const again = await loadDemoData(db.orm);
     expect(again.alreadyLoaded).toBe(true);
     expect(Object.values(again.inserted).every((n) => n === 0)).toBe(true);
-    expect(await snapshot(orm)).toEqual(before);
+    expect(await snapshot(db.orm)).toEqual(before);
   });
 
   it('rolls back everything when one record cannot be placed', async () => {
-    const before = await snapshot(orm);
+    const before = await snapshot(db.orm);
     const broken = generateDemoDataset();
     const newcomer = { ...broken.customers[1], phone: '+8613912345678', rawPhone: '13912345678', crmId: '0015g00000ZZZZZZZZ' };
     broken.customers.push(newcomer);
     broken.devices.push({ ...broken.devices[5], serial: 'ORPHAN0001', ownerPhone: '+8613000000000' });
-    await expect(loadDemoData(orm, broken)).rejects.toThrow(/incomplete.*devices: 80 of 81/);
-    expect(await snapshot(orm)).toEqual(before);
+    await expect(loadDemoData(db.orm, broken)).rejects.toThrow(/incomplete.*devices: 80 of 81/);
+    expect(await snapshot(db.orm)).toEqual(before);
   });
 });
 
 describe('demo data set: concurrent loads', () => {
-  let orm: MikroORM;
-  let db: { name: string; url: string };
-
-  beforeAll(async () => {
-    db = await cloneTemplate();
-    orm = await openOrm(db.url);
-  });
-  afterAll(async () => {
-    await orm?.close(true);
-    if (db) await dropDatabase(db.name);
-  });
+  const db = useTestDatabase();
 
   it('two loaders started together leave exactly one copy', async () => {
-    const [a, b] = await Promise.all([loadDemoData(orm), loadDemoData(orm)]);
+    const [a, b] = await Promise.all([loadDemoData(db.orm), loadDemoData(db.orm)]);
     expect([a.alreadyLoaded, b.alreadyLoaded].sort()).toEqual([false, true]);
     expect(a.inserted.tickets + b.inserted.tickets).toBe(150);
-    expect(await countOf(orm, 'customer')).toBe(40);
-    expect(await countOf(orm, 'ticket')).toBe(150);
-    expect(await countOf(orm, 'ticket_event')).toBe(a.total.ticketEvents);
+    expect(await countOf(db.orm, 'customer')).toBe(40);
+    expect(await countOf(db.orm, 'ticket')).toBe(150);
+    expect(await countOf(db.orm, 'ticket_event')).toBe(a.total.ticketEvents);
   });
 });

@@ -4,13 +4,11 @@
  * nothing; --atomic is all or nothing; rows are parsed the ways people write them.
  */
 import { readFileSync, writeFileSync } from 'fs';
-import type { MikroORM } from '@mikro-orm/postgresql';
 import ExcelJS from 'exceljs';
-import { openOrm } from '../db/orm';
 import { sqlOne, sqlRows } from '../db/sql';
 import { MappingEngine } from '../mapping/engine';
 import { TicketService } from '../tickets/ticket-service';
-import { cloneTemplate, dropDatabase } from '../../tests/support/databases';
+import { useTestDatabase } from '../../tests/support/databases';
 import { scratchDir, tableCounts, writeWorkbook } from '../../tests/support/excel';
 import { unzip, zip } from '../../tests/support/zip';
 import { Merger } from '../sync/merge';
@@ -23,19 +21,14 @@ import { claimRows } from './row-claims';
 import { rowKey } from './row-key';
 import { ResultLine, readLines, writeResultWorkbook } from './results';
 
-let orm: MikroORM;
-let db: { name: string; url: string };
+const db = useTestDatabase();
 let importer: ExcelImporter;
 const dir = scratchDir();
 
 beforeAll(async () => {
-  db = await cloneTemplate();
-  orm = await openOrm(db.url);
-  importer = new ExcelImporter(orm, new MappingEngine(), new TicketService(orm));
+  importer = new ExcelImporter(db.orm, new MappingEngine(), new TicketService(db.orm));
 });
 afterAll(async () => {
-  await orm.close(true);
-  await dropDatabase(db.name);
   dir.remove();
 });
 
@@ -58,7 +51,7 @@ async function deviceWorkbook(name: string, rows: unknown[][]): Promise<string> 
 
 /** A refused file: the error names what it should, and not one row was written anywhere. */
 async function expectRefused(file: string, template: string, expected: { code: string; sheet?: string | null; row?: number | null; column?: string | null; message: RegExp }) {
-  const before = await tableCounts(orm);
+  const before = await tableCounts(db.orm);
   const { s } = await run(file, template);
   expect(s.status).toBe('FAILED');
   expect(s.committed).toBe(false);
@@ -68,7 +61,7 @@ async function expectRefused(file: string, template: string, expected: { code: s
   if (expected.column !== undefined) expect(s.error!.column).toBe(expected.column);
   expect(s.error!.message).toMatch(expected.message);
   expect(s.error!.message.startsWith(file.split('/').pop()!)).toBe(true);
-  expect(await tableCounts(orm)).toEqual(before);
+  expect(await tableCounts(db.orm)).toEqual(before);
   return s;
 }
 
@@ -179,7 +172,7 @@ describe('bad files', () => {
   });
 
   it('rows that repeat: the repeat is reported with the row it repeats and imported once', async () => {
-    const before = await tableCounts(orm);
+    const before = await tableCounts(db.orm);
     const file = await deviceWorkbook('repeats.xlsx', [
       ['SNREP1', 'KFR', '13800138001', '王一', null, null],
       ['SNREP2', 'KFR', '13800138001', '王一', null, null],
@@ -192,7 +185,7 @@ describe('bad files', () => {
     expect(lines[2].error).toMatch(/repeats row 2/);
     expect(lines[3]).toMatchObject({ row: 5, status: 'FAILED', errors: [{ code: 'DUPLICATE_KEY', column: 'A', header: '设备序列号' }] });
     expect(lines[3].error).toMatch(/设备序列号 \(column A\): SNREP2 is also in row 3/);
-    const after = await tableCounts(orm);
+    const after = await tableCounts(db.orm);
     expect(after.device - before.device).toBe(2);
     expect(after.customer - before.customer).toBe(1);
   });
@@ -220,19 +213,19 @@ describe('rows', () => {
     expect(lines[2]).toMatchObject({ row: 4, status: 'FAILED', errors: [{ code: 'NO_CACHED_VALUE', column: 'E' }] });
     // C5:C6 and D5:D6 are merged: row 6 gets the owner of row 5.
     expect(dev(lines[4])).toMatchObject({ serial: 'SN-A5', owner: { phone: '+8613800138003' } });
-    const owner = await sqlOne<{ phone: string }>(orm, `select c.phone from device d join customer c on c.id = d.owner_id where d.serial = 'SN-A5'`);
+    const owner = await sqlOne<{ phone: string }>(db.orm, `select c.phone from device d join customer c on c.id = d.owner_id where d.serial = 'SN-A5'`);
     expect(owner!.phone).toBe('+8613800138003');
   });
 
   it('lineage names the file and row; the audit log has the change', async () => {
     const file = await deviceWorkbook('lineage.xlsx', [['SN-LIN', 'KFR-LIN', '13800138004', '赵五', null, null]]);
     await run(file, 'devices');
-    const d = await sqlOne<{ lineage: any }>(orm, `select junction_lineage(lineage) as lineage from device where serial = 'SN-LIN'`);
+    const d = await sqlOne<{ lineage: any }>(db.orm, `select junction_lineage(lineage) as lineage from device where serial = 'SN-LIN'`);
     expect(d!.lineage.model).toMatchObject({ system: 'excel', stream: 'devices', externalId: 'lineage.xlsx#设备!2' });
-    const links = await sqlRows(orm, `select * from source_link where system = 'excel' and external_id = 'lineage.xlsx#设备!2'`);
+    const links = await sqlRows(db.orm, `select * from source_link where system = 'excel' and external_id = 'lineage.xlsx#设备!2'`);
     expect(links.map((l: any) => l.entity_type).sort()).toEqual(['customer', 'device']);
     // A new device is one creation row holding every value set.
-    const audit = await sqlRows<any>(orm, `select * from audit_log where origin like '%lineage.xlsx#设备!2' and entity_type = 'device'`);
+    const audit = await sqlRows<any>(db.orm, `select * from audit_log where origin like '%lineage.xlsx#设备!2' and entity_type = 'device'`);
     expect(audit).toHaveLength(1);
     expect(audit[0]).toMatchObject({ field: '(created)', before: null, after: { serial: 'SN-LIN', model: 'KFR-LIN' } });
   });
@@ -278,7 +271,7 @@ describe('batches mapped ahead of their merge', () => {
       expect(lines[2]).toMatchObject({ row: 4, filled: ['customerName'], records: [{ entity: 'customer', name: '布一' }, { entity: 'device', serial: 'SN-BLOOM3' }] });
       // Fills inside the file's transaction (on its EntityManager, not the ORM): the second batch's
       // row 4 only; row 5's serial and phone are new to the file, it keeps the fill read ahead.
-      const inside = fills.mock.calls.filter((c) => c[0] !== orm).map((c) => c[2].map((r) => r.fields.serial));
+      const inside = fills.mock.calls.filter((c) => c[0] !== db.orm).map((c) => c[2].map((r) => r.fields.serial));
       expect(inside).toEqual([['SN-BLOOM3']]);
     } finally {
       fills.mockRestore();
@@ -293,7 +286,7 @@ describe('batches mapped ahead of their merge', () => {
     ]);
     const { s, lines } = await run(file, 'devices', { batchSize: 1 });
     expect(s).toMatchObject({ status: 'SUCCEEDED', imported: 2 });
-    const name = (await sqlOne<{ name: string }>(orm, `select name from customer where phone = '+8613800138103'`))!.name;
+    const name = (await sqlOne<{ name: string }>(db.orm, `select name from customer where phone = '+8613800138103'`))!.name;
     expect(name).toBe('新名');
     expect(lines[1]).toMatchObject({ row: 3, filled: ['customerName'], records: [{ entity: 'customer', name: '新名' }, { entity: 'device', serial: 'SN-AHEAD6' }] });
   });
@@ -343,14 +336,14 @@ describe('batches mapped ahead of their merge', () => {
   });
 
   it('a file refused part way still lists the rows read before it, NOT_IMPORTED', async () => {
-    const before = await tableCounts(orm);
+    const before = await tableCounts(db.orm);
     const far: unknown[] = ['SN-AHEAD11', 'KFR', '13800138105', '乙'];
     far[299] = 'x';
     const file = await deviceWorkbook('ahead-refused.xlsx', [['SN-AHEAD9', 'M', '13800138105', '乙', null, null], ['SN-AHEAD10', 'M', '13800138105', '乙', null, null], far]);
     const { s, lines } = await run(file, 'devices', { batchSize: 1 });
     expect(s).toMatchObject({ status: 'FAILED', committed: false, error: { code: 'TOO_MANY_COLUMNS', row: 4 } });
     expect(lines.map((l) => [l.row, l.status])).toEqual([[2, 'NOT_IMPORTED'], [3, 'NOT_IMPORTED']]);
-    expect(await tableCounts(orm)).toEqual(before);
+    expect(await tableCounts(db.orm)).toEqual(before);
   });
 
   it('rows imported before are UNCHANGED without being filled or mapped again; --atomic imports the new rows next to them', async () => {
@@ -360,7 +353,7 @@ describe('batches mapped ahead of their merge', () => {
     const { s, lines } = await run(file, 'devices', { atomic: true });
     expect(s).toMatchObject({ status: 'SUCCEEDED', committed: true, imported: 1, unchanged: 1 });
     expect(lines.map((l) => [l.status, l.records.length])).toEqual([['UNCHANGED', 0], ['IMPORTED', 2]]);
-    expect(await sqlOne(orm, `select serial from device where serial = 'SN-AHEAD8'`)).toEqual({ serial: 'SN-AHEAD8' });
+    expect(await sqlOne(db.orm, `select serial from device where serial = 'SN-AHEAD8'`)).toEqual({ serial: 'SN-AHEAD8' });
   });
 });
 
@@ -369,35 +362,35 @@ describe('re-import, atomic, dry run', () => {
     const file = await deviceWorkbook('again.xlsx', [['SN-AG1', 'M1', '13800138006', '孙七', null, null], ['SN-AG2', 'M2', '13800138006', '孙七', null, null]]);
     const first = await run(file, 'devices');
     expect(first.s).toMatchObject({ status: 'SUCCEEDED', imported: 2 });
-    const before = await tableCounts(orm);
+    const before = await tableCounts(db.orm);
     const again = await run(file, 'devices');
     expect(again.s).toMatchObject({ status: 'SUCCEEDED', imported: 0, unchanged: 2 });
     const respelled = await deviceWorkbook('again2.xlsx', [['sn-ag1', 'M1', '138 0013 8006', '孙七', null, null]]);
     const again2 = await run(respelled, 'devices');
     expect(again2.lines.map((l) => [l.status, l.errors])).toEqual([['UNCHANGED', []]]); // says why when it is not
     expect(again2.s).toMatchObject({ imported: 0, unchanged: 1 });
-    expect(await tableCounts(orm)).toEqual(before);
+    expect(await tableCounts(db.orm)).toEqual(before);
   });
 
   it('claims rows by row_key, the first 64 bits of the row hash; a re-import finds them by key', async () => {
     const file = await deviceWorkbook('keyed.xlsx', [['SN-KEY1', 'M1', '13800138020', '钱一', null, null], ['SN-KEY2', 'M1', '13800138020', '钱一', null, null]]);
     expect((await run(file, 'devices')).s).toMatchObject({ imported: 2 });
     // The migration's formula (for rows claimed before it) gives the same key as row-key.ts.
-    const rows = await sqlRows<{ row_key: string; row_hash: string; migrated: string }>(orm,
+    const rows = await sqlRows<{ row_key: string; row_hash: string; migrated: string }>(db.orm,
       `select row_key::text as row_key, row_hash, (('x' || substr(row_hash, 1, 16))::bit(64)::bigint)::text as migrated from excel_row where file_name = 'keyed.xlsx' order by row_number`);
     expect(rows).toHaveLength(2);
     for (const r of rows) expect([r.row_key, r.migrated]).toEqual([rowKey(r.row_hash), rowKey(r.row_hash)]);
-    const before = await tableCounts(orm);
+    const before = await tableCounts(db.orm);
     expect((await run(file, 'devices')).s).toMatchObject({ status: 'SUCCEEDED', imported: 0, unchanged: 2 });
-    expect(await tableCounts(orm)).toEqual(before);
+    expect(await tableCounts(db.orm)).toEqual(before);
   });
 
   it('a row whose key is taken by another hash is ROW_KEY_COLLISION, naming file, sheet and row; the other rows import', async () => {
     const first = await deviceWorkbook('collide.xlsx', [['SN-COL1', 'M1', '13800138021', '孔一', null, null]]);
     expect((await run(first, 'devices')).s).toMatchObject({ imported: 1 });
     // The same key stored with another hash: what a true 64-bit collision looks like.
-    const claim = (await sqlOne<{ row_key: string; row_hash: string }>(orm, `select row_key::text as row_key, row_hash from excel_row where file_name = 'collide.xlsx'`))!;
-    await sqlRows(orm, `update excel_row set row_hash = ?, file_name = 'other.xlsx', row_number = 7 where row_key = ?`, [`${claim.row_hash.slice(0, 16)}${'0'.repeat(16)}`, claim.row_key]);
+    const claim = (await sqlOne<{ row_key: string; row_hash: string }>(db.orm, `select row_key::text as row_key, row_hash from excel_row where file_name = 'collide.xlsx'`))!;
+    await sqlRows(db.orm, `update excel_row set row_hash = ?, file_name = 'other.xlsx', row_number = 7 where row_key = ?`, [`${claim.row_hash.slice(0, 16)}${'0'.repeat(16)}`, claim.row_key]);
     const file = await deviceWorkbook('collide2.xlsx', [['SN-COL1', 'M1', '13800138021', '孔一', null, null], ['SN-COL2', 'M1', '13800138021', '孔一', null, null]]);
     const { s, lines } = await run(file, 'devices');
     expect(s).toMatchObject({ status: 'PARTIAL', imported: 1, failed: 1 });
@@ -407,7 +400,7 @@ describe('re-import, atomic, dry run', () => {
   });
 
   it('a collision found when the claim is written (inside the transaction) is ROW_KEY_COLLISION too', async () => {
-    const em = orm.em.fork();
+    const em = db.orm.em.fork();
     await em.begin();
     try {
       const where = { template: 'devices', file: 'claim.xlsx', sheet: '设备' };
@@ -422,24 +415,24 @@ describe('re-import, atomic, dry run', () => {
   });
 
   it('--atomic: one bad row and nothing of the file is imported', async () => {
-    const before = await tableCounts(orm);
+    const before = await tableCounts(db.orm);
     const file = await deviceWorkbook('atomic.xlsx', [['SN-AT1', 'M', '13800138007', '周八', null, null], ['SN-AT2', 'M', '13800138007', '周八', 'not a date', null]]);
     const { s, lines } = await run(file, 'devices', { atomic: true });
     expect(s).toMatchObject({ status: 'FAILED', committed: false, imported: 0, failed: 1 });
     expect(s.error).toMatchObject({ code: 'ROWS_FAILED' });
     expect(lines.map((l) => l.status)).toEqual(['NOT_IMPORTED', 'FAILED']);
     expect(lines[1].errors[0]).toMatchObject({ column: 'E', header: '购买日期' });
-    expect(await tableCounts(orm)).toEqual(before);
+    expect(await tableCounts(db.orm)).toEqual(before);
     // Without --atomic the valid row goes in.
     expect((await run(file, 'devices')).s).toMatchObject({ status: 'PARTIAL', imported: 1, failed: 1 });
   });
 
   it('--dry-run writes nothing', async () => {
-    const before = await tableCounts(orm);
+    const before = await tableCounts(db.orm);
     const { s, lines } = await run(await deviceWorkbook('dry.xlsx', [['SN-DRY', 'M', '13800138008', '吴九', null, null]]), 'devices', { dryRun: true });
     expect(s).toMatchObject({ status: 'SUCCEEDED', committed: false, imported: 1 });
     expect(lines[0].status).toBe('VALID');
-    expect(await tableCounts(orm)).toEqual(before);
+    expect(await tableCounts(db.orm)).toEqual(before);
   });
 });
 
@@ -463,33 +456,33 @@ describe('tickets and customers', () => {
     // The same check as createTicket: an unknown serial gets the closest known ones.
     expect(lines[4].errors[0]).toMatchObject({ code: 'UNKNOWN_SERIAL', field: 'serial' });
     expect(lines[4].error).toMatch(/no device SN-TK11 in master data; closest known serials: SN-TK1 \(/);
-    const t = await sqlOne<any>(orm, `select t.priority, t.category_l1, t.lineage, (select count(*) from ticket_event e where e.ticket_id = t.id) as events,
+    const t = await sqlOne<any>(db.orm, `select t.priority, t.category_l1, t.lineage, (select count(*) from ticket_event e where e.ticket_id = t.id) as events,
       (select origin from audit_log a where a.entity_type = 'ticket' and a.entity_id = t.id limit 1) as origin from ticket t where number = ?`, [lines[0].ticket]);
     expect(t).toMatchObject({ priority: 'P0', category_l1: '空调', origin: 'excel:tickets.xlsx#工单!2' });
     expect(Number(t.events)).toBe(1);
     expect(t.lineage.fault).toMatchObject({ system: 'excel', externalId: 'tickets.xlsx#工单!2' });
-    const count = (await tableCounts(orm)).ticket;
+    const count = (await tableCounts(db.orm)).ticket;
     const again = await run(file, 'tickets');
     expect(again.s).toMatchObject({ imported: 0, unchanged: 2, failed: 3 });
     expect(again.lines[0].ticket).toBe(lines[0].ticket);
-    expect((await tableCounts(orm)).ticket).toBe(count);
+    expect((await tableCounts(db.orm)).ticket).toBe(count);
   });
 
   it('a device import re-enriches the open tickets of the devices it changes', async () => {
-    const before = await sqlOne<any>(orm, `select t.id, t.derived from ticket t join device d on d.id = t.device_id where d.serial = 'SN-TK1' order by t.id limit 1`);
+    const before = await sqlOne<any>(db.orm, `select t.id, t.derived from ticket t join device d on d.id = t.device_id where d.serial = 'SN-TK1' order by t.id limit 1`);
     expect(before!.derived.warranty).toMatchObject({ status: 'IN_WARRANTY', end: '2029-01-01' });
     await run(await deviceWorkbook('ticket-master-2.xlsx', [['SN-TK1', 'KFR-TK', '13800138009', '郑十', null, '2024-01-01']]), 'devices');
-    const after = await sqlOne<any>(orm, `select derived, derived_lineage from ticket where id = ?`, [before!.id]);
+    const after = await sqlOne<any>(db.orm, `select derived, derived_lineage from ticket where id = ?`, [before!.id]);
     expect(after!.derived.warranty).toMatchObject({ status: 'OUT_OF_WARRANTY', end: '2024-01-01' });
     expect(after!.derived_lineage.find((l: any) => l.value === 'warranty')).toMatchObject({ system: 'excel', externalId: 'ticket-master-2.xlsx#设备!2' });
-    const events = await sqlRows<any>(orm, `select actor, origin, changes from ticket_event where ticket_id = ? and type = 'ENRICHED'`, [before!.id]);
+    const events = await sqlRows<any>(db.orm, `select actor, origin, changes from ticket_event where ticket_id = ? and type = 'ENRICHED'`, [before!.id]);
     expect(events).toHaveLength(1);
     expect(events[0]).toMatchObject({ actor: 'test', origin: 'excel:ticket-master-2.xlsx' });
     expect(events[0].changes.warranty.after).toMatchObject({ status: 'OUT_OF_WARRANTY' });
   });
 
   it('--atomic tickets: a row the ticket service refuses rolls back every ticket', async () => {
-    const before = await tableCounts(orm);
+    const before = await tableCounts(db.orm);
     const file = await writeWorkbook(dir.file('tickets-atomic.xlsx'), [{ name: '工单', rows: [
       ['客户电话', '故障描述'], ['13800138009', '一'], ['13800138009', '二'], ['13800138009', ''],
     ] }]);
@@ -497,17 +490,17 @@ describe('tickets and customers', () => {
     expect(s).toMatchObject({ status: 'FAILED', imported: 0, failed: 1 });
     expect(lines.map((l) => l.status)).toEqual(['NOT_IMPORTED', 'NOT_IMPORTED', 'FAILED']);
     expect(lines[2].error).toMatch(/故障描述 \(column B\) is empty; it is required/);
-    expect(await tableCounts(orm)).toEqual(before);
+    expect(await tableCounts(db.orm)).toEqual(before);
   });
 
   it('customers: the same identity resolution and survivorship as sync (CRM name wins over Excel)', async () => {
-    await sqlRows(orm, `insert into customer (phone, name, lineage) values ('+8613800138010', 'CRM 名字', ?::jsonb)`,
+    await sqlRows(db.orm, `insert into customer (phone, name, lineage) values ('+8613800138010', 'CRM 名字', ?::jsonb)`,
       [JSON.stringify({ name: { system: 'crm', stream: 'accounts', externalId: 'A1', at: '2026-01-01T00:00:00Z' } })]);
     const file = await writeWorkbook(dir.file('customers.xlsx'), [{ name: '客户', rows: [['客户电话', '客户姓名', '地区', '客户等级'], ['13800138010', 'Excel 名字', '华南', '金卡']] }]);
     const { s, lines } = await run(file, 'customers');
     expect(s.status).toBe('SUCCEEDED');
     expect(lines[0].records).toEqual([{ entity: 'customer', phone: '+8613800138010', name: 'Excel 名字', region: '华南', tier: 'GOLD' }]);
-    const c = await sqlOne<any>(orm, `select name, region, tier from customer where phone = '+8613800138010'`);
+    const c = await sqlOne<any>(db.orm, `select name, region, tier from customer where phone = '+8613800138010'`);
     expect(c).toEqual({ name: 'CRM 名字', region: '华南', tier: 'GOLD' });
   });
 });
@@ -533,10 +526,10 @@ describe('an unexpected failure', () => {
     const fill = jest.spyOn(masterData, 'fillFromMasterData').mockRejectedValueOnce(new Error('connection lost in the middle'));
     const logged = jest.spyOn(logger, 'error').mockImplementation(() => undefined);
     try {
-      const before = await tableCounts(orm);
+      const before = await tableCounts(db.orm);
       const { s } = await run(await deviceWorkbook('unexpected.xlsx', [['SN-UNEXP', 'M', '13800138301', '意外', null, null]]), 'devices');
       expect(s).toMatchObject({ status: 'FAILED', committed: false, imported: 0, error: { code: 'INTERNAL', file: 'unexpected.xlsx' } });
-      expect(await tableCounts(orm)).toEqual(before);
+      expect(await tableCounts(db.orm)).toEqual(before);
       expect(logged).toHaveBeenCalledWith('excel import failed unexpectedly',
         expect.objectContaining({ file: 'unexpected.xlsx', message: 'connection lost in the middle', stack: expect.stringContaining('Error: connection lost') }));
     } finally {

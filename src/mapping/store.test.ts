@@ -1,10 +1,8 @@
 import { mkdirSync, mkdtempSync, writeFileSync } from 'fs';
 import { tmpdir } from 'os';
 import { join } from 'path';
-import type { MikroORM } from '@mikro-orm/postgresql';
-import { openOrm } from '../db/orm';
 import { sqlRows } from '../db/sql';
-import { cloneTemplate, dropDatabase } from '../../tests/support/databases';
+import { useTestDatabase } from '../../tests/support/databases';
 import { MappingEngine } from './engine';
 import { SandboxedEvaluator } from './sandboxed';
 import { MappingStore } from './store';
@@ -39,33 +37,26 @@ const FILES = {
 };
 
 describe('MappingStore', () => {
-  let db: { name: string; url: string };
-  let orm: MikroORM;
+  const db = useTestDatabase();
   let root: string;
   let engine: MappingEngine;
   let store: MappingStore;
   const sandbox = new SandboxedEvaluator({ budgetMs: 1500 });
 
   beforeAll(async () => {
-    db = await cloneTemplate();
-    orm = await openOrm(db.url);
     root = mappingsRoot(FILES);
   });
-  afterAll(async () => {
-    await orm.close(true);
-    await dropDatabase(db.name);
-  });
   beforeEach(async () => {
-    await sqlRows(orm, 'truncate mapping_version');
+    await sqlRows(db.orm, 'truncate mapping_version');
     engine = new MappingEngine({ root });
-    store = new MappingStore(orm, engine, { sandbox });
+    store = new MappingStore(db.orm, engine, { sandbox });
   });
 
   const active = async (name: string) =>
-    (await sqlRows<{ version: number }>(orm, 'select version from mapping_version where name = ? and active', [name])).map((r) => r.version);
+    (await sqlRows<{ version: number }>(db.orm, 'select version from mapping_version where name = ? and active', [name])).map((r) => r.version);
 
   it('lists every file recursively (outbound ones too) and names that exist only as saved versions', async () => {
-    await sqlRows(orm, `insert into mapping_version (name, version, source, created_by, active) values ('legacy/old', 1, '"old"', 'x', true)`);
+    await sqlRows(db.orm, `insert into mapping_version (name, version, source, created_by, active) values ('legacy/old', 1, '"old"', 'x', true)`);
     const list = await store.list();
     expect(list.map((m) => m.name)).toEqual(['crm/accounts', 'crm/deep/nested', 'crm/notes.out', 'erp/orders', 'legacy/old']);
     const accounts = list[0];
@@ -96,7 +87,7 @@ describe('MappingStore', () => {
       [2, true, 'apikey:ops', null], [1, false, 'apikey:ops', 'upper-case names'],
     ]);
     expect(info.updatedAt).toBeInstanceOf(Date);
-    const audit = await sqlRows<any>(orm, `select field, before, after, actor from audit_log where entity_type = 'mapping_version' order by id`);
+    const audit = await sqlRows<any>(db.orm, `select field, before, after, actor from audit_log where entity_type = 'mapping_version' order by id`);
     expect(audit.slice(-2)).toEqual([
       { field: 'activeVersion', before: null, after: 1, actor: 'apikey:ops' },
       { field: 'activeVersion', before: 1, after: 2, actor: 'apikey:ops' },
@@ -158,14 +149,14 @@ describe('MappingStore', () => {
   });
 
   it('never rolls a mapping without a file back past its first version', async () => {
-    await sqlRows(orm, `insert into mapping_version (name, version, source, created_by, active) values ('legacy/old', 1, '"old"', 'x', true)`);
+    await sqlRows(db.orm, `insert into mapping_version (name, version, source, created_by, active) values ('legacy/old', 1, '"old"', 'x', true)`);
     await expect(store.rollback('legacy/old', admin)).rejects.toMatchObject({ extensions: { code: 'BAD_USER_INPUT', field: 'version' } });
     expect(await active('legacy/old')).toEqual([1]);
   });
 
   it('loadActive catches another process up with saves and rollbacks, and does nothing when nothing changed', async () => {
     const otherEngine = new MappingEngine({ root });
-    const other = new MappingStore(orm, otherEngine, { sandbox });
+    const other = new MappingStore(db.orm, otherEngine, { sandbox });
     await store.save('crm/deep/nested', '"saved 1"', null, admin);
     await store.save('crm/deep/nested', '"saved 2"', null, admin);
     expect(await other.loadActive()).toEqual({ applied: ['crm/deep/nested'], cleared: [], failed: [] });
@@ -182,7 +173,7 @@ describe('MappingStore', () => {
   });
 
   it('keeps the previous mapping in force when a saved version no longer compiles', async () => {
-    await sqlRows(orm, `insert into mapping_version (name, version, source, created_by, active) values ('crm/deep/nested', 1, '"unclosed', 'x', true)`);
+    await sqlRows(db.orm, `insert into mapping_version (name, version, source, created_by, active) values ('crm/deep/nested', 1, '"unclosed', 'x', true)`);
     const result = await store.loadActive();
     expect(result.failed).toEqual([expect.objectContaining({ name: 'crm/deep/nested', version: 1 })]);
     expect(await engine.evaluate('crm/deep/nested', {})).toBe('nested');
