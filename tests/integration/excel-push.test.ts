@@ -6,10 +6,8 @@
  */
 import { mkdirSync, writeFileSync } from 'fs';
 import { join } from 'path';
-import type { MikroORM } from '@mikro-orm/postgresql';
 import type { Redis } from 'ioredis';
 import { parseConnectorsConfig } from '../../src/connectors';
-import { openOrm } from '../../src/db/orm';
 import { sqlRows } from '../../src/db/sql';
 import { ExcelImporter, ImportSummary } from '../../src/excel/importer';
 import { checkTemplate, ExcelTemplate, loadTemplate, PushTarget } from '../../src/excel/template';
@@ -20,7 +18,7 @@ import { redisConnection } from '../../src/sync/queue';
 import { TicketService } from '../../src/tickets/ticket-service';
 import { startWritebackRuntime, WritebackRuntime } from '../../src/writeback/runtime';
 import { HttpJsonSandbox, startHttpJsonSandbox } from '../../connectors/http-json/sandbox/server';
-import { cloneTemplate, dropDatabase } from '../support/databases';
+import { useTestDatabase } from '../support/databases';
 import { scratchDir, writeWorkbook } from '../support/excel';
 import { insertCustomer, insertDevice } from '../support/fixtures';
 import { cleanQueuePrefix, eventually, testQueuePrefix, TEST_REDIS_URL } from '../support/queues';
@@ -29,8 +27,7 @@ const TOKEN = 'mes-sandbox-token';
 const MES_DEVICES: PushTarget = { name: 'mes-devices', connector: 'mes', operation: 'post', mapping: 'http-json/mes-device' };
 const DEVICE_HEADERS = ['设备序列号', '型号', '客户电话', '客户姓名', '购买日期', '保修截止日期'];
 
-let db: { name: string; url: string };
-let orm: MikroORM;
+const db = useTestDatabase();
 let mes: HttpJsonSandbox;
 let instances: Map<string, ConnectorInstance>;
 let connection: Redis;
@@ -41,7 +38,7 @@ const dir = scratchDir();
 
 interface OutboxRow { id: string; status: string; origin: string; route: string; connector: string; ticket_id: string | null; row_hash: string; target_key: string; attempts: number; last_error: any; payload: any }
 const outbox = (originPrefix: string) =>
-  sqlRows<OutboxRow>(orm, `select id, status, origin, route, connector, ticket_id, row_hash, target_key, attempts, last_error, payload
+  sqlRows<OutboxRow>(db.orm, `select id, status, origin, route, connector, ticket_id, row_hash, target_key, attempts, last_error, payload
     from writeback_outbox where origin like ? order by id`, [`${originPrefix}%`]);
 const settled = (originPrefix: string, n: number) =>
   eventually(async () => {
@@ -51,7 +48,7 @@ const settled = (originPrefix: string, n: number) =>
 
 async function startRuntime(engine = new MappingEngine()) {
   runtime = await startWritebackRuntime({
-    orm, engine, instances, connection, prefix, concurrency: 4,
+    orm: db.orm, engine, instances, connection, prefix, concurrency: 4,
     jobOptions: { attempts: 3, backoff: { type: 'fixed', delay: 50 } },
     relayOptions: { pollMs: 200 },
     workerOptions: { misconfiguredDelayMs: 200, orderDelayMs: 50 },
@@ -59,7 +56,7 @@ async function startRuntime(engine = new MappingEngine()) {
 }
 
 async function importFile(file: string, template: ExcelTemplate, opts: { atomic?: boolean; dryRun?: boolean; push?: boolean; batchSize?: number } = {}, engine = new MappingEngine()): Promise<ImportSummary> {
-  const importer = new ExcelImporter(orm, engine, new TicketService(orm));
+  const importer = new ExcelImporter(db.orm, engine, new TicketService(db.orm));
   return importer.run({
     template, path: file, fileName: file.split('/').pop()!, ...opts, actor: { name: 'test', origin: 'test' },
     resultPath: `${file}.${Math.random().toString(36).slice(2)}.jsonl`,
@@ -69,8 +66,6 @@ async function importFile(file: string, template: ExcelTemplate, opts: { atomic?
 const deviceFile = (name: string, rows: unknown[][]) => writeWorkbook(dir.file(name), [{ name: '设备', rows: [DEVICE_HEADERS, ...rows] }]);
 
 beforeAll(async () => {
-  db = await cloneTemplate();
-  orm = await openOrm(db.url);
   mes = await startHttpJsonSandbox({ token: TOKEN });
   const yaml = `connectors:
   - name: mes
@@ -87,8 +82,6 @@ beforeAll(async () => {
 afterAll(async () => {
   await closeInstances(instances);
   await mes.close();
-  await orm.close(true);
-  await dropDatabase(db.name);
   dir.remove();
 });
 beforeEach(async () => {
@@ -162,8 +155,8 @@ describe('pushing imported rows on to a legacy system', () => {
 
   it('ticket rows push with the ticket they created, in the row\'s own transaction', async () => {
     await startRuntime();
-    const owner = await insertCustomer(orm, { phone: '+8613800138031', name: '钱一' });
-    await insertDevice(orm, { serial: 'SN-TKP-1', ownerId: owner });
+    const owner = await insertCustomer(db.orm, { phone: '+8613800138031', name: '钱一' });
+    await insertDevice(db.orm, { serial: 'SN-TKP-1', ownerId: owner });
     const tickets: ExcelTemplate = { ...loadTemplate('tickets'), push: [{ name: 'mes-orders', connector: 'mes', operation: 'workOrders', mapping: 'http-json/mes-ticket' }] };
     const file = await writeWorkbook(dir.file('push-tickets.xlsx'), [{ name: '工单', rows: [
       ['设备序列号', '客户电话', '故障描述', '优先级'],

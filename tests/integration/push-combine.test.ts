@@ -6,46 +6,39 @@
 import { mkdtempSync, mkdirSync, rmSync, writeFileSync } from 'fs';
 import { tmpdir } from 'os';
 import { join } from 'path';
-import type { MikroORM } from '@mikro-orm/postgresql';
 import type { Connector } from '../../src/connectors';
-import { openOrm } from '../../src/db/orm';
 import { sqlRows } from '../../src/db/sql';
 import { MappingEngine } from '../../src/mapping/engine';
 import { CombinePayload, SyncPipeline } from '../../src/sync/pipeline';
-import { cloneTemplate, dropDatabase } from '../support/databases';
+import { useTestDatabase } from '../support/databases';
 import { untilAdvisoryLockWaits } from '../support/locks';
 
-let db: { name: string; url: string };
-let orm: MikroORM;
+const db = useTestDatabase();
 let root: string;
 
 beforeAll(async () => {
-  db = await cloneTemplate();
-  orm = await openOrm(db.url);
   root = mkdtempSync(join(tmpdir(), 'junction-push-'));
   mkdirSync(join(root, 'testiot'));
   writeFileSync(join(root, 'testiot', 'devices.jsonata'), '{ "entity": "telemetry", "serial": serial, "runCount": runCount, "online": online }');
 });
 afterAll(async () => {
-  await orm.close(true);
-  await dropDatabase(db.name);
   rmSync(root, { recursive: true, force: true });
 });
 
 it('two concurrent first pushes of one record keep both fields', async () => {
   const connector: Connector = { name: 'iot', streams: { devices: { name: 'devices', entity: 'telemetry', async *read() { /* push only */ } } }, healthCheck: async () => ({ ok: true }) };
-  const pipeline = new SyncPipeline(orm, new MappingEngine({ root }), new Map([['iot', { name: 'iot', type: 'testiot', system: 'iot', connector }]]));
+  const pipeline = new SyncPipeline(db.orm, new MappingEngine({ root }), new Map([['iot', { name: 'iot', type: 'testiot', system: 'iot', connector }]]));
   const combine: CombinePayload = (stored, incoming) => ({ ...incoming, payload: { ...((stored?.payload as object) ?? {}), ...(incoming.payload as object) } });
   const push = (fields: Record<string, unknown>) => ({ externalId: 'dev-1', payload: { serial: 'SN-PUSH-1', ...fields } });
 
-  const first = orm.em.fork();
+  const first = db.orm.em.fork();
   await first.begin();
   await pipeline.ingestPage('iot', 'devices', [push({ runCount: 7 })], { em: first, combine });
   const second = pipeline.ingestPage('iot', 'devices', [push({ online: true })], { combine });
-  await untilAdvisoryLockWaits(orm);
+  await untilAdvisoryLockWaits(db.orm);
   await first.commit();
   await second;
 
-  const [row] = await sqlRows<any>(orm, `select payload from source_record where connector = 'iot' and stream = 'devices' and external_id = 'dev-1'`);
+  const [row] = await sqlRows<any>(db.orm, `select payload from source_record where connector = 'iot' and stream = 'devices' and external_id = 'dev-1'`);
   expect(row.payload).toEqual({ serial: 'SN-PUSH-1', runCount: 7, online: true });
 });

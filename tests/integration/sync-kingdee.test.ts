@@ -1,29 +1,24 @@
 import { mkdirSync, mkdtempSync, writeFileSync } from 'fs';
 import { tmpdir } from 'os';
 import { join } from 'path';
-import type { MikroORM } from '@mikro-orm/postgresql';
 import '../../src/connectors/all';
 import { Connector, createConnector, parseConnectorsConfig, fakeClock } from '../../src/connectors';
-import { openOrm } from '../../src/db/orm';
 import { sqlRows } from '../../src/db/sql';
 import { MappingEngine } from '../../src/mapping/engine';
 import { SyncPipeline, ConnectorInstance } from '../../src/sync/pipeline';
 import { startKingdeeSandbox } from '../../connectors/kingdee/sandbox/server';
-import { cloneTemplate, dropDatabase } from '../support/databases';
+import { useTestDatabase } from '../support/databases';
 
 const STREAMS = ['customers', 'materials', 'serials', 'sales_orders', 'inventory'];
 
 describe('pull sync from the Kingdee sandbox', () => {
-  let orm: MikroORM;
-  let db: { name: string; url: string };
+  const db = useTestDatabase();
   let sandbox: Awaited<ReturnType<typeof startKingdeeSandbox>>;
   let pipeline: SyncPipeline;
   let connector: Connector;
-  const count = async (table: string) => (await sqlRows<any>(orm, `select count(*)::int n from ${table}`))[0].n as number;
+  const count = async (table: string) => (await sqlRows<any>(db.orm, `select count(*)::int n from ${table}`))[0].n as number;
 
   beforeAll(async () => {
-    db = await cloneTemplate();
-    orm = await openOrm(db.url);
     sandbox = await startKingdeeSandbox({ port: 0 });
     const config = parseConnectorsConfig(`
 connectors:
@@ -36,12 +31,10 @@ connectors:
 `);
     connector = createConnector(config.connectors[0], { clock: fakeClock(), logger: () => undefined });
     const instances = new Map<string, ConnectorInstance>([['erp', { name: 'erp', type: 'kingdee', system: 'erp', connector }]]);
-    pipeline = new SyncPipeline(orm, new MappingEngine(), instances);
+    pipeline = new SyncPipeline(db.orm, new MappingEngine(), instances);
   });
   afterAll(async () => {
     await sandbox.close();
-    await orm.close(true);
-    await dropDatabase(db.name);
   });
 
   it('merges every stream into golden records with lineage and links', async () => {
@@ -56,13 +49,13 @@ connectors:
     expect(await count('purchase')).toBe(80);
     expect(await count('spare_part')).toBe(21);
     expect(await count('stock')).toBe(56);
-    const [c] = await sqlRows<any>(orm, `select c.name, junction_lineage(c.lineage) as lineage from customer c where phone = '+8613800138000'`);
+    const [c] = await sqlRows<any>(db.orm, `select c.name, junction_lineage(c.lineage) as lineage from customer c where phone = '+8613800138000'`);
     expect(c.lineage.name).toMatchObject({ system: 'erp', connector: 'erp', stream: 'customers' });
-    const links = await sqlRows<any>(orm, `select count(*)::int n from source_link where system = 'erp'`);
+    const links = await sqlRows<any>(db.orm, `select count(*)::int n from source_link where system = 'erp'`);
     expect(links[0].n).toBeGreaterThanOrEqual(40 + 80 + 80);
-    const [owned] = await sqlRows<any>(orm, `select count(*)::int n from device where owner_id is not null`);
+    const [owned] = await sqlRows<any>(db.orm, `select count(*)::int n from device where owner_id is not null`);
     expect(owned.n).toBeGreaterThan(0);
-    const audits = await sqlRows<any>(orm, `select count(*)::int n from audit_log where actor = 'sync:erp'`);
+    const audits = await sqlRows<any>(db.orm, `select count(*)::int n from audit_log where actor = 'sync:erp'`);
     expect(audits[0].n).toBeGreaterThan(0);
   });
 
@@ -78,35 +71,35 @@ connectors:
     expect(changed).toBe(1);
     const r = await pipeline.runStream('erp', 'customers', { trigger: 'cli', pageSize: 25 });
     expect(r).toMatchObject({ status: 'SUCCEEDED', fetched: 1, merged: 1 });
-    const audit = await sqlRows<any>(orm, `select field, before, after, origin from audit_log where actor = 'sync:erp' and field = 'name' order by id desc limit 1`);
+    const audit = await sqlRows<any>(db.orm, `select field, before, after, origin from audit_log where actor = 'sync:erp' and field = 'name' order by id desc limit 1`);
     expect(audit[0]).toMatchObject({ field: 'name', after: '张伟(改)' });
     expect(audit[0].origin).toMatch(/^sync:erp\/customers:/);
   });
 
   it('flags a serial one character longer than a known one in the run that brings it, and merges it as its own device', async () => {
-    const [a, b] = await sqlRows<{ serial: string; external_id: string }>(orm,
+    const [a, b] = await sqlRows<{ serial: string; external_id: string }>(db.orm,
       `select d.serial, l.external_id from device d join source_link l on l.entity_type = 'device' and l.entity_id = d.id and l.stream = 'serials'
         order by d.id limit 2`);
     // Record b retyped in the ERP as a's serial with an extra character.
     expect(sandbox.control.modify('BD_SerialMainFile', { FSERIALID: Number(b.external_id) }, { FNumber: `${a.serial}7` })).toBe(1);
     const r = await pipeline.runStream('erp', 'serials', { trigger: 'cli', pageSize: 25 });
     expect(r).toMatchObject({ status: 'SUCCEEDED', fetched: 1, merged: 1 });
-    const issues = await sqlRows<any>(orm, `select message, evidence from data_issue where kind = 'POSSIBLE_DUPLICATE' and evidence->>'newSerial' = ?`, [`${a.serial}7`]);
+    const issues = await sqlRows<any>(db.orm, `select message, evidence from data_issue where kind = 'POSSIBLE_DUPLICATE' and evidence->>'newSerial' = ?`, [`${a.serial}7`]);
     expect(issues).toHaveLength(1);
     expect(issues[0].evidence).toMatchObject({ existingSerial: a.serial, source: 'erp/serials' });
-    expect(await sqlRows(orm, `select 1 from device where serial = ?`, [`${a.serial}7`])).toHaveLength(1);
+    expect(await sqlRows(db.orm, `select 1 from device where serial = ?`, [`${a.serial}7`])).toHaveLength(1);
   });
 
   it('records a run that cannot reach the system as FAILED and keeps the cursor', async () => {
-    const [state] = await sqlRows<any>(orm, `select cursor from sync_state where connector = 'erp' and stream = 'customers'`);
+    const [state] = await sqlRows<any>(db.orm, `select cursor from sync_state where connector = 'erp' and stream = 'customers'`);
     sandbox.control.failNext(50, 500);
     const r = await pipeline.runStream('erp', 'customers', { trigger: 'cli' });
     sandbox.control.reset();
     expect(r.status).toBe('FAILED');
     expect(r.error).toMatch(/CONNECTOR_/);
-    const [after] = await sqlRows<any>(orm, `select cursor from sync_state where connector = 'erp' and stream = 'customers'`);
+    const [after] = await sqlRows<any>(db.orm, `select cursor from sync_state where connector = 'erp' and stream = 'customers'`);
     expect(after.cursor).toBe(state.cursor);
-    const [run] = await sqlRows<any>(orm, `select status, error from sync_run where id = ?`, [r.runId]);
+    const [run] = await sqlRows<any>(db.orm, `select status, error from sync_run where id = ?`, [r.runId]);
     expect(run.status).toBe('FAILED');
   });
 
@@ -122,9 +115,9 @@ connectors:
     sandbox.control.modify('BD_Customer', { FNumber: 'CUST10003' }, { FName: '王芳·新' });
     const r = await pipeline.runStream('erp', 'customers', { trigger: 'cli' });
     expect(r).toMatchObject({ status: 'PARTIAL', fetched: 2, failed: 1, merged: 1 });
-    const [bad] = await sqlRows<any>(orm, `select status, error from source_record where connector = 'erp' and stream = 'customers' and external_id like '%' and status = 'FAILED'`);
+    const [bad] = await sqlRows<any>(db.orm, `select status, error from source_record where connector = 'erp' and stream = 'customers' and external_id like '%' and status = 'FAILED'`);
     expect(bad.error.message).toMatch(/phone/i);
-    const [run] = await sqlRows<any>(orm, `select status, failed from sync_run where id = ?`, [r.runId]);
+    const [run] = await sqlRows<any>(db.orm, `select status, failed from sync_run where id = ?`, [r.runId]);
     expect(run).toEqual({ status: 'PARTIAL', failed: 1 });
   });
 
@@ -149,15 +142,15 @@ connectors:
         },
       },
     };
-    const failing = new SyncPipeline(orm, new MappingEngine(), new Map([['erp', { name: 'erp', type: 'kingdee', system: 'erp', connector: afterFirstPage }]]));
+    const failing = new SyncPipeline(db.orm, new MappingEngine(), new Map([['erp', { name: 'erp', type: 'kingdee', system: 'erp', connector: afterFirstPage }]]));
     const first = await failing.runStream('erp', 'customers', { trigger: 'cli', pageSize: 5 });
     sandbox.control.reset();
     expect(first).toMatchObject({ status: 'FAILED', pages: 1, merged: 5 });
-    const halfway = await sqlRows<any>(orm, `select count(*)::int n from customer where name like '客户%'`);
+    const halfway = await sqlRows<any>(db.orm, `select count(*)::int n from customer where name like '客户%'`);
     expect(halfway[0].n).toBe(5);
     const second = await pipeline.runStream('erp', 'customers', { trigger: 'cli', pageSize: 5 });
     expect(second).toMatchObject({ status: 'SUCCEEDED', fetched: 7, merged: 7 });
-    const names = await sqlRows<any>(orm, `select count(*)::int n from customer where name like '客户%'`);
+    const names = await sqlRows<any>(db.orm, `select count(*)::int n from customer where name like '客户%'`);
     expect(names[0].n).toBe(12);
     expect(await count('customer')).toBe(40);
   });
@@ -167,7 +160,7 @@ connectors:
     mkdirSync(join(root, 'kingdee'));
     writeFileSync(join(root, 'kingdee', 'customers.jsonata'), '{ "entity": ');
     const engine = new MappingEngine({ root });
-    const broken = new SyncPipeline(orm, engine, (pipeline as any).instances);
+    const broken = new SyncPipeline(db.orm, engine, (pipeline as any).instances);
     const requests = sandbox.control.requests.length;
     const r = await broken.runStream('erp', 'customers', { trigger: 'cli', full: true });
     expect(r.status).toBe('FAILED');
@@ -178,10 +171,10 @@ connectors:
   it('stops a looping mapping per record, keeps the records FAILED and goes on', async () => {
     const engine = new MappingEngine({ timeoutMs: 50 });
     engine.setOverride('kingdee/customers', '( $f := function($n) { $f($n + 1) }; $f(0) )', 'loop');
-    const looping = new SyncPipeline(orm, engine, (pipeline as any).instances);
+    const looping = new SyncPipeline(db.orm, engine, (pipeline as any).instances);
     const r = await looping.remap('erp', 'customers', { trigger: 'cli', pageSize: 10 });
     expect(r).toMatchObject({ status: 'PARTIAL', fetched: 40, failed: 40, merged: 0 });
-    const [row] = await sqlRows<any>(orm, `select error from source_record where connector = 'erp' and stream = 'customers' limit 1`);
+    const [row] = await sqlRows<any>(db.orm, `select error from source_record where connector = 'erp' and stream = 'customers' limit 1`);
     expect(row.error.code).toBe('MAPPING_TIMEOUT');
     // and the good mapping brings everything back
     const fixed = await pipeline.remap('erp', 'customers', { trigger: 'cli' });
