@@ -3,6 +3,7 @@
  * the cell kinds SpreadsheetML has, and what some writers leave out (row and cell references).
  */
 import { readFileSync, writeFileSync } from 'fs';
+import { join } from 'path';
 import { scratchDir, writeWorkbook } from '../../tests/support/excel';
 import { unzip, zip } from '../../tests/support/zip';
 import { WorkbookArchive } from './archive';
@@ -103,6 +104,19 @@ describe('sheet XML reader', () => {
     sheet.data = Buffer.from(sheet.data.toString('utf8').replace('<worksheet', '<!DOCTYPE worksheet [<!ENTITY lol "lol"><!ENTITY lol2 "&lol;&lol;&lol;">]><worksheet'));
     writeFileSync(lol, zip(parts));
     await expect(rowsOf(lol)).rejects.toThrow(/undefined entity/);
+  });
+
+  it('reads a workbook another writer made (LibreOffice Calc: formulas, a merged cell, full-width text, dates as serials)', async () => {
+    // tests/fixtures/excel/libreoffice-devices.xlsx = `soffice --headless --convert-to xlsx libreoffice-devices.fods`
+    const path = join(__dirname, '../../tests/fixtures/excel/libreoffice-devices.xlsx');
+    const reader = await SheetReader.open(path, 'libreoffice-devices.xlsx', loadTemplate('devices'));
+    const rows: Array<{ row: number; fields: Record<string, unknown>; errors: unknown[] }> = [];
+    for await (const batch of reader.batches(100)) rows.push(...batch.map((r) => ({ row: r.row, fields: r.fields, errors: r.errors })));
+    expect(rows).toEqual([
+      { row: 2, errors: [], fields: expect.objectContaining({ serial: 'SN-LO-0001', phone: '+8613800138000', customerName: '张伟 & 李娜 <VIP>', purchaseDate: '2025-06-18', warrantyMonths: 36 }) },
+      // Full-width serial, spaced phone as text, the name filled down from the merged D2:D3, a date typed as text.
+      { row: 3, errors: [], fields: expect.objectContaining({ serial: 'SN-LO-0002', phone: '+8613800138000', customerName: '张伟 & 李娜 <VIP>', purchaseDate: '2025-07-01', warrantyMonths: 24 }) },
+    ]);
   });
 
   it('malformed XML is an error, not a short sheet', async () => {
