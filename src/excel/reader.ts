@@ -45,9 +45,10 @@ const HEADER_SEARCH_ROWS = 10;
 /**
  * Streams the template's sheet out of a checked workbook (`sheet-xml.ts`: our own inflate and XML
  * parse, not exceljs's WorkbookReader; why is written there): memory stays flat whatever the row
- * count, apart from the shared strings table, which is read first and kept. Each row is read cell by cell (formulas by their cached
- * value, merged cells filled down from their first row, full-width characters and numbers as
- * text handled by the column type) into typed values plus the errors found.
+ * count, apart from the shared strings table, which is read first and kept. Each row is read cell
+ * by cell (formulas by their cached value, merged cells filled down from their first row,
+ * full-width characters and numbers as text handled by the column type) into typed values plus the
+ * errors found.
  */
 export class SheetReader {
   header: HeaderInfo | null = null;
