@@ -7,8 +7,19 @@
  */
 const DANGEROUS = /^[=+\-@\t\r\0]/;
 
+/**
+ * U+FFFE and U+FFFF are not characters XML can hold: a cell with one makes a workbook Excel refuses
+ * to open (and that Junction's own reader refuses as damaged). They are written as U+FFFD. (exceljs
+ * drops the C0 control characters XML cannot hold itself; a lone surrogate becomes U+FFFD when the
+ * text is encoded.)
+ */
+const NOT_XML = /[\uFFFE\uFFFF]/g;
+
+/** The guard every exported text cell goes through: formula injection, then characters XML cannot hold. */
 export function neutralize<T>(value: T): T | string {
-  return typeof value === 'string' && DANGEROUS.test(value) ? `'${value}` : value;
+  if (typeof value !== 'string') return value;
+  const text = value.includes('\uFFFE') || value.includes('\uFFFF') ? value.replace(NOT_XML, '\uFFFD') : value;
+  return DANGEROUS.test(text) ? `'${text}` : text;
 }
 
 export function isDangerous(value: unknown): boolean {

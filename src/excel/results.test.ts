@@ -3,7 +3,9 @@ import { mkdtempSync, rmSync, statSync } from 'fs';
 import { tmpdir } from 'os';
 import { join } from 'path';
 import type { WriteStream } from 'fs';
-import { LineWriter, ResultLine } from './results';
+import { WorkbookArchive } from './archive';
+import { LineWriter, ResultLine, writeResultWorkbook } from './results';
+import { readSharedStrings, readSheetRows } from './sheet-xml';
 
 describe('LineWriter', () => {
   it('a write resolves once the stream has handed its text to the file (backpressure)', async () => {
@@ -20,6 +22,25 @@ describe('LineWriter', () => {
       }
       await w.close();
       expect(statSync(join(dir, 'out.jsonl')).size).toBeGreaterThan(3 * 2000 * 500);
+    } finally {
+      rmSync(dir, { recursive: true, force: true });
+    }
+  });
+});
+
+describe('result workbook', () => {
+  it('writes what XML cannot hold (U+FFFE, U+FFFF) as U+FFFD, so the workbook still opens; formulas are neutralized', async () => {
+    const dir = mkdtempSync(join(tmpdir(), 'resultwb-'));
+    try {
+      const path = join(dir, 'r.xlsx');
+      async function* lines(): AsyncGenerator<ResultLine> {
+        yield { file: 'f.xlsx', sheet: 'S', row: 2, status: 'FAILED', error: '=1+1', errors: [], values: { 客户姓名: '王\uFFFE五\uFFFF', 型号: 'KFR' }, records: [], filled: [] };
+      }
+      await writeResultWorkbook(lines(), ['客户姓名', '型号'], 'S', path);
+      const archive = await WorkbookArchive.open(path, 'r.xlsx');
+      const rows = [];
+      for await (const chunk of readSheetRows(archive, archive.info.sheets[0].path, await readSharedStrings(archive))) rows.push(...chunk);
+      expect(rows[1].values.slice(1)).toEqual(['王\uFFFD五\uFFFD', 'KFR', '失败 FAILED', "'=1+1"]);
     } finally {
       rmSync(dir, { recursive: true, force: true });
     }
