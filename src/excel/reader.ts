@@ -70,8 +70,9 @@ export class SheetReader {
   static async open(path: string, file: string, template: ExcelTemplate, opts: OpenOptions = {}): Promise<SheetReader> {
     const archive = await WorkbookArchive.open(path, file, opts.archive);
     const sheet = chooseSheet(archive.info.sheets, template, file);
-    if (!/xl\/worksheets\/sheet\d+[.]xml$/.test(sheet.path) || !archive.entry(sheet.path)) {
-      throw new ExcelFileError('UNSUPPORTED', `the sheet is stored as ${sheet.path}, which this reader cannot open; open the file in Excel and save it again`, { file, sheet: sheet.name });
+    // Wherever the workbook's relationships put the sheet (some writers do not call it sheetN.xml).
+    if (!archive.entry(sheet.path)) {
+      throw new ExcelFileError('CORRUPT', `the workbook lists the sheet at ${sheet.path}, which the file does not have; open the file in Excel and save it again`, { file, sheet: sheet.name });
     }
     const limits = { ...sheetLimits(template), ...(opts.sheet ?? {}) };
     const scan = await archive.verify(sheet.path);

@@ -119,6 +119,26 @@ describe('sheet XML reader', () => {
     ]);
   });
 
+  it('reads a sheet wherever the workbook\'s relationships put it, and names a sheet the file does not have', async () => {
+    const base = await writeWorkbook(dir.file('moved.base.xlsx'), [{ name: '设备', rows: [['设备序列号', '客户姓名'], ['SN-MOVED-1', '王五']] }]);
+    const moved = (to: string, keepEntry: boolean) => {
+      const parts = unzip(readFileSync(base));
+      const rels = parts.find((p) => p.name === 'xl/_rels/workbook.xml.rels')!;
+      rels.data = Buffer.from(rels.data.toString('utf8').replace('worksheets/sheet1.xml', to));
+      if (keepEntry) parts.find((p) => p.name === 'xl/worksheets/sheet1.xml')!.name = `xl/${to}`;
+      const path = dir.file(`moved-${keepEntry}.xlsx`);
+      writeFileSync(path, zip(parts));
+      return path;
+    };
+    const reader = await SheetReader.open(moved('data/devices.xml', true), 'moved.xlsx', loadTemplate('devices'));
+    const read = [];
+    for await (const b of reader.batches(10)) read.push(...b.map((r) => r.fields.customerName));
+    expect(read).toEqual(['王五']);
+    await expect(SheetReader.open(moved('worksheets/gone.xml', false), 'gone.xlsx', loadTemplate('devices'))).rejects.toMatchObject({
+      code: 'CORRUPT', message: expect.stringMatching(/^gone\.xlsx, sheet "设备": the workbook lists the sheet at xl\/worksheets\/gone\.xml, which the file does not have/),
+    });
+  });
+
   it('malformed XML is an error, not a short sheet', async () => {
     const path = await handWritten('broken', `<sheetData><row r="1"><c r="A1"><v>1</v></c></row><row r="2"><c r="A2"><v>2</v></row></sheetData>`);
     await expect(rowsOf(path)).rejects.toThrow();
