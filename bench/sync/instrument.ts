@@ -233,6 +233,31 @@ export class BackendCpu {
     return out;
   }
 
+  /**
+   * CPU ms of the backends while `work` runs in another process, whose connections come and go:
+   * sampled every `everyMs`, the last value seen per backend (a backend's work after its last
+   * sample, at most `everyMs` of it, is missed). null where /proc cannot be read.
+   */
+  async during<T>(work: () => Promise<T>, everyMs = 300): Promise<{ result: T; cpuMs: number | null }> {
+    if (!this.available) return { result: await work(), cpuMs: null };
+    const start = (await this.snapshot()) ?? new Map<number, number>();
+    const last = new Map<number, number>();
+    let sampling = Promise.resolve();
+    const sample = () => {
+      sampling = sampling.then(async () => {
+        for (const [pid, v] of (await this.snapshot()) ?? []) last.set(pid, v);
+      }).catch(() => undefined);
+    };
+    const timer = setInterval(sample, everyMs);
+    try {
+      const result = await work();
+      return { result, cpuMs: [...last].reduce((ms, [pid, v]) => ms + v - (start.get(pid) ?? 0), 0) };
+    } finally {
+      clearInterval(timer);
+      await sampling;
+    }
+  }
+
   /** CPU ms between two snapshots (a backend started in between counts from zero). */
   async since(before: Map<number, number> | null): Promise<number | null> {
     const after = await this.snapshot();
