@@ -208,16 +208,17 @@ export class WorkbookArchive {
    */
   async verify(sheetPath: string): Promise<SheetScan> {
     const scan = new SheetScanner();
-    for (const e of [...this.info.entries].sort((a, b) => a.localHeaderOffset - b.localHeaderOffset)) {
-      if (e.name.endsWith('/') && e.uncompressedSize === 0) continue;
-      const scanned = e.name === sheetPath;
-      for await (const chunk of this.entryChunks(e.name)) if (scanned) scan.push(chunk);
+    const fd = await open(this.path, 'r');
+    try {
+      for (const e of [...this.info.entries].sort((a, b) => a.localHeaderOffset - b.localHeaderOffset)) {
+        if (e.name.endsWith('/') && e.uncompressedSize === 0) continue;
+        const scanned = e.name === sheetPath;
+        for await (const chunk of inflateChunks(this.path, await dataStart(fd, e, this.file), e, this.file)) if (scanned) scan.push(chunk);
+      }
+    } finally {
+      await fd.close();
     }
     return { rows: scan.rows, merges: scan.merges };
-  }
-
-  sharedStringsPath(): string | null {
-    return this.info.sharedStrings;
   }
 
   /**

@@ -55,7 +55,7 @@ async function* parsed(chunks: AsyncIterable<Buffer>, parser: SaxesParser<Parser
  * joined and phonetic guides (`<rPh>`, furigana) left out. Empty when the workbook has none.
  */
 export async function readSharedStrings(archive: WorkbookArchive): Promise<string[]> {
-  const path = archive.sharedStringsPath();
+  const path = archive.info.sharedStrings;
   if (!path) return [];
   const out: string[] = [];
   const parser = newParser();

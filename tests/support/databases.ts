@@ -40,7 +40,6 @@ export async function dropDatabase(name: string): Promise<void> {
   await withAdmin((c) => c.query(`DROP DATABASE IF EXISTS "${name}" WITH (FORCE)`));
 }
 
-
 export interface TestDatabase {
   readonly name: string;
   readonly url: string;
