@@ -37,7 +37,7 @@ async function main(): Promise<void> {
   let summary = '';
   const t0 = process.hrtime.bigint();
   const cpu0 = process.cpuUsage();
-  const code = await runExcelImport(file, { template, outDir, resultXlsx: false }, {
+  const code = await runExcelImport(file, { template, outDir, resultXlsx: false, batchSize: process.env.JUNCTION_BENCH_BATCH_SIZE ? Number(process.env.JUNCTION_BENCH_BATCH_SIZE) : undefined }, {
     stdout: { write: (s: string) => (summary += s) },
     stderr: { write: (s: string) => process.stderr.write(s) },
     databaseUrl,

@@ -31,6 +31,7 @@ function args() {
     rows: Number(get('--rows') ?? 1_000_000),
     reimport: !a.includes('--no-reimport'),
     export: !a.includes('--no-export'),
+    floor: !a.includes('--no-floor'),
     // Two runs at once on one database would drop it under each other.
     database: get('--database') ?? 'junction_bench_excel',
   };
@@ -61,11 +62,8 @@ function child(script: string, argv: string[], env: Record<string, string> = {})
 }
 
 async function main(): Promise<void> {
-  const { rows, reimport, export: doExport, database: DB } = args();
+  const { rows, reimport, export: doExport, floor: doFloor, database: DB } = args();
   const admin = process.env.BENCH_DATABASE_URL || process.env.DATABASE_URL || 'postgres://postgres@127.0.0.1:5432/postgres';
-  const u = new URL(admin);
-  u.pathname = `/${DB}`;
-  const url = u.toString();
   const out = resolve(__dirname, '..', '..', '..', 'bench', 'out');
   mkdirSync(out, { recursive: true });
   const file = join(out, `excel-devices-${rows}.xlsx`);
@@ -78,23 +76,32 @@ async function main(): Promise<void> {
     log(`Generated ${file} (${(statSync(file).size / 1e6).toFixed(1)} MB) with WorkbookWriter in ${((Date.now() - t) / 1000).toFixed(1)} s.`);
   } else log(`Reusing ${file} (${(statSync(file).size / 1e6).toFixed(1)} MB).`);
 
-  const c = new Client({ connectionString: admin });
-  await c.connect();
-  await c.query(`drop database if exists "${DB}" with (force)`);
-  await c.query(`create database "${DB}"`);
-  await c.end();
-  const orm = await openOrm(url);
-  await migrate(orm);
-  await orm.close(true);
+  const urlOf = (name: string) => {
+    const v = new URL(admin);
+    v.pathname = `/${name}`;
+    return v.toString();
+  };
+  const url = urlOf(DB);
+  const fresh = async (name: string) => {
+    const c = new Client({ connectionString: admin });
+    await c.connect();
+    await c.query(`drop database if exists "${name}" with (force)`);
+    await c.query(`create database "${name}"`);
+    await c.end();
+    const orm = await openOrm(urlOf(name));
+    await migrate(orm);
+    await orm.close(true);
+  };
+  await fresh(DB);
 
   const dist = resolve(__dirname);
   const plain = await child(join(dist, 'plain-read.js'), [file]);
   // PostgreSQL's share: the backends serving the bench database, sampled from /proc while a child runs.
   const monitor = new Client({ connectionString: admin });
   await monitor.connect();
-  const backends = new BackendCpu(async () =>
-    (await monitor.query<{ pid: number }>(`select pid from pg_stat_activity where datname = $1`, [DB])).rows.map((r) => r.pid));
-  const withPg = async (script: string, argv: string[]) => {
+  const withPg = async (script: string, argv: string[], database = DB) => {
+    const backends = new BackendCpu(async () =>
+      (await monitor.query<{ pid: number }>(`select pid from pg_stat_activity where datname = $1`, [database])).rows.map((r) => r.pid));
     const { result, cpuMs } = await backends.during(() => child(script, argv));
     return { ...result, pgCpuMs: cpuMs };
   };
@@ -113,6 +120,21 @@ async function main(): Promise<void> {
   let exp: any = null;
   if (doExport) exp = await withPg(join(dist, 'export-child.js'), ['devices', join(out, `excel-devices-${rows}.export.xlsx`), url]);
   await db.end();
+  // The same rows written by hand-written set-based SQL into a database of their own (bench/excel/sql-floor.ts).
+  let floor: any = null;
+  if (doFloor) {
+    const floorDb = `${DB}_floor`;
+    await fresh(floorDb);
+    floor = await withPg(join(dist, 'sql-floor.js'), [urlOf(floorDb), String(rows)], floorDb);
+    const f = new Client({ connectionString: urlOf(floorDb) });
+    await f.connect();
+    floor.devices = Number((await f.query('select count(*) as n from device')).rows[0].n);
+    await f.end();
+    const c = new Client({ connectionString: admin });
+    await c.connect();
+    await c.query(`drop database if exists "${floorDb}" with (force)`);
+    await c.end();
+  }
   await monitor.end();
 
   const mb = (kb: number) => kb / 1024;
@@ -128,14 +150,19 @@ async function main(): Promise<void> {
   line('junction excel import', dataRows, imp.ms, imp.maxRssKb, imp.cpuMs, imp.pgCpuMs);
   if (again) line('re-import (unchanged)', dataRows, again.ms, again.maxRssKb, again.cpuMs, again.pgCpuMs);
   if (exp) line('junction excel export', exp.rows, exp.ms, exp.maxRssKb, undefined, exp.pgCpuMs);
+  if (floor) line('hand-written SQL (floor)', floor.rows, floor.ms, floor.maxRssKb, floor.cpuMs, floor.pgCpuMs);
   log('');
   const verdict = (met: boolean) => (met ? 'met' : 'MISSED');
   log(`import: ${(imp.ms / 1000).toFixed(1)} s for ${dataRows} rows (target ≤ ${TARGET_SECONDS} s for 1M: ${verdict(imp.ms / 1000 <= (TARGET_SECONDS * dataRows) / 1e6)}), ` +
     `peak RSS ${mb(imp.maxRssKb).toFixed(0)} MB (target < ${TARGET_RSS_MB}: ${verdict(mb(imp.maxRssKb) < TARGET_RSS_MB)}), ` +
     `ratio to the plain read ${ratio.toFixed(2)} (target ≥ ${TARGET_RATIO}: ${verdict(ratio >= TARGET_RATIO)})`);
+  if (floor) {
+    log(`floor: the same rows' writes in plain SQL took ${(floor.ms / 1000).toFixed(1)} s (${rps(floor.rows, floor.ms)} rows/s; ` +
+      `the import took ${(imp.ms / floor.ms).toFixed(2)}× as long); at this rate 1M rows need ${((floor.ms / floor.rows) * 1e6 / 1000).toFixed(0)} s of SQL alone (target ${TARGET_SECONDS} s)`);
+  }
   log(`check: ${devices} devices, ${customers} customers after the import${again ? `; re-import ${again.summary.includes(`unchanged ${dataRows}`) && devicesAfter === devices ? 'changed nothing' : 'CHANGED SOMETHING'}` : ''}; ${auditBefore} audit rows`);
-  log(JSON.stringify({ rows: dataRows, plain, import: imp, reimport: again, export: exp, ratio, devices, customers }));
-  if (!ok || (again && !again.summary.includes(`unchanged ${dataRows}`))) {
+  log(JSON.stringify({ rows: dataRows, plain, import: imp, reimport: again, export: exp, floor, ratio, devices, customers }));
+  if (!ok || (again && !again.summary.includes(`unchanged ${dataRows}`)) || (floor && floor.devices !== dataRows)) {
     log('FAILED: the import did not produce the expected records (see above)');
     process.exitCode = 1;
   }

@@ -87,6 +87,39 @@ const GOLDEN: Partial<Record<EntityName, GoldenSpec>> = {
   },
 };
 
+/**
+ * The near-duplicate check of a batch of new devices (see Merger.flagNearDuplicateDevices). Parameters:
+ * the new devices as JSON `[{id, serial}]`, then the source (`connector/stream`) twice. Exported for
+ * bench:excel's hand-written SQL baseline, which must do the same work.
+ */
+export const NEAR_DUPLICATE_DEVICES_SQL = `with n as (select * from jsonb_to_recordset(?::jsonb) n(id bigint, serial text))
+   insert into data_issue (kind, severity, entity_type, entity_id, fingerprint, message, evidence)
+   select distinct on (fingerprint) kind, severity, entity_type, entity_id, fingerprint, message, evidence from (
+     select 'POSSIBLE_DUPLICATE' as kind, 'WARNING' as severity, 'device' as entity_type, p.new_id as entity_id,
+            'POSSIBLE_DUPLICATE:device:' || least(p.new_serial, p.serial) || '|' || greatest(p.new_serial, p.serial) as fingerprint,
+            format('Device serial %s (new, from %s) is %s with one character %s: not merged, check which is right',
+                   p.new_serial, ?::text, p.serial, case when length(p.new_serial) > length(p.serial) then 'more' else 'less' end) as message,
+            jsonb_build_object('newSerial', p.new_serial, 'newDeviceId', p.new_id, 'existingSerial', p.serial, 'existingDeviceId', p.id,
+                               'existingModel', p.model, 'source', ?::text) as evidence
+       from (
+         -- the new serial with one character removed is a known serial (new has one more; one
+         -- deletion per run of equal characters: the others give the same string) ...
+         select n.id as new_id, n.serial as new_serial, d.id, d.serial, d.model
+           from n cross join lateral generate_series(1, length(n.serial)) i
+           cross join lateral (select d.id, d.serial, d.model from device d
+                                where d.serial = substr(n.serial, 1, i - 1) || substr(n.serial, i + 1) limit 1) d
+          where (i = 1 or substr(n.serial, i, 1) <> substr(n.serial, i - 1, 1)) and d.id <> n.id
+         union all
+         -- ... or the new serial is a known serial with one character removed (new has one less)
+         select n.id, n.serial, d.id, d.serial, d.model
+           from n cross join lateral (select d.id, d.serial, d.model from device d
+                                       where d.id = any(array(select v.device_id from device_serial_variant v where v.variant = n.serial))) d
+          where d.id <> n.id
+       ) p
+   ) found
+   order by fingerprint, entity_id
+   on conflict (fingerprint) do update set last_seen = now()`;
+
 /** Entities merged in this order, so references (owner, customer, device) exist before they are used. */
 export const MERGE_ORDER: EntityName[] = ['customer', 'device', 'spare_part', 'stock', 'purchase', 'complaint', 'telemetry'];
 
@@ -384,33 +417,7 @@ export class Merger {
     if (!created.length) return;
     const source = `${this.source.connector}/${this.source.stream}`;
     this.pipe.send(
-      `with n as (select * from jsonb_to_recordset(?::jsonb) n(id bigint, serial text))
-       insert into data_issue (kind, severity, entity_type, entity_id, fingerprint, message, evidence)
-       select distinct on (fingerprint) kind, severity, entity_type, entity_id, fingerprint, message, evidence from (
-         select 'POSSIBLE_DUPLICATE' as kind, 'WARNING' as severity, 'device' as entity_type, p.new_id as entity_id,
-                'POSSIBLE_DUPLICATE:device:' || least(p.new_serial, p.serial) || '|' || greatest(p.new_serial, p.serial) as fingerprint,
-                format('Device serial %s (new, from %s) is %s with one character %s: not merged, check which is right',
-                       p.new_serial, ?::text, p.serial, case when length(p.new_serial) > length(p.serial) then 'more' else 'less' end) as message,
-                jsonb_build_object('newSerial', p.new_serial, 'newDeviceId', p.new_id, 'existingSerial', p.serial, 'existingDeviceId', p.id,
-                                   'existingModel', p.model, 'source', ?::text) as evidence
-           from (
-             -- the new serial with one character removed is a known serial (new has one more; one
-             -- deletion per run of equal characters: the others give the same string) ...
-             select n.id as new_id, n.serial as new_serial, d.id, d.serial, d.model
-               from n cross join lateral generate_series(1, length(n.serial)) i
-               cross join lateral (select d.id, d.serial, d.model from device d
-                                    where d.serial = substr(n.serial, 1, i - 1) || substr(n.serial, i + 1) limit 1) d
-              where (i = 1 or substr(n.serial, i, 1) <> substr(n.serial, i - 1, 1)) and d.id <> n.id
-             union all
-             -- ... or the new serial is a known serial with one character removed (new has one less)
-             select n.id, n.serial, d.id, d.serial, d.model
-               from n cross join lateral (select d.id, d.serial, d.model from device d
-                                           where d.id = any(array(select v.device_id from device_serial_variant v where v.variant = n.serial))) d
-              where d.id <> n.id
-           ) p
-       ) found
-       order by fingerprint, entity_id
-       on conflict (fingerprint) do update set last_seen = now()`,
+      NEAR_DUPLICATE_DEVICES_SQL,
       [JSON.stringify(created), source, source],
     );
   }
