@@ -21,6 +21,8 @@ export interface SyncBenchArgs {
   distinctSerials: boolean;
   /** Serve the sandboxes from the bench's own process (default: a child process, as a vendor is). */
   sandboxesInProcess: boolean;
+  /** Pass 5: the rows of pass 2 written again by plain set-based SQL (bench/sync/floor.ts). */
+  floor: boolean;
 }
 
 export const DEFAULT_RECORDS = 200_000;
@@ -39,6 +41,8 @@ export const USAGE = `Usage: npm run bench:sync -- [flags]
                        (default 5000; 0 = skip)
   --map-rounds N       measured rounds per side and mode of that comparison (default 3)
   --no-read-pass       skip the "connector read only" pass
+  --no-floor           skip pass 5, the SQL floor (the rows of pass 2 written again by plain
+                       set-based SQL from a copy, nothing else)
   --distinct-serials   replace the ERP's and IoT's sequential synthetic serials (SYN000000001,
                        SYN000000002, ...: each one edit from the next, so every new device is a
                        near-duplicate candidate) by spread-out ones of the same prefix
@@ -72,6 +76,7 @@ export function parseArgs(argv: string[]): SyncBenchArgs | 'help' {
     profile: false,
     distinctSerials: false,
     sandboxesInProcess: false,
+    floor: true,
   };
   for (let i = 0; i < argv.length; i++) {
     const [flag, inline] = argv[i].split('=', 2) as [string, string | undefined];
@@ -84,6 +89,7 @@ export function parseArgs(argv: string[]): SyncBenchArgs | 'help' {
       case '--map-records': args.mapRecords = count(flag, value(), 0); break;
       case '--map-rounds': args.mapRounds = count(flag, value(), 1); break;
       case '--no-read-pass': args.readPass = false; break;
+      case '--no-floor': args.floor = false; break;
       case '--sandboxes-in-process': args.sandboxesInProcess = true; break;
       case '--profile': args.profile = true; break;
       case '--distinct-serials': args.distinctSerials = true; break;

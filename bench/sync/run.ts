@@ -17,6 +17,7 @@ import { relaunchWithYoungGeneration, semiSpaceSetting } from '../../src/cli/you
 import { summarizeProfile, writeProfile } from '../lookup/profile';
 import { fmt, table } from '../lookup/stats';
 import { SyncBenchArgs, USAGE, parseArgs, splitRecords } from './args';
+import { FloorResult, sqlFloorPass } from './floor';
 import { BackendCpu, StatementCounter, Stopwatch, TimedMappingEngine, covered, timeReads } from './instrument';
 import { MappingComparison, MappingInput, compareMapping } from './mapping';
 import { profiled, topFunctions } from './profile';
@@ -233,6 +234,13 @@ async function main(): Promise<void> {
       mapping = await compareMapping(new MappingEngine(), `${inst.type}/${s}`, inputs, args.mapRounds, Math.min(args.pageSize, 2000));
     }
 
+    // 5 (run before 4, which empties the tables). The SQL floor: pass 2's rows written again by plain SQL.
+    let floor: FloorResult | null = null;
+    if (args.floor) {
+      log(`Pass 5: SQL floor: the rows of pass 2 copied aside, the tables emptied, the rows inserted back by plain set-based SQL, ${args.pageSize} a transaction...`);
+      floor = await sqlFloorPass(benchUrl, args.pageSize);
+    }
+
     // 4. Statements per page at a smaller page size: same first records of every stream, fresh tables.
     let small: StreamRun[] = [];
     let mix: Array<[string, number]> = [];
@@ -353,6 +361,12 @@ async function main(): Promise<void> {
     const verdict = (pass: boolean): string => (pass ? 'meets target' : 'MISSES target');
     log(`end to end:        ${int(rps)} records/s (${int(fetched)} records in ${secs(pipelineMs)} s)   (target >= ${int(TARGET_RPS)}: ${verdict(rps >= TARGET_RPS)})`);
     log(`                   ${int(merged / (pipelineMs / 1000))} merged records/s (${int(merged)} merged, ${int(failed)} failed${runs.some((r) => r.result.status === 'FAILED') ? `, streams that failed outright: ${runs.filter((r) => r.result.status === 'FAILED').map((r) => r.key).join(', ')}` : ''})`);
+    if (floor) {
+      const written = Object.values(floor.rows).reduce((a, n) => a + n, 0);
+      log(`SQL floor (pass 5): ${int(fetched / (floor.ms / 1000))} records/s: pass 2's ${int(written)} rows written again by plain SQL in ${secs(floor.ms)} s ` +
+        `(merged tables ${secs(floor.mergedMs)} s on one connection, staging ${secs(floor.stagedMs)} s beside it; ${floor.transactions} transactions; PG CPU ${secs(floor.pgCpuMs)} s);`);
+      log(`                   pass 2 took ${fmt(pipelineMs / floor.ms)}x as long; the floor alone ${verdict(fetched / (floor.ms / 1000) >= TARGET_RPS)} (a lower bound: no HTTP, parsing, mapping or merge decisions)`);
+    }
     if (mapping) {
       const batchedValid = !mapping.batched.engine.failures && !mapping.batched.bare.failures;
       log(`engine/bare JSONata: ${fmt(mapping.sequential.ratio)}x sequential, ${batchedValid ? `${fmt(mapping.batched.ratio)}x` : 'n/a (timeouts)'} batched   ` +
@@ -413,6 +427,8 @@ async function main(): Promise<void> {
       failuresByCode: Object.fromEntries(failureCodes.map((f) => [`${f.k} ${f.code}`, f.n])),
       sqlSecondsByStatement: Object.fromEntries(sqlByKind.slice(0, 10).map(([k, v]) => [k, r2(v.ms / 1000)])),
       mergeLockHeldSeconds: r2(lockHeldMs / 1000),
+      floor: floor ? { seconds: r2(floor.ms / 1000), mergedSeconds: r2(floor.mergedMs / 1000), stagedSeconds: r2(floor.stagedMs / 1000),
+        pgCpuSeconds: floor.pgCpuMs === null ? null : r2(floor.pgCpuMs / 1000), recordsPerSecond: Math.round(fetched / (floor.ms / 1000)), rows: floor.rows } : null,
       loadAverageAtStart: r2(loadAtStart),
       semiSpace: semiSpaceSetting(),
       targets: { recordsPerSecond: TARGET_RPS, mappingRatio: TARGET_MAPPING_RATIO, statementsPerPageGrowth: SET_BASED_TOLERANCE },
