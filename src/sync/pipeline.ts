@@ -369,7 +369,7 @@ export class SyncPipeline {
       ? await exec<any>(
         `insert into source_record (connector, stream, external_id, version, payload, hash, status, mapped_at, mapping_version)
          select ?, ?, x.external_id, x.version, x.payload, x.hash, 'MERGED', now(), ?
-           from jsonb_to_recordset(?::jsonb) x(external_id text, version text, payload jsonb, hash text)
+           from json_to_recordset(?::json) x(external_id text, version text, payload json, hash text)
          on conflict (connector, stream, external_id) do update
            set version = excluded.version, payload = excluded.payload, hash = excluded.hash, fetched_at = now(),
                status = 'MERGED', error = null, mapped_at = now(), mapping_version = excluded.mapping_version

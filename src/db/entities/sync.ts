@@ -32,7 +32,8 @@ export class SourceRecordRow {
   @Property({ type: 'string', columnType: 'text', nullable: true })
   version?: string | null;
 
-  @Property({ type: 'json', columnType: 'jsonb' })
+  /** The record as the vendor sent it: json (text kept as received), not jsonb (see migration RawPayload). */
+  @Property({ type: 'json', columnType: 'json' })
   payload!: unknown;
 
   /** sha256 of the canonical JSON of the payload. */

@@ -13,6 +13,7 @@ import { Migration20261123100000VariantCost } from './Migration20261123100000Var
 import { Migration20261205121000BulkCost } from './Migration20261205121000BulkCost';
 import { Migration20261205123000ExcelRowKey } from './Migration20261205123000ExcelRowKey';
 import { Migration20261205160000CompactLineage } from './Migration20261205160000CompactLineage';
+import { Migration20261206060000RawPayload } from './Migration20261206060000RawPayload';
 
 /** Every committed migration, in order. Add new ones at the end. */
 export const MIGRATIONS: MigrationObject[] = [
@@ -30,4 +31,5 @@ export const MIGRATIONS: MigrationObject[] = [
   { name: 'Migration20261205121000BulkCost', class: Migration20261205121000BulkCost },
   { name: 'Migration20261205123000ExcelRowKey', class: Migration20261205123000ExcelRowKey },
   { name: 'Migration20261205160000CompactLineage', class: Migration20261205160000CompactLineage },
+  { name: 'Migration20261206060000RawPayload', class: Migration20261206060000RawPayload },
 ];
