@@ -1,3 +1,4 @@
+import { createHash } from 'crypto';
 import { fakeClock, parseConnectorsConfig } from '../../src/connectors';
 import { sqlRows } from '../../src/db/sql';
 import { DEMO_SYNC_ORDER, startDemoSandboxes } from '../../src/demo/sandboxes';
@@ -30,6 +31,13 @@ describe('sync from all three sandboxes', () => {
       expect({ name, status: r.status, error: r.error }).toEqual({ name, status: expect.stringMatching(/SUCCEEDED|PARTIAL/), error: undefined });
       expect(r.fetched).toBeGreaterThan(0);
     }
+  });
+
+  it('stages each source record as the exact text its content hash was computed from (json, not re-encoded as jsonb)', async () => {
+    const rows = await sqlRows<any>(db.orm, `select payload::text as raw, hash from source_record order by id`);
+    expect(rows.length).toBeGreaterThan(100);
+    // jsonb would give the payload back re-encoded (its own key order, a space after every colon and comma).
+    for (const r of rows) expect({ raw: r.raw.slice(0, 80), hash: createHash('sha256').update(r.raw).digest('hex') }).toEqual({ raw: r.raw.slice(0, 80), hash: r.hash });
   });
 
   it('merges the same customers seen from CRM and ERP into one golden record each', async () => {

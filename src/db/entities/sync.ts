@@ -32,7 +32,7 @@ export class SourceRecordRow {
   @Property({ type: 'string', columnType: 'text', nullable: true })
   version?: string | null;
 
-  /** The record as the vendor sent it: json (text kept as received), not jsonb (see migration RawPayload). */
+  /** The record's canonical JSON, the text `hash` is computed from: json (kept as written), not jsonb (migration RawPayload). */
   @Property({ type: 'json', columnType: 'json' })
   payload!: unknown;
 

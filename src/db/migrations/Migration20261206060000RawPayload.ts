@@ -1,12 +1,12 @@
 import { Migration } from '@mikro-orm/migrations';
 
 /**
- * source_record.payload as `json` (the vendor's record as received) instead of `jsonb`. Staging is
- * the sync's biggest statement and runs beside the page being merged, on the same cores: as jsonb
- * every payload was parsed into a binary tree on the way in (twice the statement time of storing
- * the text, bench/README 2026-12-06). Nothing queries inside payloads but one webhook lookup by
- * device name (json has the same operators); readers get the same values back, with the vendor's
- * key order rather than jsonb's.
+ * source_record.payload as `json` instead of `jsonb`: the staged text is kept as it is (the
+ * payload's canonical JSON, the very text its content `hash` is computed from). Staging is the
+ * sync's biggest statement and runs beside the page being merged, on the same cores: as jsonb
+ * every payload was parsed into a binary tree on the way in (about twice the statement time of
+ * storing the text, bench/README 2026-12-06). Nothing queries inside payloads but one webhook
+ * lookup by device name (json has the same operators); readers get the same values back.
  */
 export class Migration20261206060000RawPayload extends Migration {
   override async up(): Promise<void> {
