@@ -5,7 +5,7 @@ import { evaluateEither, type CompiledMapping, type MappingEngine } from '../map
 import { TicketEnricher } from '../enrichment/enricher';
 import { MappingError } from '../mapping/errors';
 import { CanonicalRecord, RecordError, toCanonical } from './canonical';
-import { jsonHasNul, withoutNul } from './nul-free';
+import { jsonMayHoldUnstorable, storable } from './storable-text';
 import { hashedJson } from './hash';
 import { MergeItem, Merger } from './merge';
 import { readAhead } from './read-ahead';
@@ -490,12 +490,11 @@ function stageRows(unique: Map<string, SourceRecord>): StagedPage {
   for (const r of unique.values()) {
     let payload = r.payload ?? null;
     let { hash, json } = hashedJson(payload);
-    // `\u0000` in the text may also be an escaped backslash before "u0000": then this only costs a copy.
-    if (jsonHasNul(json)) {
-      payload = withoutNul(payload);
+    if (jsonMayHoldUnstorable(json)) {
+      payload = storable(payload);
       ({ hash, json } = hashedJson(payload));
     }
-    const row: StagedRow = { external_id: withoutNul(String(r.externalId)), version: withoutNul(r.version ?? null), payload, hash, at: r.updatedAt ?? null };
+    const row: StagedRow = { external_id: storable(String(r.externalId)), version: storable(r.version ?? null), payload, hash, at: r.updatedAt ?? null };
     if (rows.length) parts.push(',');
     rows.push(row);
     parts.push(`{"external_id":${JSON.stringify(row.external_id)},"version":${JSON.stringify(row.version)},"payload":`, json, `,"hash":"${hash}"}`);

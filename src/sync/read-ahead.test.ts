@@ -284,16 +284,21 @@ describe('sync reading one page ahead', () => {
     expect(a3).toMatchObject({ status: 'FAILED', error: { code: 'MISSING_KEY' } });
   });
 
-  it('stages and merges a record holding U+0000 (which PostgreSQL text cannot store) with U+FFFD in its place, and the run goes on', async () => {
-    const page = () => [person('a1', 'Ann'), person('b1', 'Bo\u0000b'), { externalId: 'c1', version: '1', payload: { phone: '+8613800138021', name: 'C', note: { 'k\u0000': 'x\u0000y' } } }];
+  it('stages and merges records holding U+0000 or a lone surrogate (which PostgreSQL cannot store) with U+FFFD in their place, and the run goes on', async () => {
+    const page = () => [
+      person('a1', 'Ann'), person('b1', 'Bo\u0000b'),
+      // A name cut to a length limit between the two halves of an emoji.
+      person('b2', '王\uD83D'),
+      { externalId: 'c1', version: '1', payload: { phone: '+8613800138021', name: 'C', note: { 'k\u0000': 'x\u0000y', cut: '\uDE00' } } },
+    ];
     const r = await pipelineOver([page()]).pipeline.runStream('src', 'people', { trigger: 'cli', full: true });
-    expect(r).toMatchObject({ status: 'SUCCEEDED', fetched: 3, merged: 3, failed: 0 });
-    expect(await sqlRows<any>(db.orm, `select name from customer order by phone`)).toEqual([{ name: 'Ann' }, { name: 'Bo\uFFFDb' }, { name: 'C' }]);
+    expect(r).toMatchObject({ status: 'SUCCEEDED', fetched: 4, merged: 4, failed: 0 });
+    expect(await sqlRows<any>(db.orm, `select name from customer order by phone`)).toEqual([{ name: 'Ann' }, { name: 'Bo\uFFFDb' }, { name: '王\uFFFD' }, { name: 'C' }]);
     const c1 = await sqlOne<any>(db.orm, `select payload from source_record where external_id = 'c1'`);
-    expect(c1.payload.note).toEqual({ 'k\uFFFD': 'x\uFFFDy' });
+    expect(c1.payload.note).toEqual({ 'k\uFFFD': 'x\uFFFDy', cut: '\uFFFD' });
     // The same records again: the same hashes, so nothing changed.
     const again = await pipelineOver([page()]).pipeline.runStream('src', 'people', { trigger: 'cli', full: true });
-    expect(again).toMatchObject({ status: 'SUCCEEDED', fetched: 3, unchanged: 3 });
+    expect(again).toMatchObject({ status: 'SUCCEEDED', fetched: 4, unchanged: 4 });
   });
 
   it('keeps a failed record FAILED with its error and the mapping version that failed it', async () => {

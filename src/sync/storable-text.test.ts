@@ -1,0 +1,22 @@
+import { hashedJson } from './hash';
+import { jsonMayHoldUnstorable, storable } from './storable-text';
+
+describe('storable', () => {
+  it('replaces U+0000 and lone surrogates in strings and keys at any depth, and leaves everything else as it is', () => {
+    const date = new Date(0);
+    const v = { 'a\u0000': ['x\u0000y', 1, null, true, { b: 'c\uD83D' }], d: date, e: 'plain 😀', f: '\uDE00z' };
+    expect(storable(v)).toEqual({ 'a\uFFFD': ['x\uFFFDy', 1, null, true, { b: 'c\uFFFD' }], d: date, e: 'plain 😀', f: '\uFFFDz' });
+    expect(storable(v).d).toBe(date);
+    expect(storable('no nul')).toBe('no nul');
+  });
+
+  it('is told by the JSON text: a real U+0000 or lone surrogate, not a paired one, nor a backslash before "u0000" (which changes nothing)', () => {
+    expect(jsonMayHoldUnstorable(hashedJson({ a: 'x\u0000' }).json)).toBe(true);
+    expect(jsonMayHoldUnstorable(hashedJson({ a: 'x\uD83D' }).json)).toBe(true);
+    expect(jsonMayHoldUnstorable(hashedJson({ a: 'x 😀' }).json)).toBe(false);
+    const escaped = { a: 'C:\\u0000' };
+    expect(jsonMayHoldUnstorable(hashedJson(escaped).json)).toBe(true);
+    expect(storable(escaped)).toEqual(escaped);
+    expect(hashedJson(storable(escaped)).hash).toBe(hashedJson(escaped).hash);
+  });
+});
