@@ -7,6 +7,7 @@ import type { JunctionConfig } from '../config';
 import { ErrorCode, JunctionError } from '../errors/codes';
 import type { GraphContext } from '../graph/context';
 import { queryLimitsPlugin } from '../graph/limits';
+import { storableInputPlugin } from '../graph/storable-input';
 import { buildGatewaySchema } from '../graph/schema';
 import { logger } from '../logging/logger';
 
@@ -40,6 +41,7 @@ export function createApollo(config: JunctionConfig): ApolloServer<GraphContext>
     // No HTTP cache hints and no Apollo usage reporting: both would wrap every field resolver.
     plugins: [
       queryLimitsPlugin(config.maxQueryDepth, config.maxQueryCost),
+      storableInputPlugin(),
       ApolloServerPluginCacheControlDisabled(),
       ApolloServerPluginUsageReportingDisabled(),
     ],

@@ -5,7 +5,7 @@ import { evaluateEither, type CompiledMapping, type MappingEngine } from '../map
 import { TicketEnricher } from '../enrichment/enricher';
 import { MappingError } from '../mapping/errors';
 import { CanonicalRecord, RecordError, toCanonical } from './canonical';
-import { jsonMayHoldUnstorable, storable } from './storable-text';
+import { jsonMayHoldUnstorable, storable } from '../db/storable-text';
 import { hashedJson } from './hash';
 import { MergeItem, Merger } from './merge';
 import { readAhead } from './read-ahead';

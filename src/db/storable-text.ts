@@ -2,16 +2,27 @@
  * Text PostgreSQL cannot store: U+0000 (text, json and jsonb hold no NUL) and lone UTF-16
  * surrogates (json and jsonb refuse `\ud800` without its pair; a vendor's field cut to a length
  * limit between the two halves of an emoji gives one). One such string in one vendor record made
- * a statement fail, so its whole page, and every later run of the stream at that page. Records
- * are staged with each such character replaced by U+FFFD (the replacement character: visible
- * where it lands, as for other characters that cannot be kept).
+ * a statement fail, so its whole page, and every later run of the stream at that page: the sync
+ * stages records with each such character replaced by U+FFFD (`storable`; the replacement
+ * character, visible where it lands). GraphQL input is refused instead, naming the field
+ * (`unstorableCharacter`, src/graph/storable-input.ts): the person sending it can fix it.
  */
 // eslint-disable-next-line no-control-regex -- U+0000 is what this looks for
 const UNSTORABLE = /\u0000|[\uD800-\uDBFF](?![\uDC00-\uDFFF])|(?<![\uD800-\uDBFF])[\uDC00-\uDFFF]/g;
+const FIRST_UNSTORABLE = new RegExp(UNSTORABLE.source);
 const REPLACEMENT = '\uFFFD';
 
 function storableString(s: string): string {
   return s.replace(UNSTORABLE, REPLACEMENT);
+}
+
+/** The first character of `s` PostgreSQL cannot store, described for a person ("U+0000", "an unpaired surrogate U+D83D"); null when there is none. */
+export function unstorableCharacter(s: string): string | null {
+  const m = FIRST_UNSTORABLE.exec(s);
+  if (!m) return null;
+  const code = m[0].charCodeAt(0);
+  const hex = `U+${code.toString(16).toUpperCase().padStart(4, '0')}`;
+  return code === 0 ? hex : `an unpaired surrogate ${hex}`;
 }
 
 /** The value with U+0000 and lone surrogates replaced in every string and key (the value itself when it has none). */

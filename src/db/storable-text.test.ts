@@ -1,5 +1,5 @@
-import { hashedJson } from './hash';
-import { jsonMayHoldUnstorable, storable } from './storable-text';
+import { hashedJson } from '../sync/hash';
+import { jsonMayHoldUnstorable, storable, unstorableCharacter } from './storable-text';
 
 describe('storable', () => {
   it('replaces U+0000 and lone surrogates in strings and keys at any depth, and leaves everything else as it is', () => {
@@ -18,5 +18,14 @@ describe('storable', () => {
     expect(jsonMayHoldUnstorable(hashedJson(escaped).json)).toBe(true);
     expect(storable(escaped)).toEqual(escaped);
     expect(hashedJson(storable(escaped)).hash).toBe(hashedJson(escaped).hash);
+  });
+});
+
+describe('unstorableCharacter', () => {
+  it('names the first character PostgreSQL cannot store, or null', () => {
+    expect(unstorableCharacter('ok 😀 好')).toBeNull();
+    expect(unstorableCharacter('a\u0000b\uD83D')).toBe('U+0000');
+    expect(unstorableCharacter('ab\uD83D')).toBe('an unpaired surrogate U+D83D');
+    expect(unstorableCharacter('\uDE00ab')).toBe('an unpaired surrogate U+DE00');
   });
 });
