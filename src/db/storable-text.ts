@@ -46,3 +46,14 @@ export function storable<T>(value: T): T {
 export function jsonMayHoldUnstorable(json: string): boolean {
   return json.includes('\\u0000') || /\\ud[89a-f]/.test(json);
 }
+
+/**
+ * JSON.stringify for a json/jsonb parameter, with characters PostgreSQL cannot store replaced by
+ * U+FFFD (a copy is made only when the text shows one may be there). For values from outside that
+ * are recorded, not checked: a vendor's response or error, a target's current value.
+ */
+export function storableJson(value: unknown): string {
+  const json = JSON.stringify(value);
+  return json !== undefined && jsonMayHoldUnstorable(json) ? JSON.stringify(storable(value)) : json;
+}
+

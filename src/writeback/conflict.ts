@@ -6,6 +6,7 @@
  */
 import type { MikroORM } from '@mikro-orm/postgresql';
 import { sqlRows } from '../db/sql';
+import { storableJson } from '../db/storable-text';
 import type { WritebackRoute } from './routing';
 
 export const JUNCTION_SYSTEM = 'junction';
@@ -43,5 +44,5 @@ export async function raiseConflictIssue(orm: MikroORM, e: ConflictEvidence): Pr
     `insert into data_issue (kind, severity, entity_type, entity_id, fingerprint, message, evidence)
      values ('WRITEBACK_CONFLICT', 'WARNING', 'ticket', ?, ?, ?, ?::jsonb)
      on conflict (fingerprint) do update set message = excluded.message, evidence = excluded.evidence, last_seen = now(), state = 'OPEN', resolved_at = null`,
-    [e.ticketId, `WRITEBACK_CONFLICT:${e.targetKey}`, message, JSON.stringify(e)]);
+    [e.ticketId, `WRITEBACK_CONFLICT:${e.targetKey}`, message, storableJson(e)]);
 }

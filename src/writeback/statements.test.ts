@@ -101,6 +101,20 @@ describe('write-back worker statements, batched', () => {
     expect(await row(done)).toMatchObject({ status: 'DEAD', attempts: 0, last_error: null });
   });
 
+  it('records what a vendor answered even when it holds characters PostgreSQL cannot store (U+0000, a lone surrogate), as U+FFFD', async () => {
+    const [a, b, c] = await insert([change('s'), change('t'), change('u')]);
+    const vendor = { externalId: 'ext', note: 'cut 😀 here: \uD83D', raw: 'a\u0000b' };
+    await Promise.all([
+      st.applied({ id: a, attempts: 1, result: vendor, key: idempotencyKeyOf(a), connector: 'iot', target_key: `t-${a}`, external_id: 'ext', version: null, duplicate: false }),
+      st.finish({ id: b, status: 'CONFLICT', attempts: 1, result: { conflict: { current: vendor } }, error: { code: 'WRITEBACK_CONFLICT', message: 'x' } }),
+      st.retrying({ id: c, attempts: 1, error: { code: 'CONNECTOR_UNAVAILABLE', message: 'upstream said \u0000' } }),
+    ]);
+    const stored = { externalId: 'ext', note: 'cut 😀 here: \uFFFD', raw: 'a\uFFFDb' };
+    expect(await row(a)).toMatchObject({ status: 'APPLIED', result: stored });
+    expect(await row(b)).toMatchObject({ status: 'CONFLICT', result: { conflict: { current: stored } } });
+    expect(await row(c)).toMatchObject({ status: 'RETRYING', last_error: { message: 'upstream said \uFFFD' } });
+  });
+
   it('applied writes together: each row and its own ledger entry; one bad entry fails alone and the others are applied', async () => {
     const [a, b, bad] = await insert([change('m'), change('n'), change('o')]);
     const item = (id: string, attempts: number, extra: object = {}) => ({

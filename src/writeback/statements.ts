@@ -4,6 +4,7 @@
  * entry, and RETRYING for a job that will run again. Plain pg on the worker's own pool (no ORM: its per-statement CPU bounded jobs/s).
  */
 import type { Pool } from 'pg';
+import { storableJson } from '../db/storable-text';
 import { Batcher, BatcherOptions } from './batch';
 
 /** States of a write that has not happened yet (an earlier one of these blocks later writes to its target). */
@@ -120,16 +121,18 @@ export function createWritebackStatements(pool: Pool, opts: BatcherOptions = {})
       return { ...r, first_pick: first };
     });
   }, opts);
+  // Results and errors carry what vendors answered: one answer PostgreSQL cannot store (U+0000, a
+  // lone surrogate) would fail the statement, and with it every job batched into it.
   const outcomes = new Batcher<OutcomeItem, void>(async (items) => {
-    await pool.query(FINISH_SQL, [JSON.stringify(items)]);
+    await pool.query(FINISH_SQL, [storableJson(items)]);
     return items.map(() => undefined);
   }, opts);
   const applied = new Batcher<AppliedItem, void>(async (items) => {
-    await pool.query(APPLIED_SQL, [JSON.stringify(items)]);
+    await pool.query(APPLIED_SQL, [storableJson(items)]);
     return items.map(() => undefined);
   }, opts);
   const retries = new Batcher<RetryingItem, void>(async (items) => {
-    await pool.query(RETRYING_SQL, [JSON.stringify(items)]);
+    await pool.query(RETRYING_SQL, [storableJson(items)]);
     return items.map(() => undefined);
   }, opts);
   return {
