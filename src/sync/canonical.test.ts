@@ -1,4 +1,4 @@
-import { RecordError, toCanonical } from './canonical';
+import { KEY_MAX_LENGTH, RecordError, toCanonical } from './canonical';
 
 describe('canonical records from mapping output', () => {
   it('normalizes identity fields and coerces types', () => {
@@ -23,6 +23,15 @@ describe('canonical records from mapping output', () => {
     [{ entity: 'telemetry', serial: 'A', alerts: 'E1' }, 'INVALID_FIELD', 'alerts'],
     [{ entity: 'robot', serial: 'A' }, 'INVALID_OUTPUT', 'entity'],
     [{ entity: 'customer', name: { first: 'x' } }, 'INVALID_FIELD', 'name'],
+    // Keys and indexed text longer than a btree entry can hold (it failed the whole page before).
+    [{ entity: 'device', serial: 'A'.repeat(KEY_MAX_LENGTH + 1) }, 'INVALID_FIELD', 'serial'],
+    [{ entity: 'device', serial: 'A1', model: '型'.repeat(KEY_MAX_LENGTH + 1) }, 'INVALID_FIELD', 'model'],
+    [{ entity: 'telemetry', serial: 'S'.repeat(KEY_MAX_LENGTH + 1) }, 'INVALID_FIELD', 'serial'],
+    [{ entity: 'purchase', orderNumber: 'X'.repeat(KEY_MAX_LENGTH + 1) }, 'INVALID_FIELD', 'orderNumber'],
+    [{ entity: 'spare_part', code: 'P1', name: 'p', compatibility: [{ model: 'M'.repeat(KEY_MAX_LENGTH + 1) }] }, 'INVALID_FIELD', 'compatibility.model'],
+    [{ entity: 'stock', partCode: 'P1', warehouse: 'W'.repeat(KEY_MAX_LENGTH + 1), quantity: 1 }, 'INVALID_FIELD', 'warehouse'],
+    [{ entity: 'complaint', caseNumber: 'C'.repeat(KEY_MAX_LENGTH + 1), status: 'OPEN' }, 'INVALID_FIELD', 'caseNumber'],
+    [{ entity: 'customer', phone: '13800138000', region: 'R'.repeat(KEY_MAX_LENGTH + 1) }, 'INVALID_FIELD', 'region'],
   ])('refuses %j with %s on %s', (output, code, field) => {
     try {
       toCanonical(output);
@@ -31,6 +40,12 @@ describe('canonical records from mapping output', () => {
       expect(e).toBeInstanceOf(RecordError);
       expect(e).toMatchObject({ code, field });
     }
+  });
+
+  it('takes keys up to the limit, and long text where nothing indexes it', () => {
+    expect(toCanonical({ entity: 'device', serial: 'A'.repeat(KEY_MAX_LENGTH) })[0].fields.serial).toHaveLength(KEY_MAX_LENGTH);
+    expect(toCanonical({ entity: 'customer', phone: '13800138000', name: '名'.repeat(5000) })[0].fields.name).toHaveLength(5000);
+    expect(() => toCanonical({ entity: 'device', serial: `${'S'.repeat(300)}` })).toThrow(/device\.serial: longer than 200 characters \(300: "S{40}…"\)/);
   });
 
   it('refuses output that is not an object', () => {

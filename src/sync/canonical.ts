@@ -45,6 +45,24 @@ const SPECS: Record<EntityName, { fields: Record<string, FieldType>; required: s
 };
 
 /**
+ * Text fields that are keys or indexed where they are stored (serials and the other natural keys,
+ * model, region, warehouse): PostgreSQL's btree takes at most ~2.7 KB per entry, and a longer value
+ * failed the page's statement, so the page and every later run of the stream. A value over
+ * KEY_MAX_LENGTH characters (4 bytes each at most) is the record's error instead.
+ */
+export const KEY_MAX_LENGTH = 200;
+const KEY_FIELDS: Partial<Record<EntityName, string[]>> = {
+  customer: ['region'], device: ['model'], purchase: ['orderNumber', 'model'], spare_part: ['code'],
+  stock: ['partCode', 'warehouse'], complaint: ['caseNumber', 'ticketNumber'],
+};
+
+function checkKeyLength(entity: EntityName, field: string, value: unknown): void {
+  if (typeof value === 'string' && value.length > KEY_MAX_LENGTH) {
+    throw new RecordError('INVALID_FIELD', `${entity}.${field}: longer than ${KEY_MAX_LENGTH} characters (${value.length}: ${JSON.stringify(`${value.slice(0, 40)}…`)})`, field);
+  }
+}
+
+/**
  * normalizePhone is pure and costly (libphonenumber, full metadata), and the same phones come back
  * in record after record (a customer, then as owner of its devices, then on its orders): results
  * are remembered, up to a bound.
@@ -142,8 +160,16 @@ export function toCanonical(output: unknown): CanonicalRecord[] {
     const spec = SPECS[entity];
     if (!spec) throw new RecordError('INVALID_OUTPUT', `output[${i}].entity "${String(entity)}" is not one of ${Object.keys(SPECS).join(', ')}`, 'entity');
     const fields: Record<string, any> = {};
+    const keyFields = KEY_FIELDS[entity];
     for (const [field, type] of Object.entries(spec.fields)) {
-      if (field in (item as object)) fields[field] = coerce(entity, field, type, (item as any)[field]);
+      if (!(field in (item as object))) continue;
+      const value = coerce(entity, field, type, (item as any)[field]);
+      if (type === 'serial' || keyFields?.includes(field)) checkKeyLength(entity, field, value);
+      else if (type === 'compat' && Array.isArray(value)) for (const c of value as Array<{ model: string; firmwarePrefix: string }>) {
+        checkKeyLength(entity, `${field}.model`, c.model);
+        checkKeyLength(entity, `${field}.firmwarePrefix`, c.firmwarePrefix);
+      }
+      fields[field] = value;
     }
     for (const field of spec.required) {
       if (fields[field] === null || fields[field] === undefined) throw new RecordError('MISSING_FIELD', `${entity}.${field} is required`, field);
