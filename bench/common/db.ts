@@ -48,3 +48,17 @@ export async function recreateDatabase(adminUrl: string, benchUrl: string, bench
   });
   return migratePending(benchUrl);
 }
+
+/** A plain pg connection configured as the hub's are (src/db/orm.ts: JIT off), for hand-written SQL baselines. */
+export async function connectLikeHub(url: string): Promise<Client> {
+  const client = new Client({ connectionString: url, options: '-c jit=off' });
+  await client.connect();
+  return client;
+}
+
+/** SQL written with knex's `?` placeholders (the merge's statements) for a plain pg client: `$1`, `$2`, … */
+export function numberedPlaceholders(sql: string): string {
+  let n = 0;
+  return sql.replace(/\?/g, () => `$${++n}`);
+}
+

@@ -14,20 +14,15 @@
  * Prints one JSON line: { ms, cpuMs, maxRssKb, rows }.
  */
 import { createHash } from 'crypto';
-import { Client } from 'pg';
+import { normalizePhone } from '../../src/identity/normalize';
 import { NEAR_DUPLICATE_DEVICES_SQL } from '../../src/sync/merge';
+import { connectLikeHub, numberedPlaceholders } from '../common/db';
 import { benchRowCells } from './generate';
 import { peakRssKb } from './peak-rss';
 
 const BATCH = 2000;
 const FILE = 'excel-devices-floor.xlsx';
 const SHEET = '设备';
-
-/** knex's `?` placeholders as pg's `$n`. */
-function numbered(sql: string): string {
-  let n = 0;
-  return sql.replace(/\?/g, () => `$${++n}`);
-}
 
 const iso = (d: Date) => d.toISOString().slice(0, 10);
 
@@ -44,27 +39,28 @@ function addMonths(date: string, months: number): string {
   return iso(d);
 }
 
-/** Data row i as the canonical values the import writes for it. */
+/**
+ * Data row i as the canonical values the import writes for it (phones through the hub's own
+ * normalizer; dates by the sheet's two forms, Excel serial days and yyyy/m/d).
+ */
 function canonical(i: number) {
-  const [serial, model, firmware, phone, name, purchase, months, end] = benchRowCells(i);
+  const cells = benchRowCells(i);
+  const [serial, model, firmware, phone, name, purchase, months, end] = cells;
   const purchaseDate = dateOf(purchase as string | number);
-  const cells = JSON.stringify(benchRowCells(i));
   return {
     row: i + 2,
     serial: serial as string, model, firmware, name,
-    phone: `+86${String(phone).replace(/\D/g, '').slice(-11)}`,
+    phone: normalizePhone(phone as string | number)!,
     purchaseDate,
     warrantyEnd: end ? String(end) : months ? addMonths(purchaseDate, Number(months)) : null,
-    hash: createHash('md5').update(cells).digest('hex'),
+    hash: createHash('md5').update(JSON.stringify(cells)).digest('hex'),
   };
 }
 
 async function main(): Promise<void> {
   const [url, rowsArg] = process.argv.slice(2);
   const rows = Number(rowsArg);
-  // The hub's connections run with JIT off (src/db/orm.ts): JIT compiling a 2000-row statement cost more than running it.
-  const db = new Client({ connectionString: url, options: '-c jit=off' });
-  await db.connect();
+  const db = await connectLikeHub(url);
   const t0 = process.hrtime.bigint();
   const cpu0 = process.cpuUsage();
   const at = new Date().toISOString();
@@ -101,7 +97,7 @@ async function main(): Promise<void> {
        returning id, serial, model, firmware, purchase_date, warranty_end, owner_id`,
       [JSON.stringify(devices)],
     )).rows;
-    await db.query(numbered(NEAR_DUPLICATE_DEVICES_SQL), [JSON.stringify(createdDevices.map((d) => ({ id: d.id, serial: d.serial }))), 'excel/devices', 'excel/devices']);
+    await db.query(numberedPlaceholders(NEAR_DUPLICATE_DEVICES_SQL), [JSON.stringify(createdDevices.map((d) => ({ id: d.id, serial: d.serial }))), 'excel/devices', 'excel/devices']);
     await db.query(
       `insert into source_link (system, stream, external_id, entity_type, entity_id, version, seen_at)
        select 'excel', 'devices', x.external_id, 'customer', (select c.id from customer c where c.phone = x.phone), x.hash, now()

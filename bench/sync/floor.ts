@@ -1,4 +1,5 @@
-import { Client } from 'pg';
+import type { Client } from 'pg';
+import { connectLikeHub, numberedPlaceholders } from '../common/db';
 import { NEAR_DUPLICATE_DEVICES_SQL } from '../../src/sync/merge';
 import { BackendCpu } from './instrument';
 import { truncateAll } from './setup';
@@ -29,12 +30,7 @@ export interface FloorResult {
   transactions: number;
 }
 
-const connect = async (url: string): Promise<Client> => {
-  // As the hub's connections (src/db/orm.ts): JIT off.
-  const c = new Client({ connectionString: url, options: '-c jit=off' });
-  await c.connect();
-  return c;
-};
+const connect = connectLikeHub;
 
 async function columnsOf(c: Client, table: string): Promise<string[]> {
   const { rows } = await c.query<{ c: string }>(
@@ -53,8 +49,7 @@ async function replay(c: Client, tables: string[], pageSize: number, rows: Recor
       await c.query(`insert into public.${table} (${cols}) select ${cols} from floor.${table} where floor_n between $1 and $2`, [first, last]);
       if (table === 'device') {
         const created = (await c.query(`select id::text as id, serial from floor.device where floor_n between $1 and $2`, [first, last])).rows;
-        let n = 0;
-        await c.query(NEAR_DUPLICATE_DEVICES_SQL.replace(/\?/g, () => `$${++n}`), [JSON.stringify(created), 'floor', 'floor']);
+        await c.query(numberedPlaceholders(NEAR_DUPLICATE_DEVICES_SQL), [JSON.stringify(created), 'floor', 'floor']);
       }
       await c.query('commit');
       transactions++;

@@ -1,4 +1,5 @@
-import { KEY_MAX_LENGTH, RecordError, toCanonical } from './canonical';
+import { INDEX_KEY_MAX_BYTES as MAX } from '../db/storable-text';
+import { RecordError, toCanonical } from './canonical';
 
 describe('canonical records from mapping output', () => {
   it('normalizes identity fields and coerces types', () => {
@@ -24,14 +25,15 @@ describe('canonical records from mapping output', () => {
     [{ entity: 'robot', serial: 'A' }, 'INVALID_OUTPUT', 'entity'],
     [{ entity: 'customer', name: { first: 'x' } }, 'INVALID_FIELD', 'name'],
     // Keys and indexed text longer than a btree entry can hold (it failed the whole page before).
-    [{ entity: 'device', serial: 'A'.repeat(KEY_MAX_LENGTH + 1) }, 'INVALID_FIELD', 'serial'],
-    [{ entity: 'device', serial: 'A1', model: '型'.repeat(KEY_MAX_LENGTH + 1) }, 'INVALID_FIELD', 'model'],
-    [{ entity: 'telemetry', serial: 'S'.repeat(KEY_MAX_LENGTH + 1) }, 'INVALID_FIELD', 'serial'],
-    [{ entity: 'purchase', orderNumber: 'X'.repeat(KEY_MAX_LENGTH + 1) }, 'INVALID_FIELD', 'orderNumber'],
-    [{ entity: 'spare_part', code: 'P1', name: 'p', compatibility: [{ model: 'M'.repeat(KEY_MAX_LENGTH + 1) }] }, 'INVALID_FIELD', 'compatibility.model'],
-    [{ entity: 'stock', partCode: 'P1', warehouse: 'W'.repeat(KEY_MAX_LENGTH + 1), quantity: 1 }, 'INVALID_FIELD', 'warehouse'],
-    [{ entity: 'complaint', caseNumber: 'C'.repeat(KEY_MAX_LENGTH + 1), status: 'OPEN' }, 'INVALID_FIELD', 'caseNumber'],
-    [{ entity: 'customer', phone: '13800138000', region: 'R'.repeat(KEY_MAX_LENGTH + 1) }, 'INVALID_FIELD', 'region'],
+    [{ entity: 'device', serial: 'A'.repeat(MAX + 1) }, 'INVALID_FIELD', 'serial'],
+    // 667 characters, 3 bytes each in UTF-8: 2,001 bytes.
+    [{ entity: 'device', serial: 'A1', model: '型'.repeat(Math.ceil((MAX + 1) / 3)) }, 'INVALID_FIELD', 'model'],
+    [{ entity: 'telemetry', serial: 'S'.repeat(MAX + 1) }, 'INVALID_FIELD', 'serial'],
+    [{ entity: 'purchase', orderNumber: 'X'.repeat(MAX + 1) }, 'INVALID_FIELD', 'orderNumber'],
+    [{ entity: 'spare_part', code: 'P1', name: 'p', compatibility: [{ model: 'M'.repeat(MAX + 1) }] }, 'INVALID_FIELD', 'compatibility.model'],
+    [{ entity: 'stock', partCode: 'P1', warehouse: 'W'.repeat(MAX + 1), quantity: 1 }, 'INVALID_FIELD', 'warehouse'],
+    [{ entity: 'complaint', caseNumber: 'C'.repeat(MAX + 1), status: 'OPEN' }, 'INVALID_FIELD', 'caseNumber'],
+    [{ entity: 'customer', phone: '13800138000', region: 'R'.repeat(MAX + 1) }, 'INVALID_FIELD', 'region'],
   ])('refuses %j with %s on %s', (output, code, field) => {
     try {
       toCanonical(output);
@@ -43,9 +45,11 @@ describe('canonical records from mapping output', () => {
   });
 
   it('takes keys up to the limit, and long text where nothing indexes it', () => {
-    expect(toCanonical({ entity: 'device', serial: 'A'.repeat(KEY_MAX_LENGTH) })[0].fields.serial).toHaveLength(KEY_MAX_LENGTH);
+    expect(toCanonical({ entity: 'device', serial: 'A'.repeat(MAX) })[0].fields.serial).toHaveLength(MAX);
+    expect(toCanonical({ entity: 'device', serial: 'A1', model: '型'.repeat(MAX / 4) })[0].fields.model).toHaveLength(MAX / 4);
     expect(toCanonical({ entity: 'customer', phone: '13800138000', name: '名'.repeat(5000) })[0].fields.name).toHaveLength(5000);
-    expect(() => toCanonical({ entity: 'device', serial: `${'S'.repeat(300)}` })).toThrow(/device\.serial: longer than 200 characters \(300: "S{40}…"\)/);
+    expect(() => toCanonical({ entity: 'device', serial: 'S'.repeat(3000) }))
+      .toThrow(/^device\.serial: too long to index \(3000 bytes in UTF-8, at most 2000; starts "S{40}…"\)$/);
   });
 
   it('refuses output that is not an object', () => {

@@ -1,5 +1,6 @@
 import { normalizePhone, normalizeSerial } from '../identity/normalize';
 import { parseDate, parseDateTime } from '../mapping/functions';
+import { INDEX_KEY_MAX_BYTES, tooLongToIndex } from '../db/storable-text';
 
 /** A reference to a customer: by phone, and/or by another record of the same connector. */
 export interface CustomerRef {
@@ -46,19 +47,20 @@ const SPECS: Record<EntityName, { fields: Record<string, FieldType>; required: s
 
 /**
  * Text fields that are keys or indexed where they are stored (serials and the other natural keys,
- * model, region, warehouse): PostgreSQL's btree takes at most ~2.7 KB per entry, and a longer value
- * failed the page's statement, so the page and every later run of the stream. A value over
- * KEY_MAX_LENGTH characters (4 bytes each at most) is the record's error instead.
+ * model, region, warehouse): one too long to index (`tooLongToIndex`, src/db/storable-text.ts)
+ * failed the page's statement, so the page and every later run of the stream. It is the record's
+ * error instead.
  */
-export const KEY_MAX_LENGTH = 200;
 const KEY_FIELDS: Partial<Record<EntityName, string[]>> = {
   customer: ['region'], device: ['model'], purchase: ['orderNumber', 'model'], spare_part: ['code'],
   stock: ['partCode', 'warehouse'], complaint: ['caseNumber', 'ticketNumber'],
 };
 
 function checkKeyLength(entity: EntityName, field: string, value: unknown): void {
-  if (typeof value === 'string' && value.length > KEY_MAX_LENGTH) {
-    throw new RecordError('INVALID_FIELD', `${entity}.${field}: longer than ${KEY_MAX_LENGTH} characters (${value.length}: ${JSON.stringify(`${value.slice(0, 40)}…`)})`, field);
+  const bytes = typeof value === 'string' ? tooLongToIndex(value) : null;
+  if (bytes !== null) {
+    throw new RecordError('INVALID_FIELD',
+      `${entity}.${field}: too long to index (${bytes} bytes in UTF-8, at most ${INDEX_KEY_MAX_BYTES}; starts ${JSON.stringify(`${(value as string).slice(0, 40)}…`)})`, field);
   }
 }
 

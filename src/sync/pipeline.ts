@@ -5,7 +5,7 @@ import { evaluateEither, type CompiledMapping, type MappingEngine } from '../map
 import { TicketEnricher } from '../enrichment/enricher';
 import { MappingError } from '../mapping/errors';
 import { CanonicalRecord, RecordError, toCanonical } from './canonical';
-import { jsonMayHoldUnstorable, storable } from '../db/storable-text';
+import { INDEX_KEY_MAX_BYTES, jsonMayHoldUnstorable, storable, tooLongToIndex } from '../db/storable-text';
 import { hashedJson } from './hash';
 import { MergeItem, Merger } from './merge';
 import { readAhead } from './read-ahead';
@@ -231,7 +231,8 @@ export class SyncPipeline {
     } catch (e) {
       status = 'FAILED';
       const err = e as { code?: string; message?: string };
-      error = `${err.code ? `${err.code}: ` : ''}${err.message ?? String(e)}`;
+      // Vendors' error texts end up here: as text PostgreSQL stores (no U+0000).
+      error = storable(`${err.code ? `${err.code}: ` : ''}${err.message ?? String(e)}`);
     }
     await sqlRows(this.orm,
       `update sync_run set status = ?, finished_at = now(), error = ?, pages = ?, fetched = ?, unchanged = ?, merged = ?, failed = ? where id = ?`,
@@ -266,7 +267,7 @@ export class SyncPipeline {
     opts: { stored: boolean; stopped: () => boolean },
   ): Promise<PreparedPage> {
     const { stopped } = opts;
-    const page: PreparedPage = { records, cursor, staged: stageRows(dedupe(records)), mappedAhead: null };
+    const page: PreparedPage = { records, cursor, staged: stageRows(dedupe(records).unique), mappedAhead: null };
     const staged = page.staged.rows;
     if (!staged.length || stopped()) return page;
     const mapping = this.engine.get(`${inst.type}/${stream}`);
@@ -339,7 +340,8 @@ export class SyncPipeline {
     const fetchedAt = new Date().toISOString();
     const counts: IngestResult = { fetched: records.length, unchanged: 0, merged: 0, failed: 0, errors: [] };
     const exec = bulkExecutor(em);
-    let unique = dedupe(records);
+    const { unique: fetched, rejected } = dedupe(records);
+    let unique = fetched;
     if (opts.combine && unique.size) {
       // FOR UPDATE below locks only rows that exist: two first pushes of one record would both
       // combine against nothing and the later would drop the earlier's fields. A lock per record,
@@ -380,7 +382,7 @@ export class SyncPipeline {
       )
       : [];
     opts.gate?.staged();
-    counts.unchanged = records.length - changed.length;
+    counts.unchanged = records.length - changed.length - rejected.length;
     const byExternal = new Map(staged.map((s) => [s.external_id, s]));
     const rowOf: StagedRow[] = [];
     const work: StagedRecord[] = changed.map((c, index) => {
@@ -430,9 +432,12 @@ export class SyncPipeline {
         [JSON.stringify(failures.map((f) => ({ id: f.id, error: f.error })))],
       );
     }
-    counts.failed = errors.size;
+    counts.failed = errors.size + rejected.length;
     counts.merged = work.length - errors.size;
-    counts.errors = failures.map((f) => ({ externalId: f.externalId, ...f.error }));
+    counts.errors = [
+      ...failures.map((f) => ({ externalId: f.externalId, ...f.error })),
+      ...rejected.map((r) => ({ externalId: r.externalId, code: r.error.code, message: r.error.message, field: r.error.field ?? null })),
+    ];
     return counts;
   }
 }
@@ -471,11 +476,29 @@ function mapFailure(e: unknown): RecordError | MappingError {
   return e instanceof RecordError || e instanceof MappingError ? e : new RecordError('MAPPING_FAILED', String((e as Error)?.message ?? e));
 }
 
-/** The same record twice in one page: the later copy wins. */
-function dedupe(records: SourceRecord[]): Map<string, SourceRecord> {
+/** A page's records by external id, as staged (`unique`), and the ones whose id cannot be a key. */
+interface PageRecords {
+  unique: Map<string, SourceRecord>;
+  /** Ids too long to index (the key of source_record and source_link): not staged, counted as failed. */
+  rejected: Array<{ externalId: string; error: RecordError }>;
+}
+
+/**
+ * The same record twice in one page: the later copy wins. Ids are taken as they will be stored
+ * (`storable`: two ids that differ only there are one record, not two rows of one key in one
+ * statement); an id too long to be a key fails its record rather than the page.
+ */
+function dedupe(records: SourceRecord[]): PageRecords {
   const unique = new Map<string, SourceRecord>();
-  for (const r of records) unique.set(String(r.externalId), r);
-  return unique;
+  const rejected: PageRecords['rejected'] = [];
+  for (const r of records) {
+    const id = storable(String(r.externalId));
+    const bytes = tooLongToIndex(id);
+    if (bytes !== null) {
+      rejected.push({ externalId: `${id.slice(0, 40)}…`, error: new RecordError('INVALID_FIELD', `the record's id is too long to be a key (${bytes} bytes in UTF-8, at most ${INDEX_KEY_MAX_BYTES})`, 'externalId') });
+    } else unique.set(id, id === r.externalId ? r : { ...r, externalId: id });
+  }
+  return { unique, rejected };
 }
 
 /**
@@ -494,7 +517,7 @@ function stageRows(unique: Map<string, SourceRecord>): StagedPage {
       payload = storable(payload);
       ({ hash, json } = hashedJson(payload));
     }
-    const row: StagedRow = { external_id: storable(String(r.externalId)), version: storable(r.version ?? null), payload, hash, at: r.updatedAt ?? null };
+    const row: StagedRow = { external_id: String(r.externalId), version: storable(r.version ?? null), payload, hash, at: r.updatedAt ?? null };
     if (rows.length) parts.push(',');
     rows.push(row);
     parts.push(`{"external_id":${JSON.stringify(row.external_id)},"version":${JSON.stringify(row.version)},"payload":`, json, `,"hash":"${hash}"}`);

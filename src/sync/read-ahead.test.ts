@@ -299,6 +299,11 @@ describe('sync reading one page ahead', () => {
     // The same records again: the same hashes, so nothing changed.
     const again = await pipelineOver([page()]).pipeline.runStream('src', 'people', { trigger: 'cli', full: true });
     expect(again).toMatchObject({ status: 'SUCCEEDED', fetched: 4, unchanged: 4 });
+    // Two ids that differ only by such a character are one record once stored: the later copy wins, the page goes on.
+    const twins = await pipelineOver([[person('a1', 'Ann'), { ...person('c1', 'Cee'), externalId: 'b1\u0000' }, { ...person('c1', 'Cee 2'), externalId: 'b1\uFFFD' }]])
+      .pipeline.runStream('src', 'people', { trigger: 'cli', full: true });
+    expect(twins).toMatchObject({ status: 'SUCCEEDED', fetched: 3, merged: 1 });
+    expect(await sqlOne<any>(db.orm, `select name from customer where phone = '+8613800138021'`)).toEqual({ name: 'Cee 2' });
   });
 
   it('keeps a failed record FAILED with its error and the mapping version that failed it', async () => {

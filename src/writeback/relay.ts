@@ -15,6 +15,7 @@
 import { Client } from 'pg';
 import type { MikroORM } from '@mikro-orm/postgresql';
 import { bulkExecutor, sqlRows } from '../db/sql';
+import { storableJson } from '../db/storable-text';
 import { logger } from '../logging/logger';
 import { jobIdOf, WRITEBACK_JOB, WritebackQueue } from './queue';
 
@@ -109,7 +110,7 @@ export class OutboxRelay {
       } else if (state === 'failed') {
         await sqlRows(this.opts.orm,
           `update writeback_outbox set status = 'DEAD', finished_at = clock_timestamp(), last_error = coalesce(last_error, '{}'::jsonb) || ?::jsonb where id = ? and status in ('QUEUED', 'RETRYING')`,
-          [JSON.stringify({ message: job?.failedReason ?? 'failed in the queue' }), id]);
+          [storableJson({ message: job?.failedReason ?? 'failed in the queue' }), id]);
         dead++;
       }
     }

@@ -32,7 +32,7 @@ export class SourceRecordRow {
   @Property({ type: 'string', columnType: 'text', nullable: true })
   version?: string | null;
 
-  /** The record's canonical JSON, the text `hash` is computed from: json (kept as written), not jsonb (migration RawPayload). */
+  /** The record as staged: json (text kept as written: the canonical JSON `hash` is computed from), not jsonb (migration RawPayload). */
   @Property({ type: 'json', columnType: 'json' })
   payload!: unknown;
 
