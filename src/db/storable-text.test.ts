@@ -10,6 +10,13 @@ describe('storable', () => {
     expect(storable('no nul')).toBe('no nul');
   });
 
+  it('keeps a "__proto__" key as a key (JSON.parse makes it one; an assignment would set the prototype)', () => {
+    const v = JSON.parse('{"__proto__": "x\\u0000", "a": 1}');
+    const out = storable(v);
+    expect(Object.keys(out)).toEqual(['__proto__', 'a']);
+    expect(JSON.stringify(out)).toBe('{"__proto__":"x\uFFFD","a":1}');
+  });
+
   it('is told by the JSON text: a real U+0000 or lone surrogate, not a paired one, nor a backslash before "u0000" (which changes nothing)', () => {
     expect(jsonMayHoldUnstorable(hashedJson({ a: 'x\u0000' }).json)).toBe(true);
     expect(jsonMayHoldUnstorable(hashedJson({ a: 'x\uD83D' }).json)).toBe(true);
