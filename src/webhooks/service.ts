@@ -266,14 +266,22 @@ export class WebhookService {
     const p = rec.payload as { device: { id: { id: string }; name: string } };
     let id = rec.externalId;
     if (!id) {
-      const row = await sqlOne<{ external_id: string }>(em,
-        `select external_id from source_record where connector = ? and stream = 'devices' and payload->'device'->>'name' = ? order by id limit 1`, [connector, p.device.name]);
+      const row = await sqlOne<{ external_id: string }>(em, DEVICE_RECORD_BY_NAME_SQL, [connector, p.device.name]);
       id = row?.external_id ?? `name:${p.device.name}`;
     }
     const payload = { ...p, device: { ...p.device, id: { entityType: 'DEVICE', id } } };
     return { ...batch, pages: [{ stream: 'devices', records: [{ ...rec, externalId: id, payload }] }] };
   }
 }
+
+/**
+ * The first record a ThingsBoard connector's pull stored for a device name (connector, name).
+ * Through source_record_device_name_idx; `offset 0` keeps the planner from walking the primary key
+ * in id order instead and filtering every payload (it did: 0.3 s per push at 100k devices).
+ */
+export const DEVICE_RECORD_BY_NAME_SQL = `select external_id from (select id, external_id from source_record
+                                   where connector = ? and stream = 'devices' and (payload -> 'device') ->> 'name' = ? offset 0) r
+  order by id limit 1`;
 
 function attempt<T>(fn: () => T): T | { error: WebhookError } {
   try {

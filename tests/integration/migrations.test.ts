@@ -1,4 +1,5 @@
 import { useTestDatabase } from '../support/databases';
+import { DEVICE_RECORD_BY_NAME_SQL } from '../../src/webhooks/service';
 
 describe('migrations', () => {
   const db = useTestDatabase();
@@ -21,6 +22,23 @@ describe('migrations', () => {
     expect(plan.map((r) => r['QUERY PLAN']).join('\n')).toContain('source_record_unmerged_idx');
     const [idx] = await db.orm.em.getConnection().execute(`select pg_get_indexdef('source_record_unmerged_idx'::regclass) as def`);
     expect(idx.def).toContain(`WHERE (status <> 'MERGED'::text)`);
+  });
+
+  it('index pulled device records by name, and the webhook\'s look-up by name uses it, not a walk of every payload', async () => {
+    const plan = await db.orm.em.fork().transactional(async (em) => {
+      const conn = em.getConnection();
+      const ctx = em.getTransactionContext();
+      await conn.execute(`insert into source_record (connector, stream, external_id, payload, hash, status)
+                          select 'iot', 'devices', 'd' || g, json_build_object('device', json_build_object('name', 'SN' || g)), 'h', 'MERGED'
+                            from generate_series(1, 20000) g`, [], 'run', ctx);
+      await conn.execute(`analyze source_record`, [], 'run', ctx);
+      const knex = em.getKnex();
+      const sql = knex.raw(DEVICE_RECORD_BY_NAME_SQL, ['iot', 'SN19999']).toQuery();
+      const found = await conn.execute(sql, [], 'all', ctx);
+      expect(found).toEqual([{ external_id: 'd19999' }]);
+      return conn.execute<Array<{ 'QUERY PLAN': string }>>(`explain (costs off) ${sql}`, [], 'all', ctx);
+    });
+    expect(plan.map((r) => r['QUERY PLAN']).join('\n')).toContain('source_record_device_name_idx');
   });
 
   it('make the audit log append-only', async () => {

@@ -15,6 +15,11 @@ import type { LineageMap } from './base';
   name: 'source_record_unmerged_idx',
   expression: `create index "source_record_unmerged_idx" on "source_record" ("connector", "stream", "status") where "status" <> 'MERGED'`,
 })
+// A ThingsBoard push without its device id finds the pulled record by device name (webhooks/service.ts).
+@Index({
+  name: 'source_record_device_name_idx',
+  expression: `create index "source_record_device_name_idx" on "source_record" ("connector", (("payload" -> 'device') ->> 'name')) where "stream" = 'devices'`,
+})
 export class SourceRecordRow {
   @PrimaryKey({ type: 'bigint', autoincrement: true })
   id!: string;

@@ -14,6 +14,7 @@ import { Migration20261205121000BulkCost } from './Migration20261205121000BulkCo
 import { Migration20261205123000ExcelRowKey } from './Migration20261205123000ExcelRowKey';
 import { Migration20261205160000CompactLineage } from './Migration20261205160000CompactLineage';
 import { Migration20261206060000RawPayload } from './Migration20261206060000RawPayload';
+import { Migration20261206080000DeviceNameIndex } from './Migration20261206080000DeviceNameIndex';
 
 /** Every committed migration, in order. Add new ones at the end. */
 export const MIGRATIONS: MigrationObject[] = [
@@ -32,4 +33,5 @@ export const MIGRATIONS: MigrationObject[] = [
   { name: 'Migration20261205123000ExcelRowKey', class: Migration20261205123000ExcelRowKey },
   { name: 'Migration20261205160000CompactLineage', class: Migration20261205160000CompactLineage },
   { name: 'Migration20261206060000RawPayload', class: Migration20261206060000RawPayload },
+  { name: 'Migration20261206080000DeviceNameIndex', class: Migration20261206080000DeviceNameIndex },
 ];
