@@ -55,7 +55,9 @@ describe('cells', () => {
 
   it('text that begins like a formula is neutralized for export; numbers are not', () => {
     expect(neutralize('=HYPERLINK("http://x","y")')).toBe(`'=HYPERLINK("http://x","y")`);
-    for (const s of ['+1', '-2+3', '@SUM(A1)', '\tx', '\rx']) expect(neutralize(s)).toBe(`'${s}`);
+    for (const s of ['+1', '-2+3', '@SUM(A1)', '\tx']) expect(neutralize(s)).toBe(`'${s}`);
+    // A carriage return is written as SpreadsheetML's escape (XML would turn it into a line feed).
+    expect(neutralize('\rx')).toBe(`'_x000D_x`);
     expect(neutralize('王五')).toBe('王五');
     expect(neutralize(-5)).toBe(-5);
   });

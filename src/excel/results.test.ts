@@ -45,4 +45,22 @@ describe('result workbook', () => {
       rmSync(dir, { recursive: true, force: true });
     }
   });
+
+  it('writes a carriage return and a literal "_x0041_" so that they read back as they were (Excel decodes _xHHHH_)', async () => {
+    const dir = mkdtempSync(join(tmpdir(), 'resultwb-'));
+    try {
+      const path = join(dir, 'r.xlsx');
+      const values = { 故障描述: '空调不制冷\r\n外机不转', 型号: 'code _x0041_ and _x005F_ as typed' };
+      async function* lines(): AsyncGenerator<ResultLine> {
+        yield { file: 'f.xlsx', sheet: 'S', row: 2, status: 'IMPORTED', error: null, errors: [], values, records: [], filled: [] };
+      }
+      await writeResultWorkbook(lines(), ['故障描述', '型号'], 'S', path);
+      const archive = await WorkbookArchive.open(path, 'r.xlsx');
+      const rows = [];
+      for await (const chunk of readSheetRows(archive, archive.info.sheets[0].path, await readSharedStrings(archive))) rows.push(...chunk);
+      expect(rows[1].values.slice(1, 3)).toEqual([values.故障描述, values.型号]);
+    } finally {
+      rmSync(dir, { recursive: true, force: true });
+    }
+  });
 });

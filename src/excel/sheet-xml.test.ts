@@ -52,6 +52,17 @@ describe('sheet XML reader', () => {
     expect(wrong).toEqual([]);
   });
 
+  it('decodes the _xHHHH_ escapes SpreadsheetML writes for characters XML cannot hold (Excel: a carriage return in a cell)', async () => {
+    const path = await handWritten('xstring', `<sheetData>
+      <row r="1"><c r="A1" t="s"><v>0</v></c><c r="B1" t="s"><v>1</v></c><c r="C1" t="s"><v>2</v></c></row>
+      <row r="2"><c r="A2" t="inlineStr"><is><t>a_x0009_b</t></is></c><c r="B2" t="str"><f>A1</f><v>x_x000D_y</v></c><c r="C2" t="s"><v>3</v></c></row>
+    </sheetData>`, `<si><t xml:space="preserve">空调不制冷_x000D_
+外机不转</t></si><si><t>literal _x005F_x0041_ stays</t></si><si><t>nul_x0000_ and half _xD83D_ of an emoji, whole _xD83D__xDE00_</t></si><si><t>no_xZZZZ_escape</t></si>`);
+    const rows = await rowsOf(path);
+    expect(rows[0].values.slice(1)).toEqual(['空调不制冷\r\n外机不转', 'literal _x0041_ stays', 'nul\uFFFD and half \uFFFD of an emoji, whole 😀']);
+    expect(rows[1].values.slice(1)).toEqual(['a\tb', { formula: '', result: 'x\ry' }, 'no_xZZZZ_escape']);
+  });
+
   it('reads the shared strings first, wherever the zip puts them (exceljs writes them after the sheet)', async () => {
     const path = await writeWorkbook(dir.file('order.xlsx'), [{ name: 'S', rows: [['甲', 1], ['乙', 2]] }]);
     const names = unzip(readFileSync(path)).map((p) => p.name);

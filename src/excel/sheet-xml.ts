@@ -1,4 +1,5 @@
 import { SaxesParser, SaxesTagPlain } from 'saxes';
+import { storable } from '../db/storable-text';
 import { StringDecoder } from 'string_decoder';
 import type { WorkbookArchive } from './archive';
 
@@ -79,7 +80,7 @@ export async function readSharedStrings(archive: WorkbookArchive): Promise<strin
     if (name === 't') inText = false;
     else if (name === 'rPh') phonetic--;
     else if (name === 'si') {
-      out.push(text);
+      out.push(decodeXstring(text));
       inItem = false;
     }
   });
@@ -225,9 +226,24 @@ function cellValue(type: string, formula: boolean, v: string | null, inline: str
     if (v === null) return { formula: '' };
     return { formula: '', result: typedValue(type, v, shared) };
   }
-  if (type === 'inlineStr') return inline ?? v;
-  if (v === null) return inline;
+  if (type === 'inlineStr') return decodeXstring(inline ?? v);
+  if (v === null) return inline === null ? null : decodeXstring(inline);
   return typedValue(type, v, shared);
+}
+
+/**
+ * Text as SpreadsheetML stores it (ST_Xstring): a character XML cannot hold is written `_xHHHH_`,
+ * and a literal `_x` that would read as one is written `_x005F_x`. Excel writes a carriage return
+ * in a cell (text pasted from Windows: `故障描述_x000D_` then a line feed) this way; read literally,
+ * it ended up in the imported values. U+0000 and unpaired surrogates, which PostgreSQL cannot store,
+ * come out as U+FFFD.
+ */
+export function decodeXstring(text: string): string;
+export function decodeXstring(text: string | null): string | null;
+export function decodeXstring(text: string | null): string | null {
+  if (text === null || !text.includes('_x')) return text;
+  const decoded = text.replace(/_x([0-9A-Fa-f]{4})_/g, (_, hex: string) => String.fromCharCode(parseInt(hex, 16)));
+  return decoded === text ? text : storable(decoded);
 }
 
 function typedValue(type: string, v: string, shared: string[]): unknown {
@@ -238,7 +254,7 @@ function typedValue(type: string, v: string, shared: string[]): unknown {
     }
     case 'str':
     case 'inlineStr':
-      return v;
+      return decodeXstring(v);
     case 'b':
       return v.trim() !== '0' && v.trim().toLowerCase() !== 'false';
     case 'e':
