@@ -1,7 +1,7 @@
 import { SaxesParser, SaxesTagPlain } from 'saxes';
-import { storable } from '../db/storable-text';
 import { StringDecoder } from 'string_decoder';
 import type { WorkbookArchive } from './archive';
+import { decodeXstring } from './xstring';
 
 /**
  * A worksheet's rows read straight from the archive's inflated XML: no temporary copy of the sheet,
@@ -227,23 +227,8 @@ function cellValue(type: string, formula: boolean, v: string | null, inline: str
     return { formula: '', result: typedValue(type, v, shared) };
   }
   if (type === 'inlineStr') return decodeXstring(inline ?? v);
-  if (v === null) return inline === null ? null : decodeXstring(inline);
+  if (v === null) return decodeXstring(inline);
   return typedValue(type, v, shared);
-}
-
-/**
- * Text as SpreadsheetML stores it (ST_Xstring): a character XML cannot hold is written `_xHHHH_`,
- * and a literal `_x` that would read as one is written `_x005F_x`. Excel writes a carriage return
- * in a cell (text pasted from Windows: `故障描述_x000D_` then a line feed) this way; read literally,
- * it ended up in the imported values. U+0000 and unpaired surrogates, which PostgreSQL cannot store,
- * come out as U+FFFD.
- */
-export function decodeXstring(text: string): string;
-export function decodeXstring(text: string | null): string | null;
-export function decodeXstring(text: string | null): string | null {
-  if (text === null || !text.includes('_x')) return text;
-  const decoded = text.replace(/_x([0-9A-Fa-f]{4})_/g, (_, hex: string) => String.fromCharCode(parseInt(hex, 16)));
-  return decoded === text ? text : storable(decoded);
 }
 
 function typedValue(type: string, v: string, shared: string[]): unknown {
