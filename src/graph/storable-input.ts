@@ -25,7 +25,7 @@ function findInValue(value: unknown, path: string): Found | null {
   }
   if (value !== null && typeof value === 'object') {
     for (const [k, v] of Object.entries(value)) {
-      const found = findInValue(v, `${path}.${k}`) ?? (unstorableCharacter(k) ? { path: `${path}.${k}`, what: unstorableCharacter(k)! } : null);
+      const found = findInValue(v, `${path}.${k}`) ?? findInValue(k, `${path}.${k}`);
       if (found) return found;
     }
   }

@@ -97,6 +97,8 @@ interface StagedPage {
 interface PreparedPage {
   records: SourceRecord[];
   cursor: string | null;
+  /** The records by their stored id, and the ids that cannot be a key (dedupe). */
+  deduped: PageRecords;
   /** Staged rows and their upsert parameter, built ahead too. */
   staged: StagedPage;
   mappedAhead: { mapping: CompiledMapping; records: Map<StagedRow, Mapped> } | null;
@@ -267,7 +269,8 @@ export class SyncPipeline {
     opts: { stored: boolean; stopped: () => boolean },
   ): Promise<PreparedPage> {
     const { stopped } = opts;
-    const page: PreparedPage = { records, cursor, staged: stageRows(dedupe(records).unique), mappedAhead: null };
+    const deduped = dedupe(records);
+    const page: PreparedPage = { records, cursor, deduped, staged: stageRows(deduped.unique), mappedAhead: null };
     const staged = page.staged.rows;
     if (!staged.length || stopped()) return page;
     const mapping = this.engine.get(`${inst.type}/${stream}`);
@@ -340,7 +343,7 @@ export class SyncPipeline {
     const fetchedAt = new Date().toISOString();
     const counts: IngestResult = { fetched: records.length, unchanged: 0, merged: 0, failed: 0, errors: [] };
     const exec = bulkExecutor(em);
-    const { unique: fetched, rejected } = dedupe(records);
+    const { unique: fetched, rejected } = opts.prepared?.deduped ?? dedupe(records);
     let unique = fetched;
     if (opts.combine && unique.size) {
       // FOR UPDATE below locks only rows that exist: two first pushes of one record would both
