@@ -14,7 +14,9 @@
  * Prints one JSON line: { ms, cpuMs, maxRssKb, rows }.
  */
 import { createHash } from 'crypto';
+import { serialToDate } from '../../src/excel/cells';
 import { normalizePhone } from '../../src/identity/normalize';
+import { addMonths, parseDate } from '../../src/mapping/functions';
 import { NEAR_DUPLICATE_DEVICES_SQL } from '../../src/sync/merge';
 import { connectLikeHub, numberedPlaceholders } from '../common/db';
 import { benchRowCells } from './generate';
@@ -24,35 +26,21 @@ const BATCH = 2000;
 const FILE = 'excel-devices-floor.xlsx';
 const SHEET = '设备';
 
-const iso = (d: Date) => d.toISOString().slice(0, 10);
-
-/** Excel serial day or `yyyy/m/d` text → ISO date. */
-function dateOf(v: string | number): string {
-  if (typeof v === 'number') return iso(new Date(Date.UTC(1899, 11, 30) + v * 86_400_000));
-  const [y, m, d] = v.split('/').map(Number);
-  return iso(new Date(Date.UTC(y, m - 1, d)));
-}
-
-function addMonths(date: string, months: number): string {
-  const d = new Date(`${date}T00:00:00Z`);
-  d.setUTCMonth(d.getUTCMonth() + months);
-  return iso(d);
-}
-
 /**
- * Data row i as the canonical values the import writes for it (phones through the hub's own
- * normalizer; dates by the sheet's two forms, Excel serial days and yyyy/m/d).
+ * Data row i as the canonical values the import writes for it, through the hub's own helpers:
+ * phones normalized, dates from Excel serial days or text, warranty months added as the mapping's
+ * $addMonths does.
  */
 function canonical(i: number) {
   const cells = benchRowCells(i);
   const [serial, model, firmware, phone, name, purchase, months, end] = cells;
-  const purchaseDate = dateOf(purchase as string | number);
+  const purchaseDate = (typeof purchase === 'number' ? serialToDate(purchase) : parseDate(purchase))!;
   return {
     row: i + 2,
     serial: serial as string, model, firmware, name,
     phone: normalizePhone(phone as string | number)!,
     purchaseDate,
-    warrantyEnd: end ? String(end) : months ? addMonths(purchaseDate, Number(months)) : null,
+    warrantyEnd: end ? String(end) : months ? addMonths(purchaseDate, months) : null,
     hash: createHash('md5').update(JSON.stringify(cells)).digest('hex'),
   };
 }
