@@ -32,12 +32,21 @@ if (snap) {
   }
 }
 
+/** JUNCTION_BENCH_BATCH_SIZE: the import's rows per batch (`--batch-size`); anything but a positive whole number stops the bench. */
+function batchSize(): number | undefined {
+  const raw = process.env.JUNCTION_BENCH_BATCH_SIZE;
+  if (raw === undefined || raw === '') return undefined;
+  const n = Number(raw);
+  if (!Number.isInteger(n) || n < 1) throw new Error(`JUNCTION_BENCH_BATCH_SIZE must be a positive whole number, got "${raw}"`);
+  return n;
+}
+
 async function main(): Promise<void> {
   const [file, template, outDir, databaseUrl] = process.argv.slice(2);
   let summary = '';
   const t0 = process.hrtime.bigint();
   const cpu0 = process.cpuUsage();
-  const code = await runExcelImport(file, { template, outDir, resultXlsx: false, batchSize: process.env.JUNCTION_BENCH_BATCH_SIZE ? Number(process.env.JUNCTION_BENCH_BATCH_SIZE) : undefined }, {
+  const code = await runExcelImport(file, { template, outDir, resultXlsx: false, batchSize: batchSize() }, {
     stdout: { write: (s: string) => (summary += s) },
     stderr: { write: (s: string) => process.stderr.write(s) },
     databaseUrl,
