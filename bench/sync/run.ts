@@ -17,6 +17,7 @@ import { relaunchWithYoungGeneration, semiSpaceSetting } from '../../src/cli/you
 import { summarizeProfile, writeProfile } from '../lookup/profile';
 import { fmt, table } from '../lookup/stats';
 import { SyncBenchArgs, USAGE, parseArgs, splitRecords } from './args';
+import { CpuBudget, cpuBudget, CpuBudgetInput, cpuBudgetLines } from './budget';
 import { FloorResult, sqlFloorPass } from './floor';
 import { BackendCpu, StatementCounter, Stopwatch, TimedMappingEngine, covered, timeReads } from './instrument';
 import { MappingComparison, MappingInput, compareMapping } from './mapping';
@@ -178,9 +179,12 @@ async function main(): Promise<void> {
   try {
     // 1. Connector read only (also logs the connectors in, so the pipeline pass does not pay for it).
     let reads: ReadOnlyRun[] = [];
+    let readSandboxCpuMs: number | null = null;
     if (args.readPass) {
       log(`Pass 1: connector read only, every stream, page size ${args.pageSize}...`);
+      const sandbox0 = await h.sandboxCpu?.();
       reads = await readOnlyPass(setup.instances, order, args.pageSize);
+      if (h.sandboxCpu && sandbox0 !== undefined) readSandboxCpuMs = (await h.sandboxCpu()) - sandbox0;
       const n = reads.reduce((a, r) => a + r.records, 0);
       const ms = reads.reduce((a, r) => a + r.ms, 0);
       log(`  ${int(n)} records in ${secs(ms)} s (${int(n / (ms / 1000))} records/s)`);
@@ -367,6 +371,17 @@ async function main(): Promise<void> {
         `(merged tables ${secs(floor.mergedMs)} s on one connection, staging ${secs(floor.stagedMs)} s beside it; ${floor.transactions} transactions; PG CPU ${secs(floor.pgCpuMs)} s);`);
       log(`                   pass 2 took ${fmt(pipelineMs / floor.ms)}x as long; the floor alone ${verdict(fetched / (floor.ms / 1000) >= TARGET_RPS)} (a lower bound: no HTTP, parsing, mapping or merge decisions)`);
     }
+    // Only with every part measured in this run: the read (pass 1), the writes (pass 5), all CPU of pass 2.
+    let budget: CpuBudget | null = null;
+    if (reads.length && floor?.pgCpuMs != null && tot.pg !== null && !runs.some((r) => r.limited)) {
+      const input: CpuBudgetInput = {
+        records: fetched, targetRps: TARGET_RPS, cores: os.availableParallelism(), floorPgCpuMs: floor.pgCpuMs, floorMergedMs: floor.mergedMs,
+        readNodeCpuMs: reads.reduce((a, r) => a + r.nodeCpuMs, 0), readSandboxCpuMs, mapMs: tot.map,
+        pipelineCpuMs: tot.node + tot.pg + (tot.sandbox ?? 0),
+      };
+      budget = cpuBudget(input);
+      for (const line of cpuBudgetLines(input, budget)) log(line);
+    }
     if (mapping) {
       const batchedValid = !mapping.batched.engine.failures && !mapping.batched.bare.failures;
       log(`engine/bare JSONata: ${fmt(mapping.sequential.ratio)}x sequential, ${batchedValid ? `${fmt(mapping.batched.ratio)}x` : 'n/a (timeouts)'} batched   ` +
@@ -429,6 +444,10 @@ async function main(): Promise<void> {
       mergeLockHeldSeconds: r2(lockHeldMs / 1000),
       floor: floor ? { seconds: r2(floor.ms / 1000), mergedSeconds: r2(floor.mergedMs / 1000), stagedSeconds: r2(floor.stagedMs / 1000),
         pgCpuSeconds: floor.pgCpuMs === null ? null : r2(floor.pgCpuMs / 1000), recordsPerSecond: Math.round(fetched / (floor.ms / 1000)), rows: floor.rows } : null,
+      cpuBudget: budget ? {
+        budgetSeconds: r2(budget.budgetMs / 1000), requiredSeconds: r2(budget.requiredMs / 1000), restSeconds: r2(budget.restMs / 1000),
+        pipelineRestSeconds: r2(budget.pipelineRestMs / 1000), ceilingRecordsPerSecond: Math.round(budget.ceilingRps),
+      } : null,
       loadAverageAtStart: r2(loadAtStart),
       semiSpace: semiSpaceSetting(),
       targets: { recordsPerSecond: TARGET_RPS, mappingRatio: TARGET_MAPPING_RATIO, statementsPerPageGrowth: SET_BASED_TOLERANCE },
