@@ -1,4 +1,4 @@
-import { backoffDelay, parseRetryAfter } from './backoff';
+import { backoffDelay, parseRetryAfter, RETRY_AFTER_CEILING_MS } from './backoff';
 
 describe('backoffDelay', () => {
   it('doubles the ceiling each retry up to the max, jittered below it', () => {
@@ -17,6 +17,16 @@ describe('parseRetryAfter', () => {
   it('reads an HTTP-date, a past date meaning now', () => {
     expect(parseRetryAfter('Wed, 18 Feb 2026 08:00:07 GMT', now)).toBe(7000);
     expect(parseRetryAfter('Wed, 18 Feb 2026 07:00:00 GMT', now)).toBe(0);
+  });
+  it('reads the obsolete date forms RFC 9110 says to accept (RFC 850, asctime)', () => {
+    expect(parseRetryAfter('Wednesday, 18-Feb-26 08:00:07 GMT', now)).toBe(7000);
+    expect(parseRetryAfter('Wed Feb 18 08:00:07 2026', now)).toBe(7000);
+  });
+  it('caps what no vendor can mean: a wait of years, or of Infinity, is a day', () => {
+    expect(parseRetryAfter('99999999999', now)).toBe(RETRY_AFTER_CEILING_MS);
+    expect(parseRetryAfter('9'.repeat(400), now)).toBe(RETRY_AFTER_CEILING_MS);
+    expect(parseRetryAfter('Fri, 18 Feb 2226 08:00:00 GMT', now)).toBe(RETRY_AFTER_CEILING_MS);
+    expect(RETRY_AFTER_CEILING_MS).toBe(86_400_000);
   });
   it('ignores what it cannot read', () => {
     expect(parseRetryAfter(undefined, now)).toBeUndefined();

@@ -120,6 +120,44 @@ describe('retries', () => {
     }
   });
 
+  it.each([['direct transport', true], ['axios', false]])('retries a response cut off part way through its body (%s)', async (_name, directTransport) => {
+    // Headers and half the body, then the connection drops (a proxy or load balancer cutting a page).
+    let requests = 0;
+    const body = JSON.stringify({ records: Array.from({ length: 200 }, (_, i) => ({ Id: `001${i}` })) });
+    const server = http.createServer((req, res) => {
+      requests += 1;
+      res.writeHead(200, { 'content-type': 'application/json', 'content-length': String(body.length) });
+      if (requests === 1) res.write(body.slice(0, 100), () => req.socket.destroy());
+      else res.end(body);
+    });
+    await new Promise<void>((resolve) => server.listen(0, '127.0.0.1', resolve));
+    nock.enableNetConnect('127.0.0.1');
+    try {
+      const outcomes: string[] = [];
+      const base = `http://127.0.0.1:${(server.address() as AddressInfo).port}`;
+      const res = await client({ baseURL: base, directTransport, logger: (e) => outcomes.push(e.outcome) }).get<{ records: unknown[] }>(QUERY);
+      expect(res.data.records).toHaveLength(200);
+      expect(outcomes).toEqual(['CONNECTOR_UNAVAILABLE', 'ok']);
+      expect(requests).toBe(2);
+
+      requests = 0; // every attempt cut off: a retryable failure naming what happened
+      server.removeAllListeners('request');
+      server.on('request', (req: http.IncomingMessage, r: http.ServerResponse) => {
+        requests += 1;
+        r.writeHead(200, { 'content-type': 'application/json', 'content-length': String(body.length) });
+        r.write(body.slice(0, 100), () => req.socket.destroy());
+      });
+      const err = await rejection(client({ baseURL: base, directTransport, retry: { maxAttempts: 2, baseDelayMs: 1 } }).get(QUERY));
+      expect(err.code).toBe('CONNECTOR_UNAVAILABLE');
+      expect(err.retryable).toBe(true);
+      expect(err.message).toMatch(/closed before the whole response arrived/);
+      expect(requests).toBe(2);
+    } finally {
+      nock.disableNetConnect();
+      await new Promise<void>((resolve) => server.close(() => resolve()));
+    }
+  });
+
   it('does not resend a POST unless the caller marks it idempotent', async () => {
     nock(BASE).post('/sobjects/Case').reply(500).post('/sobjects/Case').reply(201, { id: '1' });
     const err = await rejection(client().post('/sobjects/Case', { Subject: 'x' }));

@@ -396,6 +396,11 @@ class AxiosHttpClient implements HttpClient {
       if (!axios.isAxiosError(err) && !isTransportFailure(err)) throw err;
       // Never keep the AxiosError as `cause`: its config carries the Authorization header.
       const code = (err as { code?: string }).code ?? 'network error';
+      // A body cut off part way (the connection reset after the headers) is a network failure, and
+      // retried like one; what stays BAD_RESPONSE is an answer refused whole (too big, undecodable).
+      if (code === 'ERR_BAD_RESPONSE' && CUT_SHORT.test((err as Error).message)) {
+        return { error: new ConnectorError({ ...where, code: 'CONNECTOR_UNAVAILABLE', message: `${describe(where)}: the connection closed before the whole response arrived` }) };
+      }
       if (code === 'ERR_BAD_RESPONSE') {
         return { error: new ConnectorError({ ...where, code: 'CONNECTOR_BAD_RESPONSE', message: `${describe(where)}: ${(err as Error).message}` }) };
       }
@@ -537,6 +542,9 @@ function joinUrl(base: string, url: string): string {
   while (end > 0 && base.charCodeAt(end - 1) === 47) end--;
   return `${base.slice(0, end)}/${url.replace(/^\/+/, '')}`;
 }
+
+/** axios' (and the direct transport's) message for a response stream that ended before its body did. */
+const CUT_SHORT = /^stream has been aborted$/;
 
 function isTransportFailure(err: unknown): boolean {
   return err instanceof TransportError;

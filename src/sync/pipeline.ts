@@ -39,6 +39,8 @@ export interface SyncRunResult extends SyncProgress {
   status: 'SUCCEEDED' | 'PARTIAL' | 'FAILED';
   durationMs: number;
   error?: string;
+  /** FAILED because the vendor asked us to come back later (CONNECTOR_RATE_LIMITED): in this many ms. */
+  retryAfterMs?: number;
 }
 
 export interface ConnectorInstance {
@@ -226,20 +228,23 @@ export class SyncPipeline {
     const progress: SyncProgress = { runId: String(row!.id), connector: inst.name, stream, pages: 0, fetched: 0, unchanged: 0, merged: 0, failed: 0 };
     let status: SyncRunResult['status'] = 'SUCCEEDED';
     let error: string | undefined;
+    let retryAfterMs: number | undefined;
     try {
       this.engine.get(`${inst.type}/${stream}`); // a mapping that does not compile fails the run before anything is fetched
       await body(progress);
       if (progress.failed > 0) status = 'PARTIAL';
     } catch (e) {
       status = 'FAILED';
-      const err = e as { code?: string; message?: string };
+      const err = e as { code?: string; message?: string; retryAfterMs?: unknown };
       // Vendors' error texts end up here: as text PostgreSQL stores (no U+0000).
       error = storable(`${err.code ? `${err.code}: ` : ''}${err.message ?? String(e)}`);
+      // Kept for the worker, which parks the job until then instead of spending retries on a quota.
+      if (err.code === 'CONNECTOR_RATE_LIMITED' && typeof err.retryAfterMs === 'number' && Number.isFinite(err.retryAfterMs)) retryAfterMs = err.retryAfterMs;
     }
     await sqlRows(this.orm,
       `update sync_run set status = ?, finished_at = now(), error = ?, pages = ?, fetched = ?, unchanged = ?, merged = ?, failed = ? where id = ?`,
       [status, error ?? null, progress.pages, progress.fetched, progress.unchanged, progress.merged, progress.failed, progress.runId]);
-    return { ...progress, status, durationMs: Date.now() - started, ...(error ? { error } : {}) };
+    return { ...progress, status, durationMs: Date.now() - started, ...(error ? { error } : {}), ...(retryAfterMs !== undefined ? { retryAfterMs } : {}) };
   }
 
   /**

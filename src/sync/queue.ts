@@ -51,6 +51,8 @@ export interface SyncJobResult {
   merged?: number;
   failed?: number;
   durationMs?: number;
+  /** A scheduled run the vendor rate-limited (FAILED, not retried): it asked us back in this many ms. */
+  rateLimitedForMs?: number;
 }
 
 /** Retries and retention for every sync job (manual and scheduled). */

@@ -128,6 +128,37 @@ describe('sync worker', () => {
     ]);
   });
 
+  it('parks a manual job the vendor rate-limited until the vendor allows it, without using an attempt', async () => {
+    source.failNext(1, 'TotalRequests limit exceeded', { code: 'CONNECTOR_RATE_LIMITED', retryAfterMs: 1500 });
+    start();
+    const job = await queue.add(SYNC_JOB, { connector: 'src', stream: 'people', full: false, trigger: 'api' }, { attempts: 1 });
+    await eventually(async () => (await queue.getJobState(job.id!)) === 'delayed', 10_000, 'job parked');
+    expect((await queue.getJob(job.id!))!.attemptsMade).toBe(0);
+    expect(await finished(job.id!)).toBe('completed');
+    const [limited, resumed] = await runs();
+    expect([limited.status, limited.error, resumed.status]).toEqual(['FAILED', 'CONNECTOR_RATE_LIMITED: TotalRequests limit exceeded', 'SUCCEEDED']);
+    // Came back when the vendor said, not at once (and not after BullMQ's backoff: attempts is 1).
+    expect(pgDate(resumed.started_at)!.getTime() - pgDate(limited.finished_at)!.getTime()).toBeGreaterThanOrEqual(1400);
+    expect((await queue.getJob(job.id!))!.returnvalue).toMatchObject({ status: 'SUCCEEDED', merged: 3 });
+  });
+
+  it('completes a rate-limited scheduled run without retrying it (the next tick resumes), and fails a manual one parked too long', async () => {
+    source.failNext(1, 'TotalRequests limit exceeded', { code: 'CONNECTOR_RATE_LIMITED', retryAfterMs: 3_600_000 });
+    worker = startSyncWorker({ connection: TEST_REDIS_URL, prefix, orm: db.orm, pipeline, instances: source.instances, maxRateLimitWaitMs: 60_000 });
+    const tick = await queue.add(SYNC_JOB, { connector: 'src', stream: 'people', full: false, trigger: 'schedule' }, { attempts: 3 });
+    expect(await finished(tick.id!)).toBe('completed');
+    const done = (await queue.getJob(tick.id!))!;
+    expect(done.attemptsMade).toBe(1);
+    expect(done.returnvalue).toMatchObject({ status: 'FAILED', rateLimitedForMs: 3_600_000 });
+
+    // An hour away is past this worker's 60 s limit: a manual job fails as any failed run would, error kept.
+    source.failNext(1, 'TotalRequests limit exceeded', { code: 'CONNECTOR_RATE_LIMITED', retryAfterMs: 3_600_000 });
+    const manual = await queue.add(SYNC_JOB, { connector: 'src', stream: 'people', full: false, trigger: 'api' }, { attempts: 1 });
+    expect(await finished(manual.id!)).toBe('failed');
+    expect((await queue.getJob(manual.id!))!.failedReason).toMatch(/failed: CONNECTOR_RATE_LIMITED: TotalRequests limit exceeded$/);
+    expect((await runs()).map((r) => r.status)).toEqual(['FAILED', 'FAILED']);
+  });
+
   it('fails a job for a connector or stream no longer configured at once, without retries', async () => {
     start();
     const job = await queue.add(SYNC_JOB, { connector: 'src', stream: 'gone', full: false, trigger: 'schedule' }, { attempts: 3 });

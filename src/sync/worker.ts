@@ -9,6 +9,11 @@
  *     again, so a requested full read is never lost; after `maxBusyWaitMs` it fails.
  * A run whose pipeline result is FAILED throws, so BullMQ retries it with backoff and keeps the
  * error; PARTIAL (some records failed, see source_record) completes: retrying would not fix them.
+ * A run the vendor stopped with a Retry-After too long to sit out in process (CONNECTOR_RATE_LIMITED
+ * with retryAfterMs, e.g. Salesforce's daily API limit) is not the stream's fault: a manual job is
+ * parked until then without using an attempt (its committed pages keep their cursor, so it resumes
+ * there), up to `maxRateLimitWaitMs` after it was queued; a scheduled job completes, since the next
+ * tick resumes the stream anyway and parking one job per tick would pile them up.
  * On shutdown, running syncs are aborted (the pipeline stops after the page it is storing; each
  * page is committed with its cursor) and their jobs go back to the queue without using an attempt.
  */
@@ -29,6 +34,8 @@ export interface SyncWorkerDeps {
   busyDelayMs?: number;
   /** A manual job that has found its stream busy for this long fails (default 6 h). */
   maxBusyWaitMs?: number;
+  /** A manual job parked by vendor rate limits for this long since queued retries as a failure instead (default 48 h). */
+  maxRateLimitWaitMs?: number;
   /** application_name of the lock connections (default `junction worker`). */
   holder?: string;
   /** Runs before each sync, holding the stream's lock (e.g. apply admin-saved mapping versions). */
@@ -60,6 +67,7 @@ const PROGRESS_EVERY_MS = 1000;
 export function createSyncProcessor(deps: SyncWorkerDeps, shutdown: AbortSignal = new AbortController().signal) {
   const busyDelayMs = deps.busyDelayMs ?? 30_000;
   const maxBusyWaitMs = deps.maxBusyWaitMs ?? 6 * 3_600_000;
+  const maxRateLimitWaitMs = deps.maxRateLimitWaitMs ?? 48 * 3_600_000;
   return async (job: Job<SyncJobData, SyncJobResult>, token?: string, cancel?: AbortSignal): Promise<SyncJobResult> => {
     const { connector, stream, full, trigger } = job.data;
     const unknown = describeUnknown(deps.instances, connector, stream);
@@ -107,6 +115,18 @@ export function createSyncProcessor(deps: SyncWorkerDeps, shutdown: AbortSignal 
         failed: result.failed,
         durationMs: result.durationMs,
       };
+      if (result.status === 'FAILED' && result.retryAfterMs !== undefined) {
+        const wait = { connector, stream, jobId: job.id, runId: result.runId, retryInMs: result.retryAfterMs };
+        if (trigger === 'schedule') {
+          logger.info('sync rate limited by the vendor: the next scheduled run resumes the stream', wait);
+          return { ...summary, rateLimitedForMs: result.retryAfterMs };
+        }
+        if (Date.now() + result.retryAfterMs - job.timestamp <= maxRateLimitWaitMs) {
+          logger.info('sync rate limited by the vendor: job parked until the vendor allows it', wait);
+          await job.moveToDelayed(Date.now() + result.retryAfterMs, token);
+          throw new DelayedError();
+        }
+      }
       if (result.status === 'FAILED') {
         throw new Error(`${connector}/${stream} run ${result.runId} failed: ${result.error ?? 'no error message'}`);
       }

@@ -24,7 +24,8 @@ export interface GatedSource {
   /** Resolves when the next read has started (and is waiting at the gate if held). */
   nextRead(): Promise<void>;
   /** The next `n` reads throw this message (as a vendor outage would). */
-  failNext(n: number, message?: string): void;
+  /** The next n reads fail (CONNECTOR_UNAVAILABLE unless `error` says otherwise, e.g. a rate limit with retryAfterMs). */
+  failNext(n: number, message?: string, error?: { code: string; retryAfterMs?: number }): void;
   /** Include a record whose phone cannot be valid (mapping fails it: PARTIAL). */
   badRecord: boolean;
   /** Records per read (default 3). */
@@ -41,7 +42,7 @@ export function gatedSource(name = 'src'): GatedSource {
   let gate: Promise<void> | null = null;
   let open: () => void = () => undefined;
   let waiters: Array<() => void> = [];
-  let failures: Array<string> = [];
+  let failures: Array<{ message: string; code: string; retryAfterMs?: number }> = [];
   let reads = 0;
   let active = 0;
   let maxActive = 0;
@@ -55,7 +56,7 @@ export function gatedSource(name = 'src'): GatedSource {
     hold() { gate = new Promise<void>((r) => { open = r; }); },
     release() { open(); gate = null; },
     nextRead() { return new Promise<void>((r) => waiters.push(r)); },
-    failNext(n, message = 'source unavailable (test)') { failures = [...failures, ...Array(n).fill(message)]; },
+    failNext(n, message = 'source unavailable (test)', error = { code: 'CONNECTOR_UNAVAILABLE' }) { failures = [...failures, ...Array(n).fill({ message, ...error })]; },
     badRecord: false,
     size: 3,
     cleanup() { rmSync(root, { recursive: true, force: true }); },
@@ -78,7 +79,7 @@ export function gatedSource(name = 'src'): GatedSource {
         });
       }
       const failure = failures.shift();
-      if (failure) throw Object.assign(new Error(failure), { code: 'CONNECTOR_UNAVAILABLE' });
+      if (failure) throw Object.assign(new Error(failure.message), { code: failure.code, retryAfterMs: failure.retryAfterMs });
       const records = Array.from({ length: source.size }, (_, i) => ({
         externalId: `p${i}`,
         version: String(reads),
