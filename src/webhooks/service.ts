@@ -15,8 +15,9 @@
  * pull pages (Merger), so a push waits at most for the page being merged, never for a whole run.
  *
  * Replays: the dedupe key is the sender's delivery id (X-Junction-Event-Id, or Salesforce's
- * notification ids), else the HMAC signature (unique per signing), else the body with what dates
- * it (timestamp header, X-TB-Ts); a shared-secret push with nothing that dates it has no guard.
+ * notification ids), else the HMAC's bytes (unique per signing; hex, base64 or `sha256=` alike),
+ * else the body with what dates it (timestamp header, X-TB-Ts); a shared-secret push with nothing
+ * that dates it has no guard.
  * A repeat of a processed delivery is acknowledged (200 / Ack true, `duplicate: true`) without
  * processing it again: senders retry when an answer is lost, and refusing the retry would only
  * make them retry for a day. A captured request replayed gains nothing: it changes nothing.
@@ -37,7 +38,7 @@ import type { PushBatch } from './push';
 import { outboundAck, parseOutboundMessage, parseSalesforceJson, soapFault } from './salesforce';
 import { claimEvent, EventOutcome, finishEvent } from './store';
 import { parseThingsBoardPush } from './thingsboard';
-import { checkTimestamp, verifyHmac, verifyToken } from './verify';
+import { checkTimestamp, decodeSignature, verifyHmac, verifyToken } from './verify';
 import { parseXml } from './xml';
 
 /** Connector types that can push, and the media types each accepts. */
@@ -174,7 +175,9 @@ export class WebhookService {
       if (hook.mode === 'hmac-sha256') {
         const signature = header(hook.signatureHeader);
         verifyHmac({ secret: secret(hook.secret, 'secret'), body: req.body, signature, timestamp, signatureHeader: hook.signatureHeader, timestampHeader: hook.timestampHeader, toleranceSeconds: hook.toleranceSeconds });
-        dedupe = `sig:${sha256(signature!.trim())}`;
+        // The MAC's bytes, not the header's text: upper-case hex, base64 or a `sha256=` prefix spell
+        // the same MAC, and a capture replayed so spelled is still the same delivery.
+        dedupe = `sig:${decodeSignature(signature!)!.toString('hex')}`;
       } else {
         verifyToken(secret(hook.secret, 'secret'), header(hook.tokenHeader), hook.tokenHeader);
         if (timestamp) checkTimestamp(timestamp, hook.timestampHeader, hook.toleranceSeconds);

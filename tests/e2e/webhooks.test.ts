@@ -274,6 +274,13 @@ describe('Salesforce Apex / Flow callouts (JSON, HMAC-SHA256)', () => {
     expect(again.json).toMatchObject({ duplicate: true, eventId: first.json.eventId, status: 'PROCESSED' });
     // Processing it again would have put 孙丽 back.
     expect((await sqlOne<any>(hub.server.orm, `select name from customer where phone = '+8613700137000'`)).name).toBe('改过');
+    // The same MAC written another way (upper-case hex, prefixed, base64) is the same delivery.
+    const mac = Buffer.from(headers['x-junction-signature'], 'hex');
+    for (const signature of [mac.toString('hex').toUpperCase(), `sha256=${mac.toString('hex')}`, mac.toString('base64')]) {
+      const replay = await send('crm', body, { ...headers, 'x-junction-signature': signature });
+      expect(replay.json).toMatchObject({ duplicate: true, eventId: first.json.eventId });
+    }
+    expect((await sqlOne<any>(hub.server.orm, `select name from customer where phone = '+8613700137000'`)).name).toBe('改过');
   });
 
   it('treats the same event id as the same delivery', async () => {
