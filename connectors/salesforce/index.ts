@@ -29,7 +29,7 @@ export const salesforceConnector: ConnectorDefinition = {
       http: deps.http,
     });
     const streams: Record<string, StreamDefinition> = {};
-    for (const spec of streamSpecs(settings)) streams[spec.name] = createQueryStream(client, spec);
+    for (const spec of streamSpecs(settings)) streams[spec.name] = createQueryStream(client, spec, deps.clock);
 
     return {
       name: config.name,

@@ -100,7 +100,9 @@ const ids = (pages: SourcePage[]) => pages.flatMap((p) => p.records.map((r) => r
 beforeAll(() => nock.disableNetConnect());
 afterAll(() => nock.enableNetConnect());
 beforeEach(() => {
-  clock = fakeClock();
+  // The local clock (settle window when a reply has no Date header): a day after T2, so every
+  // fixture record is settled unless a test says otherwise.
+  clock = fakeClock(Date.parse('2026-10-04T00:00:00Z'));
 });
 afterEach(() => {
   nock.abortPendingRequests();
@@ -299,6 +301,16 @@ describe('paging', () => {
       .reply(200, { totalSize: 2, done: true, records: [account(ID(1), T0), account(ID(2), T1)] }, { Date: 'Fri, 02 Oct 2026 03:04:07 GMT' });
     const zero = await readAll(connector({ options: { settleSeconds: 0 } }).streams.accounts);
     expect(zero[0].cursor).toBe(`2026-10-02T03:04:05Z|${ID(2)}`); // that second is over: exact
+  });
+
+  it('without a Date header, settles by the local clock at the time of the query', async () => {
+    clock = fakeClock(Date.parse('2026-10-02T03:04:07.500Z'));
+    withToken()
+      .get(QUERY)
+      .query(true)
+      .reply(200, { totalSize: 2, done: true, records: [account(ID(1), T0), account(ID(2), T1)] });
+    const pages = await readAll(connector().streams.accounts);
+    expect(pages[0].cursor).toBe('2026-10-02T03:04:01Z'); // as with Date: 03:04:07 above
   });
 
   it('accepts a bare dateTime as a starting cursor ("changed since")', async () => {

@@ -20,6 +20,7 @@ import { SalesforceClient } from './client';
 import './index';
 import { buildSalesforceSandboxData } from './sandbox/data';
 import { SalesforceSandbox, startSalesforceSandbox } from './sandbox/server';
+import { parseSalesforceDateTime, soqlDateTime } from './streams';
 
 let sb: SalesforceSandbox;
 let clock: FakeClock;
@@ -161,6 +162,55 @@ describe('full and incremental reads', () => {
     const third = await readAll(c.streams.accounts, second[0].cursor);
     expect(ids(third)).toEqual([id]);
     expect(await readAll(c.streams.accounts, third[0].cursor)).toEqual([{ records: [], cursor: third[0].cursor, hasMore: false }]);
+  });
+
+  it('keeps the settle window of the query for all its pages: a slow read does not step over the query second', async () => {
+    const c = connector();
+    const full = await readAll(c.streams.accounts);
+    tick();
+    sfNow += 300; // the query runs at hh:mm:00.3
+    const [x, y, z] = sb.control.records('Account').map((r) => r.Id).slice(0, 3).sort();
+    for (const id of [z, y, x]) sb.control.update('Account', id, { CustomerTier__c: 'Gold' });
+    const queryStamp = sb.control.records('Account').find((a) => a.Id === x)!.SystemModstamp;
+    sb.control.setMaxBatchSize(1);
+    const pages: SourcePage[] = [];
+    for await (const p of c.streams.accounts.read(full[full.length - 1].cursor)) {
+      pages.push(p);
+      if (pages.length === 1) {
+        sfNow += 500; // X (lowest Id, already read) saved again at .8: same second, same SystemModstamp
+        sb.control.update('Account', x, { CustomerTier__c: 'VIP' });
+        expect(sb.control.records('Account').find((a) => a.Id === x)!.SystemModstamp).toBe(queryStamp);
+        tick(7_000); // the rest of the pages answer 7 s later, past the 5 s settle window
+      }
+    }
+    expect(ids(pages)).toEqual([x, y, z]);
+    tick();
+    const next = await readAll(c.streams.accounts, pages[pages.length - 1].cursor);
+    const tierOf = (id: string) => (next.flatMap((p) => p.records).find((r) => r.externalId === id)?.payload as { CustomerTier__c?: string } | undefined)?.CustomerTier__c;
+    expect(tierOf(x)).toBe('VIP');
+  });
+
+  it('after a lost query locator, the pages of the new query settle by that query time', async () => {
+    const c = connector();
+    const full = await readAll(c.streams.accounts);
+    tick();
+    const [x, y] = sb.control.records('Account').map((r) => r.Id).slice(0, 2).sort();
+    for (const id of [y, x]) sb.control.update('Account', id, { CustomerTier__c: 'Gold' });
+    const queryAt = sfNow;
+    sb.control.setMaxBatchSize(1);
+    const pages: SourcePage[] = [];
+    for await (const p of c.streams.accounts.read(full[full.length - 1].cursor)) {
+      pages.push(p);
+      if (pages.length === 1) {
+        sb.control.expireQueryLocators();
+        tick(); // the re-query runs a minute later: both records are settled by its clock
+      }
+    }
+    expect(ids(pages)).toEqual([x, y]);
+    expect(sb.control.requests.filter((r) => r.status === 400)).toHaveLength(1); // the lost locator
+    expect(pages[0].cursor).toBe(soqlDateTime(queryAt - 6_000)); // x is too young for the first query
+    const stampOfY = parseSalesforceDateTime(sb.control.records('Account').find((a) => a.Id === y)!.SystemModstamp)!;
+    expect(pages[1].cursor).toBe(`${soqlDateTime(stampOfY)}|${y}`); // settled by the re-query clock
   });
 
   it('resumes exactly from the cursor of any page, with page boundaries inside runs of equal SystemModstamps', async () => {

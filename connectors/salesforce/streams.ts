@@ -10,13 +10,16 @@
  * second (values come back as `.000`) and compares them at that precision, so the cursor keeps
  * seconds and the pair (second, Id) is the total order the query sorts by.
  *
- * One exception keeps it gap-free: a second that is not over on the server yet (per the response's
- * Date header), or younger than `settleSeconds`, can still receive changes (a record read at
- * 10:00:00.2 and saved again at 10:00:00.8 keeps SystemModstamp 10:00:00) or commits that are
- * still in flight. A cursor never moves past such a record: it stops before that window, so the
- * next read takes the window again and the pipeline skips the versions it already has.
+ * One exception keeps it gap-free: a second that was not over on the server when the query ran
+ * (per the Date header of the query's response), or younger than `settleSeconds`, can still
+ * receive changes (a record read at 10:00:00.2 and saved again at 10:00:00.8 keeps SystemModstamp
+ * 10:00:00) or commits that are still in flight. A cursor never moves past such a record: it
+ * stops before that window, so the next read takes the window again and the pipeline skips the
+ * versions it already has. The window is the query's, for all its nextRecordsUrl pages: they come
+ * from the result set fixed when the query ran, so a later page's Date says nothing about what
+ * that query missed (a read slower than `settleSeconds` would otherwise step over its own second).
  */
-import { abortReason, ConnectorError, EntityKind, isConnectorError, ReadOptions, SourcePage, SourceRecord, StreamDefinition } from '../../src/connectors';
+import { abortReason, Clock, ConnectorError, EntityKind, isConnectorError, ReadOptions, SourcePage, SourceRecord, StreamDefinition } from '../../src/connectors';
 import { QueryPage, SalesforceClient, SalesforceRecord } from './client';
 import type { SalesforceSettings, SalesforceStreamName } from './config';
 
@@ -125,17 +128,15 @@ export function decodeCursor(cursor: string | null, connector: string, stream: s
 
 /**
  * Where the next read starts: right after `position`, unless `position` lies in the window that
- * may still change (the server's current second and the `settleSeconds` before it). Then the
- * cursor stops before that window, but never before where this read started.
+ * may still change (the second the query ran in, `queryTime`, and the `settleSeconds` before it).
+ * Then the cursor stops before that window, but never before where this read started.
  */
-export function pageCursor(position: Position | null, start: Position | null, serverTime: number | undefined, settleSeconds: number): string | null {
+export function pageCursor(position: Position | null, start: Position | null, queryTime: number, settleSeconds: number): string | null {
   if (!position) return null;
-  if (serverTime !== undefined) {
-    const horizon = Math.floor(serverTime / 1000) * 1000 - settleSeconds * 1000;
-    if (position.ms >= horizon) {
-      if (start && start.ms > horizon - 1000) return encodeCursor(start);
-      return encodeCursor({ ms: horizon - 1000 });
-    }
+  const horizon = Math.floor(queryTime / 1000) * 1000 - settleSeconds * 1000;
+  if (position.ms >= horizon) {
+    if (start && start.ms > horizon - 1000) return encodeCursor(start);
+    return encodeCursor({ ms: horizon - 1000 });
   }
   return encodeCursor(position);
 }
@@ -143,15 +144,16 @@ export function pageCursor(position: Position | null, start: Position | null, se
 // ---------------------------------------------------------------------------------------------
 // Reading
 
-export function createQueryStream(client: SalesforceClient, spec: StreamSpec): StreamDefinition {
+/** `clock` is the local clock, the settle window's fallback when a query answer has no Date header. */
+export function createQueryStream(client: SalesforceClient, spec: StreamSpec, clock: Clock): StreamDefinition {
   return {
     name: spec.name,
     entity: spec.entity,
-    read: (cursor, opts) => readQuery(client, spec, cursor, opts),
+    read: (cursor, opts) => readQuery(client, spec, clock, cursor, opts),
   };
 }
 
-async function* readQuery(client: SalesforceClient, spec: StreamSpec, cursor: string | null, opts: ReadOptions = {}): AsyncGenerator<SourcePage> {
+async function* readQuery(client: SalesforceClient, spec: StreamSpec, clock: Clock, cursor: string | null, opts: ReadOptions = {}): AsyncGenerator<SourcePage> {
   const { signal } = opts;
   const connector = client.connector;
   const start = decodeCursor(cursor, connector, spec.name);
@@ -164,6 +166,8 @@ async function* readQuery(client: SalesforceClient, spec: StreamSpec, cursor: st
   let tie: { ms: number; ids: Set<string> } | null = position ? { ms: position.ms, ids: new Set(position.id ? [position.id] : []) } : null;
   let next: string | null = null;
   let requeriedAfterLocatorLoss = false;
+  /** Server time of the query whose result set the pages come from (see the file comment). */
+  let queryTime = 0;
 
   for (;;) {
     if (signal?.aborted) throw abortReason(signal);
@@ -171,7 +175,12 @@ async function* readQuery(client: SalesforceClient, spec: StreamSpec, cursor: st
     let path: string;
     if (next === null) {
       path = `${client.dataPath}/query`;
+      // No Date header: the local clock when the query was sent (not when it answered), so a slow
+      // answer cannot push the window past the query's second; a skewed clock is on the operator.
+      const sentAt = clock.now();
       page = await client.query(buildSoql(spec, position), { batchSize, signal });
+      // Every page of this query, and only of this one (a re-query takes its own), settles by it.
+      queryTime = page.serverTime ?? sentAt;
     } else {
       path = next;
       try {
@@ -214,7 +223,7 @@ async function* readQuery(client: SalesforceClient, spec: StreamSpec, cursor: st
     // An empty batch that is not the last one carries nothing to store: go on to the next.
     if (records.length === 0 && !page.done) continue;
     if (records.length) requeriedAfterLocatorLoss = false;
-    yield { records, cursor: pageCursor(position, start, page.serverTime, spec.settleSeconds), hasMore: !page.done };
+    yield { records, cursor: pageCursor(position, start, queryTime, spec.settleSeconds), hasMore: !page.done };
     if (page.done) return;
   }
 }
