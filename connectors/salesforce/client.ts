@@ -303,6 +303,9 @@ export class SalesforceClient {
         ? { code: 'CONNECTOR_RATE_LIMITED', retryable: true, retryAfterMs: this.options.requestLimitRetryAfterMs ?? DEFAULT_REQUEST_LIMIT_RETRY_AFTER_MS }
         : { code: 'CONNECTOR_RATE_LIMITED', retryable: true };
     }
+    // Another transaction holds the row (routine: creating a Task locks its Account; other
+    // integrations, data loads). Nothing was written: try again later, never dead-letter it.
+    if (errors.some((e) => e.errorCode === 'UNABLE_TO_LOCK_ROW')) return { code: 'CONNECTOR_UNAVAILABLE', retryable: true };
     return undefined;
   }
 

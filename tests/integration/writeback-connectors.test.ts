@@ -94,4 +94,28 @@ describe('connector write operations against the sandboxes', () => {
     const err5 = await write('crm', 'accountNote')({ Subject: 'x' }, { idempotencyKey: 'k-5xx' }).catch((e) => e);
     expect(err5.retryable).toBe(true);
   });
+
+  it('Salesforce UNABLE_TO_LOCK_ROW (a 400: another transaction holds the row) is retryable, not a dead letter', async () => {
+    const locked = [{ errorCode: 'UNABLE_TO_LOCK_ROW', message: 'unable to obtain exclusive access to this record or 1 records: 0015g00000LSN0aAAH' }];
+    const open = sb.crm.control.records('Case').filter((c) => !c.IsClosed);
+    const target = open[open.length - 1];
+    const writes: Array<[string, Record<string, unknown>, RegExp, { targetId?: string }]> = [
+      ['accountNote', { Subject: 'x' }, /\/sobjects\/Task\/$/, {}],
+      ['closeCase', { Status: 'Closed' }, /\/sobjects\/Case\/[^/]+$/, { targetId: target.Id }],
+    ];
+    for (const [op, payload, match, ctx] of writes) {
+      // Writes go once per job attempt: the job's retry (after its look-up) is what lands it.
+      sb.crm.control.respondNext(1, 400, locked, { match });
+      const key = `k-lock-${op}`;
+      const err = await write('crm', op)(payload, { idempotencyKey: key, ...ctx }).catch((e) => e);
+      expect(isConnectorError(err, 'CONNECTOR_UNAVAILABLE')).toBe(true);
+      expect(err.retryable).toBe(true);
+      expect(err.status).toBe(400);
+      expect(String(err.message)).toMatch(/UNABLE_TO_LOCK_ROW/);
+      expect(sb.crm.control.effects.count(key)).toBe(0);
+      const retried = await write('crm', op)(payload, { idempotencyKey: key, ...ctx });
+      expect(retried.conflict).toBeUndefined();
+      expect(sb.crm.control.effects.count(key)).toBe(1);
+    }
+  });
 });
