@@ -5,9 +5,11 @@
  * The vendor facts it is built on (from Kingdee's SDKs and API documentation):
  * - Every service is `POST {baseUrl}/{ServiceName}.common.kdsvc` with a JSON body; baseUrl is the
  *   site's `/k3cloud/` path.
- * - Logins answer HTTP 200 either way: `LoginResultType: 1` with `KDSVCSessionId` and the cookies
- *   `kdservice-sessionid` + `ASP.NET_SessionId` is a session; anything else is a refusal with a
- *   `Message`. Later calls carry the session cookies (the SDKs also send the id as a header).
+ * - Logins answer HTTP 200 either way, with `LoginResultType` (Kingdee.BOS's enum, see
+ *   LOGIN_RESULT_TYPES): 1 is a session (`KDSVCSessionId` and the cookies `kdservice-sessionid` +
+ *   `ASP.NET_SessionId`); -5 (an administrator's login), -4 and -2 are logins with something for
+ *   an interactive user to see, still with a session; the rest are refusals with a `Message`.
+ *   Later calls carry the session cookies (the SDKs also send the id as a header).
  * - Business failures are HTTP 200 too: `{"Result":{"ResponseStatus":{"IsSuccess":false,
  *   "Errors":[{"FieldName","Message","DIndex"}],"ErrorCode","MsgCode"}}}`; ExecuteBillQuery wraps
  *   the same object as `[[{...}]]` where rows would be. `IsSuccess` may be a boolean or a string.
@@ -30,6 +32,7 @@ import {
   Secret,
   VendorError,
 } from '../../src/connectors';
+import { logger } from '../../src/logging/logger';
 
 const STUB = 'Kingdee.BOS.WebApi.ServicesStub';
 
@@ -47,6 +50,25 @@ export const KINGDEE_MAX_LIMIT = 2000;
 
 /** The session cookie K3 Cloud sets at login. */
 export const SESSION_COOKIE = 'kdservice-sessionid';
+
+/**
+ * Kingdee.BOS's LoginResultType. `session`: a login that gives a session. Besides Success, the
+ * API notes treat DealWithForm (-5, what an administrator's login answers: a form the desktop
+ * client would show) as logged in, and Wanning (-4, a login warning) and PWInvalid_Optional (-2,
+ * the password misses the policy, changing it is optional) still open a session; an API user
+ * cannot act on any of them. PWInvalid_Required (-3) must change the password first.
+ */
+export const LOGIN_RESULT_TYPES: Record<number, { name: string; session: boolean }> = {
+  1: { name: 'Success', session: true },
+  0: { name: 'PWError', session: false },
+  [-1]: { name: 'Failure', session: false },
+  [-2]: { name: 'PWInvalid_Optional', session: true },
+  [-3]: { name: 'PWInvalid_Required', session: false },
+  [-4]: { name: 'Wanning', session: true },
+  [-5]: { name: 'DealWithForm', session: true },
+  [-6]: { name: 'EntryCloudUnBind', session: false },
+  [-7]: { name: 'Activation', session: false },
+};
 
 /** Words K3 uses when a session is gone (MsgCode 1 is the reliable signal; these back it up). */
 const SESSION_LOST = /会话信息已丢失|会话已失效|会话已过期|上下文丢失|请重新登录|not\s+logged\s+in|session\s+(?:is\s+)?(?:lost|expired|invalid)/i;
@@ -250,15 +272,32 @@ export class KingdeeClient {
       throw fail('CONNECTOR_BAD_RESPONSE', `Kingdee ${c.kind === 'password' ? 'ValidateUser' : 'LoginByAppSecret'} answered without LoginResultType`);
     }
     const type = Number(d.LoginResultType);
-    if (type !== 1) {
-      const text = typeof d.Message === 'string' && d.Message ? d.Message : 'no message';
-      throw fail('CONNECTOR_AUTH_FAILED', `Kingdee refused the login of ${c.username} to account set ${this.options.acctId} (LoginResultType ${type}): ${text}`, [
+    const known = LOGIN_RESULT_TYPES[type];
+    const typeText = `LoginResultType ${type}${known ? ` (${known.name})` : ''}`;
+    const text = typeof d.Message === 'string' && d.Message ? d.Message : 'no message';
+    const refused = (why: string) =>
+      fail('CONNECTOR_AUTH_FAILED', `Kingdee refused the login of ${c.username} to account set ${this.options.acctId} (${why}): ${text}`, [
         { code: `LoginResultType ${type}`, message: text },
       ]);
-    }
+    if (!known?.session) throw refused(typeText);
     const cookies = cookiesOf(res.headers['set-cookie']);
     const sid = cookies.get(SESSION_COOKIE) ?? (typeof d.KDSVCSessionId === 'string' && d.KDSVCSessionId ? d.KDSVCSessionId : undefined);
-    if (!sid) throw fail('CONNECTOR_BAD_RESPONSE', 'Kingdee accepted the login but returned no session (no kdservice-sessionid cookie, no KDSVCSessionId)');
+    if (!sid) {
+      // Success without a session is a broken answer; a warning type without one is no login.
+      if (type === 1) throw fail('CONNECTOR_BAD_RESPONSE', 'Kingdee accepted the login but returned no session (no kdservice-sessionid cookie, no KDSVCSessionId)');
+      throw refused(`${typeText} without a session`);
+    }
+    if (type !== 1) {
+      // Logged in, with something only an interactive user could act on: say which, once per login.
+      logger.warn('kingdee login accepted with a warning', {
+        connector: this.connector,
+        acctId: this.options.acctId,
+        username: c.username,
+        loginResultType: type,
+        loginResult: known.name,
+        message: text,
+      });
+    }
     cookies.set(SESSION_COOKIE, sid);
     this.loggedIn = true;
     return {

@@ -8,6 +8,7 @@ import { ConnectorEntry, ConnectorError, createConnector, fakeClock, FakeClock, 
 import type { KingdeeConnector } from './index';
 import './index';
 import { KINGDEE_SERVICES } from './client';
+import { logger } from '../../src/logging/logger';
 import { readFirstPages, readPages, recordsOf } from './testing';
 
 const ORIGIN = 'https://erp.example.test';
@@ -207,6 +208,55 @@ describe('login and session', () => {
     const loginLogs = logs.filter((l) => l.url.includes('ValidateUser'));
     expect(loginLogs.length).toBe(2);
     for (const l of loginLogs) expect(l.requestBody).toBe('[REDACTED]');
+  });
+
+  it('accepts LoginResultType -5 (DealWithForm, an administrator) with a session: queries work, the type is logged without secrets', async () => {
+    const warn = jest.spyOn(logger, 'warn').mockImplementation(() => undefined);
+    try {
+      nock(ORIGIN)
+        .post(LOGIN)
+        .reply(200, { ...loginBody('sid-admin'), LoginResultType: -5, MessageCode: 'DealWithForm', FormId: 'BOS_ChangePassword' }, { 'Set-Cookie': ['kdservice-sessionid=sid-admin; path=/'] });
+      const q = nock(ORIGIN)
+        .post(QUERY)
+        .matchHeader('kdservice-sessionid', 'sid-admin')
+        .reply(200, [customerRow(100001, 'CUST10001', '2026-02-18T10:12:33.123')]);
+      const records = recordsOf(await readPages(connector().streams.customers));
+      expect(q.isDone()).toBe(true);
+      expect(records.map((r) => r.externalId)).toEqual(['CUST10001']);
+      expect(warn).toHaveBeenCalledTimes(1);
+      expect(warn.mock.calls[0][1]).toMatchObject({ connector: 'erp', loginResultType: -5, loginResult: 'DealWithForm' });
+      const logged = JSON.stringify(warn.mock.calls);
+      expect(logged).not.toContain('sid-admin');
+      expect(logged).not.toContain(PASSWORD);
+    } finally {
+      warn.mockRestore();
+    }
+  });
+
+  it('accepts the login warnings -4 and -2 with a session; refuses them without one, and refuses -3 (password must be changed)', async () => {
+    const warn = jest.spyOn(logger, 'warn').mockImplementation(() => undefined);
+    try {
+      for (const type of [-4, -2]) {
+        nock(ORIGIN).post(LOGIN).reply(200, { ...loginBody(`sid${type}`), LoginResultType: type, Message: '密码即将过期' });
+        const q = nock(ORIGIN).post(QUERY).matchHeader('kdservice-sessionid', `sid${type}`).reply(200, []);
+        await readPages(connector().streams.customers);
+        expect(q.isDone()).toBe(true);
+      }
+      expect(warn.mock.calls.map((c) => (c[1] as { loginResultType: number }).loginResultType)).toEqual([-4, -2]);
+
+      nock(ORIGIN).post(LOGIN).reply(200, { ...loginBody(''), KDSVCSessionId: null, LoginResultType: -5, Message: null });
+      const noSession = await failure(readPages(connector().streams.customers));
+      expect(noSession.code).toBe('CONNECTOR_AUTH_FAILED');
+      expect(noSession.message).toContain('LoginResultType -5 (DealWithForm) without a session');
+
+      nock(ORIGIN).post(LOGIN).reply(200, { ...loginBody('sid-3'), LoginResultType: -3, Message: '密码不符合密码策略，请修改密码' });
+      const mustChange = await failure(readPages(connector().streams.customers));
+      expect(mustChange.code).toBe('CONNECTOR_AUTH_FAILED');
+      expect(mustChange.message).toContain('LoginResultType -3 (PWInvalid_Required)');
+      expect(mustChange.message).toContain('密码不符合密码策略');
+    } finally {
+      warn.mockRestore();
+    }
   });
 
   it('never logs the session id', async () => {
