@@ -51,8 +51,9 @@ describe('write-back worker statements, batched', () => {
     expect(b).toMatchObject({ id: blocked, blocker: older, newer: null });
     expect(s).toMatchObject({ id: stale, blocker: null, newer });
     expect(gone).toBeNull();
-    for (const id of [fresh, pickedBefore, blocked]) expect((await row(id))!.picked_at).not.toBeNull();
-    expect((await row(older))!.picked_at).toBeNull();
+    for (const id of [fresh, pickedBefore]) expect((await row(id))!.picked_at).not.toBeNull();
+    // merely blocked: not marked picked (it does not write this time, and may look again for days)
+    for (const id of [older, blocked]) expect((await row(id))!.picked_at).toBeNull();
 
     // picked again (a retry, a job taken again after its worker died): no longer a first pick
     expect(await st.pick(fresh, idempotencyKeyOf(fresh))).toMatchObject({ id: fresh, first_pick: false });
@@ -136,5 +137,18 @@ describe('write-back worker statements, batched', () => {
       { idempotency_key: idempotencyKeyOf(a), outbox_id: a, target_key: `t-${a}`, duplicate: false },
       { idempotency_key: idempotencyKeyOf(b), outbox_id: b, target_key: `t-${b}`, duplicate: true },
     ]);
+  });
+
+  it('a final outcome or an applied write answers the next write to its target still waiting for it (relayed, never picked), and only that', async () => {
+    const [a, aNext, b, bNext, c, cNext, d] = await insert([change('w'), change('w'), change('x'), change('x'), change('y'), change('y'), change('z')]);
+    await sqlRows(db.orm, `update writeback_outbox set status = 'QUEUED' where id = any(?::bigint[])`, [`{${aNext},${bNext}}`]);
+    await sqlRows(db.orm, `update writeback_outbox set status = 'RETRYING', picked_at = now() where id = ?`, [cNext]); // got past its order check before
+    const got = await Promise.all([
+      st.applied({ id: a, attempts: 1, result: {}, key: idempotencyKeyOf(a), connector: 'iot', target_key: 'iot:device:w', external_id: null, version: null, duplicate: false }),
+      st.finish({ id: b, status: 'DEAD', attempts: 1, result: null, error: { message: 'x' } }),
+      st.finish({ id: c, status: 'SKIPPED', attempts: 1, result: null, error: null }),
+      st.finish({ id: d, status: 'DEAD', attempts: 1, result: null, error: { message: 'x' } }),
+    ]);
+    expect(got).toEqual([aNext, bNext, null, null]);
   });
 });

@@ -4,8 +4,9 @@
  *
  * Per job, in order:
  * 1. Pick the row (batched with the other jobs picked at the same time: statements.ts; already
- *    final = a repeated run: done). An earlier write to the same target
- *    record still open → wait (delayed, not an attempt): writes to one record apply in id order.
+ *    final = a repeated run: done). An earlier write to the same target record still open → wait
+ *    (delayed with backoff, not an attempt, the row left as it is; woken when that write is
+ *    final): writes to one record apply in id order.
  *    A newer write already applied to a `latest` target → SKIPPED as stale. Key in the ledger →
  *    APPLIED (duplicate run).
  * 2. Connector not configured / no such operation / credentials refused → wait and retry later
@@ -30,7 +31,7 @@ import type { ConnectorInstance } from '../sync/pipeline';
 import { redisConnection } from '../sync/queue';
 import type { BatcherOptions } from './batch';
 import { junctionWins, raiseConflictIssue } from './conflict';
-import { WRITEBACK_QUEUE, WritebackJobData, WritebackJobResult } from './queue';
+import { jobIdOf, WRITEBACK_QUEUE, WritebackJobData, WritebackJobResult } from './queue';
 import { createWritebackStatements, OutboxJobRow, WritebackStatements } from './statements';
 import { loadRoutes, WritebackRoute } from './routing';
 
@@ -46,8 +47,10 @@ export interface WritebackWorkerDeps {
   routes?: WritebackRoute[];
   /** Runs before each job (e.g. apply admin-saved mapping versions). */
   prepare?: () => Promise<unknown>;
-  /** How long a job waits for an earlier write to the same target before looking again (default 200 ms). */
+  /** First wait of a job behind an earlier open write to the same target (default 200 ms); doubles per look, jittered. */
   orderDelayMs?: number;
+  /** Longest wait between two looks of a job behind an earlier write (default 60 s). */
+  orderMaxDelayMs?: number;
   /** How long a job waits for a misconfigured connector before looking again (default 30 s). */
   misconfiguredDelayMs?: number;
   /** A job that has waited for its connector this long is DEAD (default 7 days). */
@@ -91,13 +94,23 @@ export function createWritebackPool(orm: MikroORM, max = 10): Pool {
   return pool;
 }
 
-export function createWritebackProcessor(deps: WritebackWorkerDeps & { pool: Pool; statements?: WritebackStatements }) {
+export function createWritebackProcessor(deps: WritebackWorkerDeps & {
+  pool: Pool;
+  statements?: WritebackStatements;
+  /** Puts the delayed job of this outbox row back to waiting now (it waited for a write now final). */
+  wake?: (outboxId: string) => Promise<void>;
+}) {
   const routes = new Map((deps.routes ?? loadRoutes()).map((r) => [r.name, r]));
   const orm = deps.orm;
   const statements = deps.statements ?? createWritebackStatements(deps.pool, deps.batch);
 
-  const finish = (row: OutboxJobRow, status: string, attempts: number, result: Record<string, unknown> | null, error: Record<string, unknown> | null) =>
-    statements.finish({ id: String(row.id), status, attempts, result, error });
+  // The next write to the target sits out its backoff otherwise (up to orderMaxDelayMs per link of
+  // a chain of writes). Best effort, not awaited: a wake-up lost only leaves it to its next look.
+  const wakeNext = (next: string | null) => {
+    if (next && deps.wake) void deps.wake(next).catch((e) => logger.warn('write-back wake-up failed', { outboxId: next, message: String(e) }));
+  };
+  const finish = async (row: OutboxJobRow, status: string, attempts: number, result: Record<string, unknown> | null, error: Record<string, unknown> | null) =>
+    wakeNext(await statements.finish({ id: String(row.id), status, attempts, result, error }));
 
   const retrying = (id: string, attempts: number, error: Record<string, unknown>) => statements.retrying({ id, attempts, error });
 
@@ -114,7 +127,12 @@ export function createWritebackProcessor(deps: WritebackWorkerDeps & { pool: Poo
     const row = await statements.pick(id, key);
     if (!row) return { status: 'GONE', skipped: `outbox row ${id} no longer exists` };
     if (FINAL_STATES.includes(row.status)) return { status: row.status, skipped: `already ${row.status}` };
-    if (row.blocker) return later(job, token, deps.orderDelayMs ?? 200);
+    if (row.blocker) {
+      // The earlier write may wait days for an unreachable connector: look again with backoff
+      // (doubling per start of this job, jittered), not 5 times a second per blocked job.
+      const wait = Math.min(deps.orderMaxDelayMs ?? 60_000, (deps.orderDelayMs ?? 200) * 2 ** Math.min(20, (job.attemptsStarted ?? 1) - 1)) * (0.5 + Math.random() / 2);
+      return later(job, token, wait);
+    }
     const route = routes.get(row.route);
     // Writes without a ticket (Excel pushes) are documents: each is delivered, in order, never stale.
     if (row.newer && (route?.ordering ?? (row.ticket_id ? 'latest' : 'append')) === 'latest') {
@@ -195,10 +213,10 @@ export function createWritebackProcessor(deps: WritebackWorkerDeps & { pool: Poo
         }
       }
       // Row and ledger in one statement: atomic without a BEGIN/COMMIT round trip each.
-      await statements.applied({
+      wakeNext(await statements.applied({
         id, attempts: attempt, result: { ...result, ...(forced ? { overwroteConflict: forced } : {}) },
         key, connector: row.connector, target_key: row.target_key, external_id: result.externalId ?? null, version: result.version ?? null, duplicate: !!result.duplicate,
-      });
+      }));
       return { status: 'APPLIED', duplicate: !!result.duplicate };
     } catch (e) {
       if (e instanceof DelayedError || e instanceof UnrecoverableError) throw e;
@@ -247,7 +265,12 @@ export function startWritebackWorker(opts: WritebackWorkerOptions): WritebackWor
   const connection = typeof opts.connection === 'string' ? redisConnection(opts.connection) : opts.connection;
   const pool = createWritebackPool(opts.orm, Math.min(20, Math.max(2, Math.ceil((opts.concurrency ?? 16) / 4))));
   const statements = createWritebackStatements(pool, opts.batch);
-  const worker = new Worker<WritebackJobData, WritebackJobResult>(WRITEBACK_QUEUE, createWritebackProcessor({ ...opts, pool, statements }), {
+  // Only a job still in the delayed set moves (promote answers -3 otherwise: running, waiting, gone).
+  const wake = async (outboxId: string) => {
+    const job = await Job.fromId<WritebackJobData, WritebackJobResult>(worker, jobIdOf(outboxId));
+    await job?.promote().catch(() => undefined);
+  };
+  const worker: Worker<WritebackJobData, WritebackJobResult> = new Worker<WritebackJobData, WritebackJobResult>(WRITEBACK_QUEUE, createWritebackProcessor({ ...opts, pool, statements, wake }), {
     connection,
     prefix: opts.prefix,
     concurrency: opts.concurrency ?? 16,
