@@ -37,7 +37,7 @@ import { WebhookError, webhookError } from './errors';
 import type { PushBatch } from './push';
 import { outboundAck, parseOutboundMessage, parseSalesforceJson, soapFault } from './salesforce';
 import { claimEvent, EventOutcome, finishEvent } from './store';
-import { parseThingsBoardPush } from './thingsboard';
+import { NAME_KEYED_PREFIX, parseThingsBoardPush } from './thingsboard';
 import { checkTimestamp, decodeSignature, verifyHmac, verifyToken } from './verify';
 import { parseXml } from './xml';
 
@@ -261,8 +261,9 @@ export class WebhookService {
 
   /**
    * The device's id as the pull stream stores it: the X-TB-Device-Id header, else the record of
-   * this connector already stored under the device's name, else `name:<device name>` (a new
-   * source record; the device and telemetry still merge by serial).
+   * this connector already stored under the device's name (one keyed by the device id first), else
+   * `name:<device name>` (a new source record; the device and telemetry still merge by serial, and
+   * write-backs wait for a link keyed by the id).
    */
   private async resolveDevice(em: Parameters<typeof claimEvent>[0], connector: string, req: WebhookRequest, batch: PushBatch): Promise<PushBatch> {
     const rec = batch.pages[0].records[0];
@@ -270,7 +271,7 @@ export class WebhookService {
     let id = rec.externalId;
     if (!id) {
       const row = await sqlOne<{ external_id: string }>(em, DEVICE_RECORD_BY_NAME_SQL, [connector, p.device.name]);
-      id = row?.external_id ?? `name:${p.device.name}`;
+      id = row?.external_id ?? `${NAME_KEYED_PREFIX}${p.device.name}`;
     }
     const payload = { ...p, device: { ...p.device, id: { entityType: 'DEVICE', id } } };
     return { ...batch, pages: [{ stream: 'devices', records: [{ ...rec, externalId: id, payload }] }] };
@@ -278,13 +279,15 @@ export class WebhookService {
 }
 
 /**
- * The first record a ThingsBoard connector's pull stored for a device name (connector, name).
- * Through source_record_device_name_idx; `offset 0` keeps the planner from walking the primary key
- * in id order instead and filtering every payload (it did: 0.3 s per push at 100k devices).
+ * The record a ThingsBoard connector stored for a device name (connector, name): one keyed by the
+ * device id (pulled, or pushed with X-TB-Device-Id) before an earlier `name:` one, which would
+ * otherwise keep taking the device's pushes, then the first. Through source_record_device_name_idx;
+ * `offset 0` keeps the planner from walking the primary key in id order instead and filtering every
+ * payload (it did: 0.3 s per push at 100k devices); the order applies to the few rows of one name.
  */
 export const DEVICE_RECORD_BY_NAME_SQL = `select external_id from (select id, external_id from source_record
                                    where connector = ? and stream = 'devices' and (payload -> 'device') ->> 'name' = ? offset 0) r
-  order by id limit 1`;
+  order by starts_with(external_id, '${NAME_KEYED_PREFIX}'), id limit 1`;
 
 function attempt<T>(fn: () => T): T | { error: WebhookError } {
   try {

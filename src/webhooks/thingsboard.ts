@@ -20,6 +20,15 @@ import { isObject, PushBatch } from './push';
 
 export const TB_HEADERS = { deviceName: 'x-tb-device-name', deviceId: 'x-tb-device-id', kind: 'x-tb-kind', ts: 'x-tb-ts', deviceType: 'x-tb-device-type' };
 
+/**
+ * A pushed device nothing names the ThingsBoard id of (no X-TB-Device-Id, no pulled record of its
+ * name) is keyed `name:<device name>`. That is no device id: ThingsBoard's API takes UUIDs only,
+ * so such a record's links are never write-back targets (writeback/outbox.ts), and a lookup by
+ * name prefers the pulled record (service.ts).
+ */
+export const NAME_KEYED_PREFIX = 'name:';
+export const isNameKeyed = (externalId: string) => externalId.startsWith(NAME_KEYED_PREFIX);
+
 const UUID = /^[0-9a-f]{8}-[0-9a-f]{4}-[0-9a-f]{4}-[0-9a-f]{4}-[0-9a-f]{12}$/i;
 const KINDS: Record<string, 'telemetry' | 'attributes'> = {
   telemetry: 'telemetry', POST_TELEMETRY_REQUEST: 'telemetry',

@@ -88,6 +88,18 @@ describe('transactional outbox', () => {
     expect(closes).toEqual(['5005g00000CaseAAA']);
   });
 
+  it('never targets the name-keyed record of a ThingsBoard push that did not name its device, only a link keyed by the id', async () => {
+    const customerId = String((await sqlRows<any>(db.orm, `select id from customer where phone = '+8613800000001'`))[0].id);
+    const deviceId = await insertDevice(db.orm, { serial: 'SN-OUTBOX-NAME', ownerId: customerId });
+    await sqlRows(db.orm, `insert into source_link (system, stream, external_id, entity_type, entity_id) values ('iot', 'devices', 'name:SN-OUTBOX-NAME', 'device', ?)`, [deviceId]);
+    const iot = async (number: string) => (await rowsOf(number)).filter((r) => r.route === 'iot-maintenance').map((r) => r.target_key);
+    const { number } = await service.create({ phone: '13800000001', serial: 'SN-OUTBOX-NAME', fault: '不制冷' }, actor);
+    expect(await iot(number)).toEqual([]);
+    await sqlRows(db.orm, `insert into source_link (system, stream, external_id, entity_type, entity_id) values ('iot', 'devices', 'b6f1c2a0-0000-4000-8000-000000000002', 'device', ?)`, [deviceId]);
+    await service.changeStatus(number, { status: TicketStatus.IN_PROGRESS }, actor);
+    expect(await iot(number)).toEqual(['iot:device:b6f1c2a0-0000-4000-8000-000000000002']);
+  });
+
   it('draws ids in commit order per target: a second change to the same record waits for the first to commit', async () => {
     const row = (targetKey: string, ticketId: string): OutboxRowInput => ({
       ticketId, ticketNumber: `T-LOCK-${ticketId}`, ticketVersion: 1, route: 'iot-maintenance', connector: 'iot', operation: 'maintenanceAttribute',

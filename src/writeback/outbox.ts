@@ -6,6 +6,7 @@
 import type { EntityManager } from '@mikro-orm/postgresql';
 import type { Ticket } from '../db/entities';
 import { bulkExecutor, Exec, lockKeys } from '../db/sql';
+import { isNameKeyed } from '../webhooks/thingsboard';
 import { CanonicalChange, ticketTag } from './change';
 import { loadRoutes, routesFor, WritebackRoute } from './routing';
 
@@ -69,7 +70,9 @@ export async function recordWriteBacks(em: EntityManager, ticket: Ticket, change
   if (!party) return 0;
   const rows: OutboxRowInput[] = [];
   for (const route of fired) {
-    const targets = party.links.filter((l) => l.system === route.connector && l.entity === route.target.entity && l.stream === route.target.stream);
+    // A `name:` record (a ThingsBoard push that did not name its device) has no id the vendor
+    // takes: its write would only be retried until DEAD. The device's pulled link is the target.
+    const targets = party.links.filter((l) => l.system === route.connector && l.entity === route.target.entity && l.stream === route.target.stream && !isNameKeyed(l.externalId));
     for (const t of targets) {
       rows.push({
         ticketId: ticket.id,

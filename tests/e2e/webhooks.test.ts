@@ -440,6 +440,41 @@ describe('webhookEvents (GraphQL, admin)', () => {
   });
 });
 
+describe('ThingsBoard pushes without X-TB-Device-Id, and write-back to the device', () => {
+  const NAME = 'DK20P2601770001';
+  const UUID = 'c3d1e2f0-1111-4222-8333-444455556666';
+  const ts = Date.now();
+  const push = (runCount: number, id: string, at: number) => tb({ runCount }, { 'x-tb-device-name': NAME, 'x-tb-device-id': id, 'x-tb-ts': String(at) });
+  const links = async () => (await sqlRows<any>(hub.server.orm,
+    `select l.external_id from source_link l join device d on d.id = l.entity_id where l.system = 'iot' and l.stream = 'devices' and l.entity_type = 'device' and d.serial = ? order by l.id`, [NAME])).map((r) => r.external_id);
+  const iotWrites = (number: string) => sqlRows<any>(hub.server.orm,
+    `select target_key, payload -> 'target' ->> 'externalId' as target from writeback_outbox where ticket_number = ? and route = 'iot-maintenance' order by id`, [number]);
+
+  it('never queues a write-back to the name-keyed record, targets the device id once linked, and takes the id\'s record for later pushes', async () => {
+    expect((await push(1, '', ts)).json).toMatchObject({ status: 'PROCESSED', merged: 1 });
+    expect(await links()).toEqual([`name:${NAME}`]);
+    const created = await hub.gql(`mutation($input: CreateTicketInput!) { createTicket(input: $input) { number } }`, { input: { phone: '13800138123', serial: NAME, fault: '不制冷' } });
+    expect(created.errors).toBeUndefined();
+    const number = created.data.createTicket.number;
+    // ThingsBoard's client refuses anything but a UUID: such a row would only be retried until DEAD.
+    expect(await iotWrites(number)).toEqual([]);
+
+    // The device's ThingsBoard record (pulled, or pushed with its id), and a device link keyed by the
+    // id (the merge writes one when an iot record creates the device; this one was created by name).
+    expect((await push(2, UUID, ts + 1)).json).toMatchObject({ status: 'PROCESSED', merged: 1 });
+    await sqlRows(hub.server.orm, `insert into source_link (system, stream, external_id, entity_type, entity_id) select 'iot', 'devices', ?, 'device', id from device where serial = ?`, [UUID, NAME]);
+    expect(await links()).toEqual([`name:${NAME}`, UUID]);
+    const moved = await hub.gql(`mutation($n: String!) { changeTicketStatus(number: $n, status: IN_PROGRESS) { number } }`, { n: number });
+    expect(moved.errors).toBeUndefined();
+    expect(await iotWrites(number)).toEqual([{ target_key: `iot:device:${UUID}`, target: UUID }]);
+
+    // A later push without the id lands on the id's record, not on the older name-keyed one.
+    const later = await push(3, '', ts + 2);
+    expect((await events('iot')).pop().external_ids).toEqual([{ stream: 'devices', externalId: UUID }]);
+    expect(later.json).toMatchObject({ status: 'PROCESSED', merged: 1 });
+  });
+});
+
 describe('which connectors accept pushes', () => {
   it('answers 404 for an unknown connector and for one without a webhook section', async () => {
     const unknown = await send('nope', '{}', { 'content-type': 'application/json' });
