@@ -457,7 +457,8 @@ describe('incremental paging by modify date', () => {
     nock(ORIGIN)
       .post(QUERY, (b) => record(b) && dataOf(b).FilterString === '')
       .reply(200, [customerRow(100001, 'CUST10001', T1), customerRow(100002, 'CUST10002', T2)]);
-    const c = connector({ streams: { customers: { pageSize: 2 } } });
+    // The keyset alone: no settle window (the tests below hold it).
+    const c = connector({ streams: { customers: { pageSize: 2 } }, options: { acctId: ACCT, settleSeconds: 0 } });
 
     // The pipeline stores page 1 and its cursor, then the worker dies.
     const first = await readFirstPages(c.streams.customers, 1);
@@ -481,6 +482,91 @@ describe('incremental paging by modify date', () => {
       expect(q).toMatchObject({ FormId: 'BD_Customer', OrderString: 'FModifyDate ASC,FCUSTID ASC', StartRow: 0, Limit: 2, TopRowCount: 0 });
     }
     expect(nock.pendingMocks()).toEqual([]);
+  });
+
+  it('holds the cursor a settle window behind the server time, hands on only rows the window had not seen, and lets go once it has passed', async () => {
+    login('sid-1');
+    const queries: QueryData[] = [];
+    const answer = (rows: unknown[][]) => nock(ORIGIN).post(QUERY, (b) => queries.push(dataOf(b)) > 0).reply(200, rows);
+    const r1 = customerRow(100001, 'CUST10001', '2026-02-18T09:00:00');
+    const r2 = customerRow(100002, 'CUST10002', '2026-02-18T10:00:08');
+    const r3 = customerRow(100003, 'CUST10003', '2026-02-18T10:00:09.5');
+    const c = connector(); // default settleSeconds: 10
+    answer([r1, r2, r3]);
+    const [first] = await readPages(c.streams.customers);
+    // The newest stamp read (10:00:09.5) is the server's time as far as we know: the window starts 10 s before it.
+    expect(JSON.parse(first.cursor!)).toEqual({
+      v: 1,
+      stream: 'customers',
+      form: 'BD_Customer',
+      keys: ['FModifyDate', 'FCUSTID'],
+      after: ['2026-02-18 10:00:09.5', 100003],
+      window: { from: ['2026-02-18 09:59:59.500'], seen: [['2026-02-18 10:00:08', 100002], ['2026-02-18 10:00:09.5', 100003]], newest: '2026-02-18 10:00:09.500', at: clock.now() },
+    });
+
+    // Next run: a Save stamped 10:00:05 committed after the read, and a new row.
+    const late = customerRow(100004, 'CUST10004', '2026-02-18T10:00:05');
+    const fresh = customerRow(100005, 'CUST10005', '2026-02-18T10:00:12');
+    answer([late, r2, r3, fresh]);
+    const [second] = await readPages(c.streams.customers, first.cursor);
+    expect(queries[1]).toMatchObject({ FilterString: "FModifyDate > '2026-02-18 09:59:59.500'", Limit: 502 }); // room for the 2 rows skipped
+    expect(second.records.map((r) => r.externalId)).toEqual(['CUST10004', 'CUST10005']);
+    expect(second.hasMore).toBe(false);
+
+    // Nothing new, but the window has passed (process clock): read it once more, then the exact position.
+    clock.advance(11_000);
+    answer([late, r2, r3, fresh]);
+    const [third] = await readPages(c.streams.customers, second.cursor);
+    expect(queries[2].FilterString).toBe("FModifyDate > '2026-02-18 10:00:02.000'");
+    expect(third.records).toEqual([]);
+    expect(JSON.parse(third.cursor!)).toEqual({ v: 1, stream: 'customers', form: 'BD_Customer', keys: ['FModifyDate', 'FCUSTID'], after: ['2026-02-18 10:00:12', 100005] });
+    answer([]);
+    await readPages(c.streams.customers, third.cursor);
+    expect(queries[3].FilterString).toBe("(FModifyDate > '2026-02-18 10:00:12' OR (FModifyDate = '2026-02-18 10:00:12' AND FCUSTID > 100005))");
+    expect(nock.pendingMocks()).toEqual([]);
+  });
+
+  it('keeps the window where the read started: a row a first page missed is read again even when later pages bring newer stamps', async () => {
+    login('sid-1');
+    const queries: QueryData[] = [];
+    nock(ORIGIN)
+      .post(QUERY, (b) => queries.push(dataOf(b)) > 0)
+      .reply(200, [customerRow(100001, 'CUST10001', '2026-02-18T10:00:00'), customerRow(100002, 'CUST10002', '2026-02-18T10:00:01')])
+      .post(QUERY, (b) => queries.push(dataOf(b)) > 0)
+      .reply(200, [customerRow(100003, 'CUST10003', '2026-02-18T10:01:01')]);
+    const c = connector({ streams: { customers: { pageSize: 2 } } });
+    const pages: SourcePage[] = [];
+    for await (const page of c.streams.customers.read(null)) {
+      pages.push(page);
+      clock.advance(60_000); // the second page is read a minute later, rows stamped meanwhile come with it
+    }
+    // A Save stamped 10:00:00.5 may have been in flight during page 1: the cursor must not pass it,
+    // although the newest row read is 10:01:01 (10:00:01 when the read started, less 10 s).
+    expect(JSON.parse(pages[1].cursor!).window.from).toEqual(['2026-02-18 09:59:51.000']);
+    nock(ORIGIN)
+      .post(QUERY, (b) => queries.push(dataOf(b)) > 0)
+      .reply(200, [
+        customerRow(100001, 'CUST10001', '2026-02-18T10:00:00'),
+        customerRow(100009, 'CUST10009', '2026-02-18T10:00:00.5'),
+        customerRow(100002, 'CUST10002', '2026-02-18T10:00:01'),
+        customerRow(100003, 'CUST10003', '2026-02-18T10:01:01'),
+      ]);
+    const again = recordsOf(await readPages(c.streams.customers, pages[1].cursor, { pageSize: 2 }));
+    expect(queries[2]).toMatchObject({ FilterString: "FModifyDate > '2026-02-18 09:59:51.000'", Limit: 5 });
+    expect(again.map((r) => r.externalId)).toEqual(['CUST10009']);
+  });
+
+  it('refuses a malformed settle window in a stored cursor', async () => {
+    const base = { v: 1, stream: 'customers', form: 'BD_Customer', keys: ['FModifyDate', 'FCUSTID'], after: ['2026-01-06 10:30:00', 100002] };
+    for (const window of [
+      { from: ['2026-01-06 10:40:00'], seen: [], newest: '2026-01-06 10:30:00', at: 0 }, // starts after the position
+      { from: ['2026-01-06 10:20:00'], seen: [['x', 1]], newest: '2026-01-06 10:30:00', at: 0 },
+      { from: ['2026-01-06 10:20:00'], seen: [], newest: 'yesterday', at: 0 },
+    ]) {
+      const err = await failure(readPages(connector().streams.customers, JSON.stringify({ ...base, window })));
+      expect(err.code).toBe('CONNECTOR_MISCONFIGURED');
+      expect(err.message).toContain('window');
+    }
   });
 
   it('ANDs the configured filter with the position, and orders sales order lines by header and entry id', async () => {
@@ -647,7 +733,7 @@ describe('configuration', () => {
     try {
       connector({
         credentials: { username: { env: 'KD_USER' }, password: { env: 'KD_PASSWORD' }, appId: { env: 'KD_APP_ID' } },
-        options: { lcid: 'zh', region: 'cn' },
+        options: { lcid: 'zh', region: 'cn', settleSeconds: 2.5 },
         streams: {
           orders: {},
           customers: { pageSize: 5000, sort: 'x' },
@@ -662,6 +748,7 @@ describe('configuration', () => {
       'options.region: unknown option',
       'options.acctId: required',
       'options.lcid',
+      'options.settleSeconds: must be an integer from 0 to 3600',
       'not both',
       'streams.orders: unknown stream',
       'streams.customers.pageSize: must be an integer from 1 to 2000',

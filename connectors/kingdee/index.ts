@@ -29,7 +29,7 @@ import {
 } from '../../src/connectors';
 import { KingdeeClient, KingdeeCredentials, KingdeeRequestFormat, KINGDEE_MAX_LIMIT } from './client';
 import { kingdeeWrites } from './writes';
-import { createStream, defaultStreamSpecs, KingdeeStreamName, requiredColumns, StreamSpec, STREAM_NAMES } from './streams';
+import { createStream, DEFAULT_SETTLE_SECONDS, defaultStreamSpecs, KingdeeStreamName, requiredColumns, StreamSpec, STREAM_NAMES } from './streams';
 
 export { KingdeeClient, KINGDEE_SERVICES } from './client';
 export type { BillQuery, KingdeeCredentials, KingdeeRequestFormat, SaveResult } from './client';
@@ -49,6 +49,8 @@ export interface KingdeeOptions {
   /** UTC offset of the K3 server's clock, which FModifyDate is written in. Default '+08:00'. */
   timezone: string;
   utcOffsetMinutes: number;
+  /** Incremental cursors stay this many seconds behind the K3 server's time (late commits). Default 10. */
+  settleSeconds: number;
 }
 
 /** A kingdee instance; `client` is exposed for write-back (Save) and ad-hoc queries. */
@@ -58,7 +60,7 @@ export interface KingdeeConnector extends Connector {
   readonly specs: Record<KingdeeStreamName, StreamSpec>;
 }
 
-const OPTION_KEYS = ['acctId', 'lcid', 'requestFormat', 'timezone'];
+const OPTION_KEYS = ['acctId', 'lcid', 'requestFormat', 'timezone', 'settleSeconds'];
 const STREAM_KEYS = ['formId', 'filter', 'fields', 'pageSize'];
 const CREDENTIAL_KEYS = ['username', 'password', 'appId', 'appSecret', 'acctId'];
 const FIELD_KEY = /^[A-Za-z_][A-Za-z0-9_]*(\.[A-Za-z_][A-Za-z0-9_]*)*$/;
@@ -92,6 +94,11 @@ export function parseKingdeeConfig(config: ConnectorConfig): { options: KingdeeO
   const tz = typeof timezone === 'string' ? TIMEZONE.exec(timezone) : null;
   const utcOffsetMinutes = tz ? (tz[1] === '-' ? -1 : 1) * (Number(tz[2]) * 60 + Number(tz[3])) : 0;
   if (!tz || Math.abs(utcOffsetMinutes) > 14 * 60) problems.push("options.timezone: must be a UTC offset such as '+08:00'");
+
+  const settleSeconds = o.settleSeconds ?? DEFAULT_SETTLE_SECONDS;
+  if (typeof settleSeconds !== 'number' || !Number.isInteger(settleSeconds) || settleSeconds < 0 || settleSeconds > 3600) {
+    problems.push('options.settleSeconds: must be an integer from 0 to 3600');
+  }
 
   let credentials: KingdeeCredentials | undefined;
   const username = creds.username?.reveal();
@@ -154,7 +161,7 @@ export function parseKingdeeConfig(config: ConnectorConfig): { options: KingdeeO
     });
   }
   return {
-    options: { acctId, lcid: lcid as number, requestFormat: requestFormat as KingdeeRequestFormat, timezone: timezone as string, utcOffsetMinutes },
+    options: { acctId, lcid: lcid as number, requestFormat: requestFormat as KingdeeRequestFormat, timezone: timezone as string, utcOffsetMinutes, settleSeconds: settleSeconds as number },
     credentials,
     specs,
   };
@@ -173,7 +180,7 @@ export const kingdeeConnector: ConnectorDefinition = {
       requestFormat: options.requestFormat,
       clock: deps.clock,
     });
-    const ctx = { client, connector: config.name, utcOffsetMinutes: options.utcOffsetMinutes };
+    const ctx = { client, connector: config.name, utcOffsetMinutes: options.utcOffsetMinutes, clock: deps.clock, settleSeconds: options.settleSeconds };
     const streams: Record<string, StreamDefinition> = {};
     for (const name of STREAM_NAMES) streams[name] = createStream(ctx, specs[name]);
 

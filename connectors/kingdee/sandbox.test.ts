@@ -9,8 +9,9 @@ import { normalizePhone, normalizeSerial } from '../../src/identity/normalize';
 import type { KingdeeConnector } from './index';
 import './index';
 import { STREAM_NAMES } from './streams';
-import { buildKingdeeData, GROUP_SPARE_PARTS, MODEL_TYPO, modelTypoSerial, SANDBOX_ACCT_ID, SANDBOX_APP_ID, SANDBOX_APP_SECRET, SANDBOX_PASSWORD, SANDBOX_USER } from './sandbox/data';
+import { buildKingdeeData, GROUP_SPARE_PARTS, MODEL_TYPO, modelTypoSerial, SANDBOX_ACCT_ID, SANDBOX_APP_ID, SANDBOX_APP_SECRET, SANDBOX_PASSWORD, SANDBOX_USER, toKingdeeDateTime } from './sandbox/data';
 import { KingdeeSandbox, startKingdeeSandbox } from './sandbox/server';
+import { formChanged } from './sandbox/form-index';
 import { evaluateMapping, readFirstPages, readPages, recordsOf } from './testing';
 
 let sandbox: KingdeeSandbox;
@@ -204,6 +205,23 @@ describe('incremental reads against the sandbox', () => {
     expect(ids).toHaveLength(21);
     expect(new Set(ids).size).toBe(21);
     expect(new Set(ids)).toEqual(new Set(dataset.spareParts.map((p) => p.code)));
+  });
+
+  it('reads a row stamped just before the stored cursor that committed after the read (settle window)', async () => {
+    const c = connector();
+    const form = sandbox.control.data.forms.BD_Customer;
+    const full = await readPages(c.streams.customers, null, { pageSize: 16 });
+    const cursor = full[full.length - 1].cursor;
+    // A long Save on another app server: stamped a second before the newest row read, committed now.
+    const newest = Math.max(...form.rows.map((r) => Date.parse(`${String(r.FModifyDate)}+08:00`)));
+    form.rows.push({ ...form.rows[0], FCUSTID: 100099, FNumber: 'CUST10099', FName: '迟到的客户', FModifyDate: toKingdeeDateTime(newest - 1000) });
+    formChanged(form);
+    try {
+      expect(recordsOf(await readPages(c.streams.customers, cursor)).map((r) => r.externalId)).toEqual(['CUST10099']);
+    } finally {
+      form.rows.pop(); // leave the shared sandbox as it was
+      formChanged(form);
+    }
   });
 
   it('picks up a record written through Save', async () => {

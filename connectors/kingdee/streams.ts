@@ -6,20 +6,31 @@
  * account-specific custom fields, so mappings keep working when an admin re-points a column).
  *
  * Incremental streams (customers, materials, sales_orders, serials) page by keyset on
- * (FModifyDate, internal ids): each page asks for rows strictly after the last row delivered, in
- * that order. The cursor stored after a page is that last row's key, so a read resumed after a
- * crash between pages continues exactly behind the last stored row: no gap, no duplicate, even
- * when many rows share one FModifyDate or rows change while the read runs (a changed row moves
- * behind the cursor and is read again, as a new version).
+ * (FModifyDate, internal ids): each page asks for rows strictly after the last row read, in that
+ * order, so no row is read twice in one read even when many share one FModifyDate or rows change
+ * while the read runs (a changed row moves behind the position and is read again, as a new version).
+ *
+ * The stored cursor holds back a settle window: K3 stamps FModifyDate when a Save starts and the
+ * row becomes visible when its transaction commits, seconds later for a long Save/Audit, and app
+ * servers stamp with their own (hand-set) clocks. A row stamped before the last row read can thus
+ * appear after the read. So the next read starts again at the window (rows stamped after
+ * `horizon`) and skips the rows of the window it already handed on (`seen`, by key: a row changed
+ * since has a new FModifyDate), handing on only what it had not seen. The horizon is the K3
+ * server's time when the read started, less `settleSeconds`: rows stamped before it have committed
+ * (if the window covers the longest transaction and the clock skew). That time is known from K3's
+ * own stamps, never from comparing clocks: the newest FModifyDate read is a lower bound of the
+ * server's time when it was read, carried forward by the time elapsed on this process's clock
+ * (the cursor keeps that observation). Once the window has passed, the cursor is the exact
+ * position of the last row again, so a quiet stream stops re-reading its window.
  *
  * The inventory stream is a snapshot (STK_Inventory has no modify date): StartRow/Limit pages
  * ordered by material, warehouse and FID; rows of one material in one warehouse (lots, aux
  * properties) are summed into one stock record. A mid-read cursor resumes at the first row of
  * the first group not yet delivered; the last page's cursor is null, so the next run re-reads it.
  */
-import { ConnectorError, ReadOptions, SourcePage, SourceRecord, StreamDefinition, EntityKind } from '../../src/connectors';
+import { Clock, ConnectorError, ReadOptions, SourcePage, SourceRecord, StreamDefinition, EntityKind } from '../../src/connectors';
 import { KINGDEE_MAX_LIMIT, KingdeeClient } from './client';
-import { parseKingdeeDateTime } from './datetime';
+import { KdTime, parseKingdeeDateTime } from './datetime';
 
 export { parseKingdeeDateTime } from './datetime';
 
@@ -194,12 +205,25 @@ export interface StreamContext {
   connector: string;
   /** Server-local UTC offset of the K3 site, in minutes (China: 480). */
   utcOffsetMinutes: number;
+  /** Measures the time elapsed between reads (differences only; never compared with K3's clock). */
+  clock: Clock;
+  /** Incremental cursors stay this far behind the K3 server's time (see the file comment). */
+  settleSeconds: number;
 }
+
+/** Default settle window: K3 Save/Audit of a big bill runs for seconds, and app server clocks drift. */
+export const DEFAULT_SETTLE_SECONDS = 10;
+
+/** Keys of the window's rows kept in a cursor at most; rows beyond are handed on again (skipped as unchanged by the pipeline). */
+export const MAX_SEEN_KEYS = 1000;
 
 // ---------------------------------------------------------------------------------------------
 // Cursors
 
-/** Position after a row: cursor-column value (server-local literal or null) and numeric ids. */
+/**
+ * Position after a row: cursor-column value (server-local literal or null) and numeric ids. A
+ * position without ids (`[t]`) lies after every row stamped `t` or earlier.
+ */
 type KeyTuple = [string | null, ...number[]];
 
 interface IncrementalCursor {
@@ -208,7 +232,18 @@ interface IncrementalCursor {
   form: string;
   /** Field keys the position refers to, in order. */
   keys: string[];
+  /** The last row read. */
   after: KeyTuple;
+  /** Present while rows read may still be joined by late commits: the next read starts at `from`. */
+  window?: {
+    /** Rows after this position are read again. */
+    from: KeyTuple;
+    /** Rows after `from` handed on already (at most MAX_SEEN_KEYS, the newest). */
+    seen: KeyTuple[];
+    /** The newest FModifyDate read (server-local literal) and this process's clock (epoch ms) when it was read. */
+    newest: string;
+    at: number;
+  };
 }
 
 interface SnapshotCursor {
@@ -276,9 +311,13 @@ function quote(s: string): string {
   return `'${s.replace(/'/g, "''")}'`;
 }
 
-/** `(A > a OR (A = a AND (B > b OR (B = b AND C > c))))`, with NULL sorting first for A. */
+/**
+ * `(A > a OR (A = a AND (B > b OR (B = b AND C > c))))`, with NULL sorting first for A; a position
+ * without ids is `A > a` (`A IS NOT NULL` for NULL).
+ */
 export function keysetFilter(keys: string[], after: KeyTuple): string {
   const [time, ...ids] = after;
+  if (ids.length === 0) return time === null ? `${keys[0]} IS NOT NULL` : `${keys[0]} > ${quote(time)}`;
   const idPart = (i: number): string => {
     const k = keys[i + 1];
     const v = ids[i];
@@ -290,12 +329,14 @@ export function keysetFilter(keys: string[], after: KeyTuple): string {
   return `(${t} > ${quote(time)} OR (${t} = ${quote(time)} AND ${rest}))`;
 }
 
+/** Orders positions as the query does; a position without ids comes after every row of its time. */
 function compareTuples(a: KeyTuple, aSort: string | null, b: KeyTuple, bSort: string | null): number {
   if (aSort !== bSort) {
     if (aSort === null) return -1;
     if (bSort === null) return 1;
     return aSort < bSort ? -1 : 1;
   }
+  if (a.length === 1 || b.length === 1) return a.length === b.length ? 0 : a.length === 1 ? 1 : -1;
   for (let i = 1; i < a.length; i++) {
     const x = a[i] as number;
     const y = b[i] as number;
@@ -305,47 +346,128 @@ function compareTuples(a: KeyTuple, aSort: string | null, b: KeyTuple, bSort: st
 }
 
 function describeTuple(keys: string[], t: KeyTuple): string {
+  if (t.length === 1) return `${keys[0]} after ${t[0] === null ? 'NULL' : String(t[0])}`;
   return keys.map((k, i) => `${k}=${t[i] === null ? 'NULL' : String(t[i])}`).join(', ');
+}
+
+/** A K3 FilterString literal (server-local, milliseconds) of an instant. */
+function literalOf(ms: number, utcOffsetMinutes: number): string {
+  const local = new Date(ms + utcOffsetMinutes * 60_000).toISOString();
+  return `${local.slice(0, 10)} ${local.slice(11, 23)}`;
+}
+
+/** Identity of a row position for the window's `seen` set (sort key, so both date notations agree). */
+function positionId(t: KeyTuple, sort: string | null): string {
+  return `${sort ?? ''}|${t.slice(1).join(',')}`;
 }
 
 async function* readIncremental(ctx: StreamContext, spec: IncrementalStreamSpec, cursor: string | null, opts?: ReadOptions): AsyncGenerator<SourcePage> {
   const keys = [spec.cursorColumn, ...spec.idColumns].map((n) => keyOf(spec, n));
-  let after: KeyTuple | null = null;
+  const offset = ctx.utcOffsetMinutes;
+  const sortOf = (t: KeyTuple) => (t[0] === null ? null : parseKingdeeDateTime(t[0], offset)!.sortKey);
+  const validTuple = (a: unknown, rowPosition: boolean): a is KeyTuple =>
+    Array.isArray(a) &&
+    (a.length === keys.length || (!rowPosition && a.length === 1)) &&
+    (a[0] === null || (typeof a[0] === 'string' && parseKingdeeDateTime(a[0], offset) !== undefined)) &&
+    a.slice(1).every((x) => typeof x === 'number' && Number.isFinite(x));
+
+  /** The newest row handed on, by this read or an earlier one (the cursor's `after`). */
+  let newest: KeyTuple | null = null;
+  /** Where this read starts: the exact position, or the start of the window read again. */
+  let start: KeyTuple | null = null;
+  /** Window rows handed on by an earlier read and not met again yet: skipped when met. */
+  const handedOn = new Map<string, { key: KeyTuple; sort: string | null }>();
+  /** The K3 server's clock was at least `ms` (epoch) when this process's clock read `at`. */
+  let anchor: { ms: number; at: number } | null = null;
   if (cursor) {
     const c = parseCursor(ctx, spec, cursor) as unknown as IncrementalCursor;
     if (!Array.isArray(c.keys) || c.keys.join(',') !== keys.join(',')) {
       throw misconfigured(ctx, spec, `the stored cursor orders by ${String(c.keys)}, the stream now orders by ${keys.join(',')}; reset the stream's sync state`);
     }
-    const a = c.after;
-    const valid =
-      Array.isArray(a) &&
-      a.length === keys.length &&
-      (a[0] === null || (typeof a[0] === 'string' && parseKingdeeDateTime(a[0], ctx.utcOffsetMinutes))) &&
-      a.slice(1).every((x) => typeof x === 'number' && Number.isFinite(x));
-    if (!valid) throw misconfigured(ctx, spec, `the stored cursor position ${JSON.stringify(a)} is malformed; reset the stream's sync state`);
-    after = a;
+    if (!validTuple(c.after, true)) throw misconfigured(ctx, spec, `the stored cursor position ${JSON.stringify(c.after)} is malformed; reset the stream's sync state`);
+    newest = c.after;
+    start = c.after;
+    if (c.window !== undefined) {
+      const w = c.window as Partial<NonNullable<IncrementalCursor['window']>> | null;
+      const seenAt = w && typeof w.newest === 'string' ? parseKingdeeDateTime(w.newest, offset) : undefined;
+      const valid =
+        w !== null &&
+        typeof w === 'object' &&
+        validTuple(w.from, false) &&
+        compareTuples(w.from, sortOf(w.from), c.after, sortOf(c.after)) <= 0 &&
+        Array.isArray(w.seen) &&
+        w.seen.every((t) => validTuple(t, true)) &&
+        seenAt !== undefined &&
+        typeof w.at === 'number' &&
+        Number.isFinite(w.at);
+      if (!valid) throw misconfigured(ctx, spec, `the stored cursor window ${JSON.stringify(w).slice(0, 200)} is malformed; reset the stream's sync state`);
+      start = w.from!;
+      for (const key of w.seen!) {
+        const sort = sortOf(key);
+        handedOn.set(positionId(key, sort), { key, sort });
+      }
+      anchor = { ms: Date.parse(seenAt.iso), at: w.at! };
+    }
   }
-  const encode = (t: KeyTuple | null): string | null =>
-    t === null ? null : JSON.stringify({ v: 1, stream: spec.name, form: spec.formId, keys, after: t } satisfies IncrementalCursor);
-  const sortOf = (t: KeyTuple) => (t[0] === null ? null : parseKingdeeDateTime(t[0], ctx.utcOffsetMinutes)!.sortKey);
+  const startSort = start ? sortOf(start) : null;
+  let newestSort = newest ? sortOf(newest) : null;
+  const settleMs = Math.max(0, ctx.settleSeconds) * 1000;
+  let readStartedAt: number | undefined;
+  /** Rows read after `start`, in order (the tail after the window's start becomes `seen`). */
+  let read: { key: KeyTuple; sort: string | null }[] = [];
+
+  /**
+   * The cursor after what has been read up to `reached` (the last row read; the newest row once
+   * the read is over): resume there or, if rows after the horizon were read, at the horizon (never
+   * before `start`), with the rows after it that were handed on as `seen`.
+   */
+  const encode = (reached: KeyTuple, reachedSort: string | null): string | null => {
+    if (!newest) return null;
+    const base = { v: 1 as const, stream: spec.name, form: spec.formId, keys, after: newest };
+    // Rows stamped up to the horizon had committed when this read started.
+    const horizon: KeyTuple = anchor ? [literalOf(anchor.ms + (readStartedAt! - anchor.at) - settleMs, offset)] : [null];
+    let from = horizon;
+    let fromSort = sortOf(horizon);
+    if (start && compareTuples(start, startSort, from, fromSort) > 0) [from, fromSort] = [start, startSort];
+    if (compareTuples(reached, reachedSort, from, fromSort) < 0) [from, fromSort] = [reached, reachedSort];
+    const after = (e: { key: KeyTuple; sort: string | null }) => compareTuples(e.key, e.sort, from, fromSort) > 0;
+    let drop = 0; // `from` never moves back within a read: what is behind it now stays behind
+    while (drop < read.length && !after(read[drop])) drop++;
+    if (drop) read = read.slice(drop);
+    if (read.length > MAX_SEEN_KEYS) read = read.slice(read.length - MAX_SEEN_KEYS);
+    const seen = [...read, ...[...handedOn.values()].filter(after)];
+    if (seen.length === 0 && compareTuples(from, fromSort, newest, newestSort) === 0) return JSON.stringify(base satisfies IncrementalCursor);
+    seen.sort((a, b) => compareTuples(a.key, a.sort, b.key, b.sort));
+    const window = { from, seen: seen.slice(-MAX_SEEN_KEYS).map((e) => e.key), newest: literalOf(anchor ? anchor.ms : 0, offset), at: anchor ? anchor.at : 0 };
+    return JSON.stringify({ ...base, window } satisfies IncrementalCursor);
+  };
 
   const limit = pageSizeOf(spec, opts);
   const fieldKeys = spec.columns.map((c) => c.key).join(',');
   const order = keys.map((k) => `${k} ASC`).join(',');
+  // Position of the last row read in this read (the query continues after it).
+  let after: KeyTuple | null = start;
+  let afterSort = startSort;
+  let position: KeyTuple | null = null;
+  let positionSort: string | null = null;
   for (;;) {
     if (opts?.signal?.aborted) throw opts.signal.reason;
+    // Rows handed on already do not count: ask for as many more as may be skipped.
+    const queryLimit = Math.min(KINGDEE_MAX_LIMIT, limit + handedOn.size);
+    readStartedAt ??= ctx.clock.now();
     const rows = await ctx.client.executeBillQuery(
-      { FormId: spec.formId, FieldKeys: fieldKeys, FilterString: and(spec.filter, after ? keysetFilter(keys, after) : ''), OrderString: order, TopRowCount: 0, StartRow: 0, Limit: limit },
+      { FormId: spec.formId, FieldKeys: fieldKeys, FilterString: and(spec.filter, after ? keysetFilter(keys, after) : ''), OrderString: order, TopRowCount: 0, StartRow: 0, Limit: queryLimit },
       { signal: opts?.signal },
     );
-    if (rows.length > limit) throw badResponse(ctx, spec, `ExecuteBillQuery returned ${rows.length} rows for Limit ${limit}`);
+    const receivedAt = ctx.clock.now();
+    if (rows.length > queryLimit) throw badResponse(ctx, spec, `ExecuteBillQuery returned ${rows.length} rows for Limit ${queryLimit}`);
     const records: SourceRecord[] = [];
-    // The position's sort key, parsed once per page (then carried along from row to row).
-    let afterSort = after ? sortOf(after) : null;
-    for (let i = 0; i < rows.length; i++) {
+    let processed = 0;
+    let lastTime: KdTime | null = null;
+    for (let i = 0; i < rows.length && records.length < limit; i++) {
       const row = toObject(spec, rows[i]);
       const rawTime = row[spec.cursorColumn];
-      const time = rawTime === null || rawTime === undefined || rawTime === '' ? null : parseKingdeeDateTime(rawTime, ctx.utcOffsetMinutes);
+      const time = rawTime === null || rawTime === undefined || rawTime === '' ? null : parseKingdeeDateTime(rawTime, offset);
       if (time === undefined) throw badResponse(ctx, spec, `row ${i}: ${keys[0]} ${JSON.stringify(rawTime)} is not a Kingdee datetime`);
       const ids = spec.idColumns.map((n) => Number(row[n]));
       const badId = ids.findIndex((x, j) => !Number.isFinite(x) || row[spec.idColumns[j]] === null || row[spec.idColumns[j]] === '');
@@ -359,14 +481,28 @@ async function* readIncremental(ctx: StreamContext, spec: IncrementalStreamSpec,
           `row ${i} (${describeTuple(keys, key)}) is not after the position already read (${describeTuple(keys, after)}): the server repeated rows or ignored FilterString/OrderString; stopped so nothing is read twice or skipped`,
         );
       }
-      after = key;
-      afterSort = keySort;
+      after = position = key;
+      afterSort = positionSort = keySort;
+      processed = i + 1;
+      if (time) lastTime = time;
+      if (!newest || compareTuples(key, keySort, newest, newestSort) > 0) [newest, newestSort] = [key, keySort];
+      read.push({ key, sort: keySort });
+      if (handedOn.size && handedOn.delete(positionId(key, keySort))) continue; // handed on by an earlier read, unchanged since
       const externalId = spec.externalId(row);
       if (!externalId) throw badResponse(ctx, spec, `row ${i} (${describeTuple(keys, key)}) has no external id`);
       records.push({ externalId, version: time ? time.iso : null, updatedAt: time ? time.iso : null, payload: row });
     }
-    const hasMore = rows.length === limit;
-    yield { records, cursor: encode(after), hasMore };
+    if (lastTime) {
+      // The server's clock had reached this row's stamp by the time the answer arrived.
+      const ms = Date.parse(lastTime.iso);
+      if (!anchor || ms - receivedAt > anchor.ms - anchor.at) anchor = { ms, at: receivedAt };
+    }
+    const hasMore = processed < rows.length || rows.length === queryLimit;
+    // A page of skipped rows only carries a position; the next page's cursor covers it.
+    if (records.length === 0 && hasMore) continue;
+    // A short page means the read saw everything there was: it reached past the newest row.
+    const reached = hasMore ? position : newest;
+    yield { records, cursor: reached ? encode(reached, hasMore ? positionSort : newestSort) : null, hasMore };
     if (!hasMore) return;
   }
 }
