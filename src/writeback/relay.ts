@@ -10,7 +10,8 @@
  * Pickup latency: a statement trigger NOTIFYs `junction_writeback` on every insert and the relay
  * LISTENs on its own connection; a poll (default every second) covers a lost connection.
  * A sweep (default every minute) reconciles rows the queue no longer knows about (Redis lost
- * its data, a job failed outside the worker): they go back to PENDING or to DEAD.
+ * its data, a job failed outside the worker): they go back to PENDING or to DEAD. It walks all
+ * such rows in pages by id, not only the oldest page (which may all be waiting legitimately).
  */
 import { Client } from 'pg';
 import type { MikroORM } from '@mikro-orm/postgresql';
@@ -31,12 +32,15 @@ export interface RelayOptions {
   /** Rows QUEUED/RETRYING longer than this are checked against the queue (default 60 s). */
   sweepAfterMs?: number;
   sweepEveryMs?: number;
+  /** Rows the sweep reads per statement (default 1000); it reads page after page until none is left. */
+  sweepPageSize?: number;
 }
 
 export class OutboxRelay {
   private listener: Client | null = null;
   private timers: NodeJS.Timeout[] = [];
   private running: Promise<void> | null = null;
+  private sweeping: Promise<{ requeued: number; dead: number }> | null = null;
   private again = false;
   private closed = false;
   /** Rows relayed by this process (figures for the CLI and the benchmark). */
@@ -92,27 +96,49 @@ export class OutboxRelay {
     });
   }
 
-  /** Rows the queue lost or failed outside the worker: back to PENDING (relayed again) or DEAD. */
+  /**
+   * Rows the queue lost or failed outside the worker: back to PENDING (relayed again) or DEAD.
+   * Walks every QUEUED/RETRYING row older than sweepAfterMs in pages by id (keyset: a row leaving
+   * the set does not shift the pages), so a lost job behind any number of rows that legitimately
+   * wait (a vendor down for days) is still found; a page's job states are read in parallel.
+   */
   async sweep(): Promise<{ requeued: number; dead: number }> {
+    // setInterval does not wait: a sweep still walking a long backlog is not started twice.
+    this.sweeping ??= this.sweepAll().finally(() => {
+      this.sweeping = null;
+    });
+    return this.sweeping;
+  }
+
+  private async sweepAll(): Promise<{ requeued: number; dead: number }> {
     const after = this.opts.sweepAfterMs ?? 60_000;
-    const stuck = await sqlRows<{ id: string }>(this.opts.orm,
-      `select id from writeback_outbox where status in ('QUEUED', 'RETRYING') and coalesce(relayed_at, created_at) < clock_timestamp() - (? * interval '1 millisecond') order by id limit 1000`, [after]);
+    const pageSize = this.opts.sweepPageSize ?? 1000;
     let requeued = 0;
     let dead = 0;
-    for (const { id } of stuck) {
-      const job = await this.opts.queue.getJob(jobIdOf(id));
-      const state = job ? await job.getState() : 'unknown';
-      if (state === 'unknown' || state === 'completed') {
-        // Gone from Redis (or finished without recording it): run it again, idempotently.
-        await job?.remove().catch(() => undefined);
-        await sqlRows(this.opts.orm, `update writeback_outbox set status = 'PENDING' where id = ? and status in ('QUEUED', 'RETRYING')`, [id]);
-        requeued++;
-      } else if (state === 'failed') {
-        await sqlRows(this.opts.orm,
-          `update writeback_outbox set status = 'DEAD', finished_at = clock_timestamp(), last_error = coalesce(last_error, '{}'::jsonb) || ?::jsonb where id = ? and status in ('QUEUED', 'RETRYING')`,
-          [storableJson({ message: job?.failedReason ?? 'failed in the queue' }), id]);
-        dead++;
+    for (let from = '0'; !this.closed; ) {
+      const page = await sqlRows<{ id: string }>(this.opts.orm,
+        `select id from writeback_outbox where status in ('QUEUED', 'RETRYING') and id > ? and coalesce(relayed_at, created_at) < clock_timestamp() - (? * interval '1 millisecond') order by id limit ?`,
+        [from, after, pageSize]);
+      for (let i = 0; i < page.length; i += 100) {
+        const chunk = page.slice(i, i + 100);
+        const states = await Promise.all(chunk.map(({ id }) => this.opts.queue.getJobState(jobIdOf(id))));
+        for (const [k, { id }] of chunk.entries()) {
+          if (states[k] === 'unknown' || states[k] === 'completed') {
+            // Gone from Redis (or finished without recording it): run it again, idempotently.
+            if (states[k] === 'completed') await this.opts.queue.remove(jobIdOf(id)).catch(() => undefined);
+            await sqlRows(this.opts.orm, `update writeback_outbox set status = 'PENDING' where id = ? and status in ('QUEUED', 'RETRYING')`, [id]);
+            requeued++;
+          } else if (states[k] === 'failed') {
+            const job = await this.opts.queue.getJob(jobIdOf(id));
+            await sqlRows(this.opts.orm,
+              `update writeback_outbox set status = 'DEAD', finished_at = clock_timestamp(), last_error = coalesce(last_error, '{}'::jsonb) || ?::jsonb where id = ? and status in ('QUEUED', 'RETRYING')`,
+              [storableJson({ message: job?.failedReason ?? 'failed in the queue' }), id]);
+            dead++;
+          }
+        }
       }
+      if (page.length < pageSize) break;
+      from = page[page.length - 1].id;
     }
     if (requeued) this.kick();
     return { requeued, dead };
@@ -123,6 +149,7 @@ export class OutboxRelay {
     for (const t of this.timers) clearInterval(t);
     this.timers = [];
     await this.running;
+    await this.sweeping?.catch(() => undefined);
     const l = this.listener;
     this.listener = null;
     await l?.end().catch(() => undefined);
