@@ -662,52 +662,67 @@ describe('incremental paging by modify date', () => {
   });
 });
 
-describe('inventory snapshot: StartRow/Limit paging and lots summed per warehouse', () => {
+describe('inventory snapshot: keyset paging and lots summed per warehouse', () => {
   const inv = (fid: string, material: string, stock: string, lot: string, qty: number | string) => [fid, material, '压缩机', stock, stock === 'CK001' ? '上海仓' : '广州仓', '100', lot, qty];
+  const after = (m: string, s: string, fid?: string) =>
+    fid === undefined
+      ? `(FMaterialId.FNumber > '${m}' OR (FMaterialId.FNumber = '${m}' AND FStockId.FNumber > '${s}'))`
+      : `(FMaterialId.FNumber > '${m}' OR (FMaterialId.FNumber = '${m}' AND (FStockId.FNumber > '${s}' OR (FStockId.FNumber = '${s}' AND FID > '${fid}'))))`;
 
-  it('pages with StartRow/Limit, sums a group split across pages, and resumes at the first undelivered group', async () => {
+  it('pages by keyset on material, stock and FID, sums a group split across pages, and resumes after the last delivered group', async () => {
     login('sid-1');
-    const startRows: number[] = [];
-    const body = (start: number) => (b: unknown) => {
+    const filters: string[] = [];
+    const body = (filter: string) => (b: unknown) => {
       const d = dataOf(b);
-      if (d.StartRow !== start) return false;
-      startRows.push(start);
-      return d.FieldKeys === INVENTORY_KEYS && d.Limit === 2 && d.OrderString === 'FMaterialId.FNumber ASC,FStockId.FNumber ASC,FID ASC';
+      if (d.FilterString !== filter) return false;
+      filters.push(filter);
+      return d.FieldKeys === INVENTORY_KEYS && d.StartRow === 0 && d.Limit === 2 && d.OrderString === 'FMaterialId.FNumber ASC,FStockId.FNumber ASC,FID ASC';
     };
     nock(ORIGIN)
-      .post(QUERY, body(0))
+      .post(QUERY, body(''))
       .reply(200, [inv('f1', 'A', 'CK001', '', 5), inv('f2', 'A', 'CK002', 'L1', 3)])
-      .post(QUERY, body(2))
+      .post(QUERY, body(after('A', 'CK002', 'f2')))
       .reply(200, [inv('f3', 'A', 'CK002', 'L2', 4.25), inv('f4', 'B', 'CK001', '', 1)])
-      .post(QUERY, body(4))
+      .post(QUERY, body(after('B', 'CK001', 'f4')))
       .reply(200, [inv('f5', 'B', 'CK001', 'L9', 2)]);
     const c = connector({ streams: { inventory: { pageSize: 2 } } });
     const pages = await readPages(c.streams.inventory);
-    expect(startRows).toEqual([0, 2, 4]);
+    expect(filters).toHaveLength(3);
     expect(pages.map((p) => p.records.map((r) => [r.externalId, (r.payload as { FBaseQty: number }).FBaseQty]))).toEqual([[['A|CK001', 5]], [['A|CK002', 7.25]], [['B|CK001', 3]]]);
     expect(pages.map((p) => p.hasMore)).toEqual([true, true, false]);
-    expect(pages.map((p) => (p.cursor ? JSON.parse(p.cursor).startRow : null))).toEqual([1, 3, null]); // a snapshot starts over next run
+    expect(pages.map((p) => (p.cursor ? JSON.parse(p.cursor).after : null))).toEqual([['A', 'CK001'], ['A', 'CK002'], null]); // a snapshot starts over next run
     const split = pages[1].records[0].payload as Record<string, unknown>;
     expect(split).toMatchObject({ 'FMaterialId.FNumber': 'A', 'FStockId.FNumber': 'CK002', 'FStockId.FName': '广州仓', FBaseQty: 7.25 });
     expect(split).not.toHaveProperty('FLot.FNumber'); // differs between the lots: only in rows
     expect((split.rows as unknown[]).length).toBe(2);
 
-    // Resume after a crash that followed page 1: the held-back group A|CK002 is read again from StartRow 1.
+    // Resume after a crash that followed page 1: the held-back group A|CK002 is read again, whole.
     nock(ORIGIN)
-      .post(QUERY, (b) => dataOf(b).StartRow === 1)
+      .post(QUERY, body(after('A', 'CK001')))
       .reply(200, [inv('f2', 'A', 'CK002', 'L1', 3), inv('f3', 'A', 'CK002', 'L2', 4.25)])
-      .post(QUERY, (b) => dataOf(b).StartRow === 3)
+      .post(QUERY, body(after('A', 'CK002', 'f3')))
       .reply(200, [inv('f4', 'B', 'CK001', '', 1), inv('f5', 'B', 'CK001', 'L9', 2)])
-      .post(QUERY, (b) => dataOf(b).StartRow === 5)
+      .post(QUERY, body(after('B', 'CK001', 'f5')))
       .reply(200, []);
     const resumed = recordsOf(await readPages(c.streams.inventory, pages[0].cursor));
     expect(resumed.map((r) => [r.externalId, (r.payload as { FBaseQty: number }).FBaseQty])).toEqual([
       ['A|CK002', 7.25],
       ['B|CK001', 3],
     ]);
+    expect(nock.pendingMocks()).toEqual([]);
   });
 
-  it('stops with a clear error when the server ignores StartRow and repeats a page', async () => {
+  it('starts over from a cursor of the former StartRow paging, and refuses a malformed one', async () => {
+    login('sid-1');
+    const q = nock(ORIGIN).post(QUERY, (b) => dataOf(b).FilterString === '').reply(200, [inv('f1', 'A', 'CK001', '', 5)]);
+    const old = JSON.stringify({ v: 1, stream: 'inventory', form: 'STK_Inventory', startRow: 40 });
+    expect(recordsOf(await readPages(connector().streams.inventory, old)).map((r) => r.externalId)).toEqual(['A|CK001']);
+    expect(q.isDone()).toBe(true);
+    const bad = JSON.stringify({ v: 1, stream: 'inventory', form: 'STK_Inventory', after: ['A'] });
+    expect((await failure(readPages(connector().streams.inventory, bad))).code).toBe('CONNECTOR_MISCONFIGURED');
+  });
+
+  it('stops with a clear error when the server ignores the position and repeats a page', async () => {
     login('sid-1');
     nock(ORIGIN)
       .post(QUERY)
@@ -715,7 +730,15 @@ describe('inventory snapshot: StartRow/Limit paging and lots summed per warehous
       .reply(200, [inv('f1', 'A', 'CK001', '', 5), inv('f2', 'B', 'CK001', '', 3)]);
     const err = await failure(readPages(connector({ streams: { inventory: { pageSize: 2 } } }).streams.inventory));
     expect(err.code).toBe('CONNECTOR_BAD_RESPONSE');
-    expect(err.message).toContain('the page at StartRow 2 repeats the previous page');
+    expect(err.message).toContain('the page after FMaterialId.FNumber=B, FStockId.FNumber=CK001, FID=f2 repeats the previous page');
+  });
+
+  it('refuses a row without FID: the next page could not be asked for after it', async () => {
+    login('sid-1');
+    nock(ORIGIN).post(QUERY).reply(200, [inv('f1', 'A', 'CK001', '', 5), inv('', 'B', 'CK001', '', 3)]);
+    const err = await failure(readPages(connector({ streams: { inventory: { pageSize: 2 } } }).streams.inventory));
+    expect(err.code).toBe('CONNECTOR_BAD_RESPONSE');
+    expect(err.message).toContain('row 1 (B|CK001) has no FID');
   });
 
   it('refuses a quantity that is not a number', async () => {

@@ -23,10 +23,11 @@
  * (the cursor keeps that observation). Once the window has passed, the cursor is the exact
  * position of the last row again, so a quiet stream stops re-reading its window.
  *
- * The inventory stream is a snapshot (STK_Inventory has no modify date): StartRow/Limit pages
- * ordered by material, warehouse and FID; rows of one material in one warehouse (lots, aux
- * properties) are summed into one stock record. A mid-read cursor resumes at the first row of
- * the first group not yet delivered; the last page's cursor is null, so the next run re-reads it.
+ * The inventory stream is a snapshot (STK_Inventory has no modify date): keyset pages ordered by
+ * material number, warehouse number and FID (the form's primary key), each asking for the rows
+ * after the last row read, so a row deleted or added mid-read shifts nothing; rows of one material
+ * in one warehouse (lots, aux properties) are summed into one stock record. A mid-read cursor
+ * resumes after the last group delivered; the last page's cursor is null, so the next run re-reads it.
  */
 import { Clock, ConnectorError, ReadOptions, SourcePage, SourceRecord, StreamDefinition, EntityKind } from '../../src/connectors';
 import { KINGDEE_MAX_LIMIT, KingdeeClient } from './client';
@@ -246,11 +247,15 @@ interface IncrementalCursor {
   };
 }
 
+/** A value of a snapshot key column (material number, stock number, FID). */
+type KeyValue = string | number | null;
+
 interface SnapshotCursor {
   v: 1;
   stream: string;
   form: string;
-  startRow: number;
+  /** Group column values of the last group delivered: the read resumes with the groups after it. */
+  after: KeyValue[];
 }
 
 function keyOf(spec: StreamSpec, name: string): string {
@@ -311,22 +316,25 @@ function quote(s: string): string {
   return `'${s.replace(/'/g, "''")}'`;
 }
 
+/** A key value as a FilterString literal: strings quoted, numbers as they are. */
+function literal(v: string | number): string {
+  return typeof v === 'number' ? String(v) : quote(v);
+}
+
 /**
- * `(A > a OR (A = a AND (B > b OR (B = b AND C > c))))`, with NULL sorting first for A; a position
- * without ids is `A > a` (`A IS NOT NULL` for NULL).
+ * `(A > a OR (A = a AND (B > b OR (B = b AND C > c))))` over the first `after.length` keys, NULL
+ * sorting first (`((A IS NULL AND …) OR A IS NOT NULL)`); a position without ids (`[t]`) is
+ * `A > t` (`A IS NOT NULL` for NULL).
  */
-export function keysetFilter(keys: string[], after: KeyTuple): string {
-  const [time, ...ids] = after;
-  if (ids.length === 0) return time === null ? `${keys[0]} IS NOT NULL` : `${keys[0]} > ${quote(time)}`;
-  const idPart = (i: number): string => {
-    const k = keys[i + 1];
-    const v = ids[i];
-    return i === ids.length - 1 ? `${k} > ${v}` : `(${k} > ${v} OR (${k} = ${v} AND ${idPart(i + 1)}))`;
+export function keysetFilter(keys: string[], after: readonly (string | number | null)[]): string {
+  const part = (i: number): string => {
+    const k = keys[i];
+    const v = after[i];
+    if (i === after.length - 1) return v === null ? `${k} IS NOT NULL` : `${k} > ${literal(v)}`;
+    const rest = part(i + 1);
+    return v === null ? `((${k} IS NULL AND ${rest}) OR ${k} IS NOT NULL)` : `(${k} > ${literal(v)} OR (${k} = ${literal(v)} AND ${rest}))`;
   };
-  const rest = idPart(0);
-  const t = keys[0];
-  if (time === null) return `((${t} IS NULL AND ${rest}) OR ${t} IS NOT NULL)`;
-  return `(${t} > ${quote(time)} OR (${t} = ${quote(time)} AND ${rest}))`;
+  return part(0);
 }
 
 /** Orders positions as the query does; a position without ids comes after every row of its time. */
@@ -511,7 +519,7 @@ function addQuantities(a: number, b: number): number {
   return Math.round((a + b) * 1e9) / 1e9;
 }
 
-/** Whether two pages hold the same values (a server that ignores StartRow); cells compare as their JSON does. */
+/** Whether two pages hold the same values (a server that ignores the position); cells compare as their JSON does. */
 function samePage(a: unknown[][], b: unknown[][]): boolean {
   if (a.length !== b.length) return false;
   const sameCell = (x: unknown, y: unknown) => x === y || (typeof x === 'object' && typeof y === 'object' && JSON.stringify(x) === JSON.stringify(y));
@@ -523,38 +531,54 @@ function samePage(a: unknown[][], b: unknown[][]): boolean {
 }
 
 async function* readSnapshot(ctx: StreamContext, spec: SnapshotStreamSpec, cursor: string | null, opts?: ReadOptions): AsyncGenerator<SourcePage> {
-  let startRow = 0;
+  const groupKeys = spec.groupColumns.map((n) => keyOf(spec, n));
+  const rowKeys = [...groupKeys, keyOf(spec, spec.idColumn)];
+  const isKeyValue = (v: unknown): v is KeyValue => v === null || typeof v === 'string' || (typeof v === 'number' && Number.isFinite(v));
+  /** Where the next read resumes: after this group (null: from the start). */
+  let resume: KeyValue[] | null = null;
   if (cursor) {
-    const c = parseCursor(ctx, spec, cursor) as unknown as SnapshotCursor;
-    if (!Number.isInteger(c.startRow) || c.startRow < 0) throw misconfigured(ctx, spec, `the stored cursor position ${JSON.stringify(c.startRow)} is malformed; reset the stream's sync state`);
-    startRow = c.startRow;
+    const c = parseCursor(ctx, spec, cursor) as unknown as SnapshotCursor & { startRow?: unknown };
+    // A cursor of the StartRow paging this stream used before: a snapshot may start over.
+    if (c.after === undefined && c.startRow !== undefined) resume = null;
+    else if (Array.isArray(c.after) && c.after.length === groupKeys.length && c.after.every(isKeyValue)) resume = c.after;
+    else throw misconfigured(ctx, spec, `the stored cursor position ${JSON.stringify(c.after)} is malformed; reset the stream's sync state`);
   }
   const limit = pageSizeOf(spec, opts);
   const fieldKeys = spec.columns.map((c) => c.key).join(',');
-  const order = [...spec.groupColumns, spec.idColumn].map((n) => `${keyOf(spec, n)} ASC`).join(',');
+  // Keyset pages (as the incremental streams do): a row deleted or added before the position
+  // mid-read shifts no later row, as StartRow offsets did (one row skipped or read twice).
+  const order = rowKeys.map((k) => `${k} ASC`).join(',');
   const groupKey = (row: Record<string, unknown>) => spec.groupColumns.map((n) => String(row[n] ?? '')).join('|');
+  const valueOf = (v: unknown): KeyValue => (v === undefined ? null : isKeyValue(v) ? v : String(v));
   const seen = new Set<string>();
-  let next = startRow; // StartRow of the next request
-  let delivered = startRow; // rows of groups already emitted
+  let after: KeyValue[] | null = resume; // position of the next request: a group, then rows
   let held: Record<string, unknown>[] = []; // rows of a group that may continue on the next page
   let previousPage: unknown[][] = [];
 
   for (;;) {
     if (opts?.signal?.aborted) throw opts.signal.reason;
     const rows = await ctx.client.executeBillQuery(
-      { FormId: spec.formId, FieldKeys: fieldKeys, FilterString: spec.filter, OrderString: order, TopRowCount: 0, StartRow: next, Limit: limit },
+      { FormId: spec.formId, FieldKeys: fieldKeys, FilterString: and(spec.filter, after ? keysetFilter(rowKeys, after) : ''), OrderString: order, TopRowCount: 0, StartRow: 0, Limit: limit },
       { signal: opts?.signal },
     );
     if (rows.length > limit) throw badResponse(ctx, spec, `ExecuteBillQuery returned ${rows.length} rows for Limit ${limit}`);
     if (rows.length > 0 && samePage(rows, previousPage)) {
-      throw badResponse(ctx, spec, `the page at StartRow ${next} repeats the previous page: the server ignored StartRow; stopped so nothing is counted twice`);
+      throw badResponse(ctx, spec, `the page after ${describeValues(rowKeys, after)} repeats the previous page: the server ignored FilterString; stopped so nothing is counted twice`);
     }
     previousPage = rows;
-    next += rows.length;
     const last = rows.length < limit;
+    const objects = rows.map((r) => toObject(spec, r));
+    if (!last) {
+      const tail = objects[objects.length - 1];
+      const id = tail[spec.idColumn];
+      if (id === null || id === undefined || id === '') {
+        throw badResponse(ctx, spec, `row ${objects.length - 1} (${groupKey(tail)}) has no ${keyOf(spec, spec.idColumn)}: the next page cannot be asked for after it`);
+      }
+      after = [...spec.groupColumns.map((n) => valueOf(tail[n])), valueOf(id)];
+    }
 
     const groups: Record<string, unknown>[][] = [];
-    for (const row of [...held, ...rows.map((r) => toObject(spec, r))]) {
+    for (const row of [...held, ...objects]) {
       const g = groups[groups.length - 1];
       if (g && groupKey(g[0]) === groupKey(row)) g.push(row);
       else groups.push([row]);
@@ -582,12 +606,16 @@ async function* readSnapshot(ctx: StreamContext, spec: SnapshotStreamSpec, curso
       payload[spec.quantityColumn] = qty;
       payload.rows = g;
       records.push({ externalId: id, version: null, updatedAt: null, payload });
-      delivered += g.length;
+      resume = spec.groupColumns.map((n) => valueOf(g[0][n]));
     }
-    const cursorOut = last ? null : JSON.stringify({ v: 1, stream: spec.name, form: spec.formId, startRow: delivered } satisfies SnapshotCursor);
+    const cursorOut = last || !resume ? null : JSON.stringify({ v: 1, stream: spec.name, form: spec.formId, after: resume } satisfies SnapshotCursor);
     yield { records, cursor: cursorOut, hasMore: !last };
     if (last) return;
   }
+}
+
+function describeValues(keys: string[], values: KeyValue[] | null): string {
+  return values ? keys.map((k, i) => `${k}=${values[i] === null ? 'NULL' : String(values[i])}`).join(', ') : 'the start';
 }
 
 export function createStream(ctx: StreamContext, spec: StreamSpec): StreamDefinition {
