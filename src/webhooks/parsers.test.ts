@@ -37,14 +37,14 @@ describe('XML', () => {
 describe('Salesforce Outbound Messages', () => {
   it('reads notifications into the REST payload of their streams, accounts before cases', () => {
     const om = parseOutboundMessage(parseXml(envelope(`
-      <Notification><Id>04l1</Id><sObject xsi:type="sf:Case" xmlns:sf="urn:sobject.enterprise.soap.sforce.com"><sf:Id>5005g00000Q1w2EAAR</sf:Id><sf:IsClosed>true</sf:IsClosed><sf:ClosedDate xsi:nil="true"/><sf:Subject>1 &lt; 2</sf:Subject></sObject></Notification>
+      <Notification><Id>04l1</Id><sObject xsi:type="sf:Case" xmlns:sf="urn:sobject.enterprise.soap.sforce.com"><sf:Id>5005g00000Q1w2EAAR</sf:Id><sf:IsClosed>true</sf:IsClosed><sf:ClosedDate xsi:nil="true"/><sf:Subject>1 &lt; 2</sf:Subject><sf:LastModifiedDate>2026-11-20T07:00:00.000Z</sf:LastModifiedDate></sObject></Notification>
       <Notification><Id>04l2</Id><sObject xsi:type="sf:Account" xmlns:sf="urn:sobject.enterprise.soap.sforce.com"><sf:Id>0015g00000WbHk1AAF</sf:Id><sf:Name>王芳</sf:Name><sf:SystemModstamp>2026-11-20T08:00:00.000Z</sf:SystemModstamp></sObject></Notification>`)), STREAMS);
     expect(om.organizationId).toBe('00D5g000004XyZ1EAK');
     expect(om.batch.deliveryIds).toEqual(['04l1', '04l2']);
     expect(om.batch.pages.map((p) => p.stream)).toEqual(['accounts', 'cases']);
     expect(om.batch.pages[1].records[0]).toEqual({
-      externalId: '5005g00000Q1w2EAAR', version: null, updatedAt: null,
-      payload: { attributes: { type: 'Case', url: '/services/data/v59.0/sobjects/Case/5005g00000Q1w2EAAR' }, Id: '5005g00000Q1w2EAAR', IsClosed: true, ClosedDate: null, Subject: '1 < 2' },
+      externalId: '5005g00000Q1w2EAAR', version: '2026-11-20T07:00:00.000Z', updatedAt: '2026-11-20T07:00:00.000Z',
+      payload: { attributes: { type: 'Case', url: '/services/data/v59.0/sobjects/Case/5005g00000Q1w2EAAR' }, Id: '5005g00000Q1w2EAAR', IsClosed: true, ClosedDate: null, Subject: '1 < 2', LastModifiedDate: '2026-11-20T07:00:00.000Z' },
     });
     expect(om.batch.pages[0].records[0]).toMatchObject({ version: '2026-11-20T08:00:00.000Z', updatedAt: '2026-11-20T08:00:00.000Z' });
   });
@@ -68,7 +68,7 @@ describe('Salesforce Outbound Messages', () => {
 
 describe('Salesforce JSON', () => {
   it('accepts one sObject, a list, or {records}', () => {
-    const rec = { attributes: { type: 'Contact' }, Id: '0035g00000Qx7Lm2Ab', MobilePhone: '139' };
+    const rec = { attributes: { type: 'Contact' }, Id: '0035g00000Qx7Lm2Ab', MobilePhone: '139', SystemModstamp: '2026-11-20T08:00:00.000+0000' };
     for (const body of [rec, [rec], { records: [rec] }]) {
       expect(parseSalesforceJson(body, STREAMS).pages).toEqual([{ stream: 'contacts', records: [expect.objectContaining({ externalId: '0035g00000Qx7Lm2Ab' })] }]);
     }
@@ -82,6 +82,24 @@ describe('Salesforce JSON', () => {
     expect(combineSalesforce(stored, newer)!.payload).toEqual({ attributes: { type: 'Account', url: 'u' }, Id: 'a', Name: 'new', Phone: '1' });
     expect(combineSalesforce(stored, { ...newer, version: '2026-11-20T07:00:00.000Z' })).toBeNull();
     expect(combineSalesforce(null, newer)).toBe(newer);
+    // Without a version it cannot be newer than a stored record that has one.
+    expect(combineSalesforce(stored, { ...newer, version: null })).toBeNull();
+  });
+
+  it('refuses a record that does not say how new it is (SystemModstamp, else LastModifiedDate), naming the field', () => {
+    const rec = { attributes: { type: 'Account' }, Id: '0015g00000WbHk1AAF', Name: 'late retry' };
+    const refusal = (body: unknown) => {
+      try {
+        parseSalesforceJson(body, STREAMS);
+      } catch (e) {
+        return { code: (e as WebhookError).code, field: (e as WebhookError).details.field, message: (e as Error).message };
+      }
+      return null;
+    };
+    expect(refusal([rec])).toMatchObject({ code: ErrorCode.WEBHOOK_BAD_PAYLOAD, field: 'records[0].SystemModstamp' });
+    expect(refusal([{ ...rec, SystemModstamp: 'yesterday' }])!.message).toContain('SystemModstamp "yesterday" is not a date-time');
+    expect(refusal([{ ...rec, LastModifiedDate: '2026-11-20T08:00:00.000Z' }])).toBeNull();
+    expect(codeOf(() => parseOutboundMessage(parseXml(envelope(`<Notification><Id>04l1</Id><sObject xsi:type="sf:Account"><Id>0015g00000WbHk1AAF</Id></sObject></Notification>`)), STREAMS))).toBe(ErrorCode.WEBHOOK_BAD_PAYLOAD);
   });
 });
 
@@ -104,6 +122,21 @@ describe('ThingsBoard REST API Call', () => {
     expect(codeOf(() => parseThingsBoardPush({ ...headers, 'x-tb-kind': 'rpc' }, { a: 1 }))).toBe(ErrorCode.WEBHOOK_BAD_PAYLOAD);
     expect(codeOf(() => parseThingsBoardPush({ ...headers, 'x-tb-device-id': 'nope' }, { a: 1 }))).toBe(ErrorCode.WEBHOOK_BAD_PAYLOAD);
     expect(codeOf(() => parseThingsBoardPush({ ...headers, 'x-tb-ts': '12' }, { a: 1 }))).toBe(ErrorCode.WEBHOOK_BAD_PAYLOAD);
+  });
+
+  it('refuses values that do not say when they are from (no X-TB-Ts, no ts in the body), naming X-TB-Ts', () => {
+    const undated = { 'x-tb-device-name': 'GA72H2305123456' };
+    for (const body of [{ runCount: 1 }, { values: { runCount: 1 } }, [{ ts: 1795139820000, values: { a: 1 } }, { b: 2 }]]) {
+      let err: WebhookError | undefined;
+      try {
+        parseThingsBoardPush(undated, body);
+      } catch (e) {
+        err = e as WebhookError;
+      }
+      expect(err).toMatchObject({ code: ErrorCode.WEBHOOK_BAD_PAYLOAD, details: { field: 'X-TB-Ts' } });
+    }
+    // Dated in the body: each entry its own time.
+    expect((parseThingsBoardPush(undated, [{ ts: 1795139820000, values: { runCount: 2 } }]).pages[0].records[0].payload as any).timeseries.runCount).toEqual({ ts: 1795139820000, value: 2 });
   });
 
   it('keeps the stored serial and device, and each stored value that is newer', () => {

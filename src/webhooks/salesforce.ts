@@ -11,7 +11,9 @@
  * Each record becomes the payload the pull stream (connectors/salesforce) stores for it — the REST
  * shape `{attributes: {type, url}, Id, Field: value}` — so the same mappings apply. A push carries
  * only the fields its sender selected, so it is laid over the stored payload (`combineSalesforce`),
- * and a push older than what is stored (SystemModstamp) is skipped.
+ * and a push older than what is stored (SystemModstamp) is skipped. A record that does not say how
+ * new it is (no SystemModstamp nor LastModifiedDate) is refused: taken as the newest, a late
+ * retry would overwrite newer data.
  */
 import type { SourceRecord } from '../connectors';
 import { parseSalesforceDateTime } from '../../connectors/salesforce/streams';
@@ -91,8 +93,11 @@ function add(pages: Map<string, SourceRecord[]>, type: string, fields: Record<st
   if (typeof id !== 'string' || !RECORD_ID.test(id)) throw bad(`${where}: ${type} without a valid Id (15 or 18 characters)`, `${where}.Id`);
   const { attributes: _ignored, ...rest } = fields;
   const payload = { attributes: { type, url: `/services/data/v59.0/sobjects/${type}/${id}` }, ...rest };
-  const modstamp = parseSalesforceDateTime(fields.SystemModstamp) ?? parseSalesforceDateTime(fields.LastModifiedDate);
-  const iso = modstamp !== undefined ? new Date(modstamp).toISOString() : null;
+  const stampField = fields.SystemModstamp != null ? 'SystemModstamp' : fields.LastModifiedDate != null ? 'LastModifiedDate' : null;
+  if (!stampField) throw bad(`${where}: ${type} ${id} has no SystemModstamp (nor LastModifiedDate): Junction cannot tell a late delivery from a newer one without it; select SystemModstamp in the outbound message, or send the record with it`, `${where}.SystemModstamp`);
+  const modstamp = parseSalesforceDateTime(fields[stampField]);
+  if (modstamp === undefined) throw bad(`${where}: ${type} ${id}: ${stampField} ${JSON.stringify(String(fields[stampField]).slice(0, 40))} is not a date-time`, `${where}.${stampField}`);
+  const iso = new Date(modstamp).toISOString();
   const records = pages.get(stream) ?? [];
   records.push({ externalId: id, version: iso, updatedAt: iso, payload });
   pages.set(stream, records);
@@ -111,12 +116,15 @@ function readFields(el: XmlElement): Record<string, unknown> {
   return out;
 }
 
-/** Lays the pushed fields over the stored record; skips a push older than it (SystemModstamp). */
+/**
+ * Lays the pushed fields over the stored record; skips a push older than it (SystemModstamp), and
+ * one without a version over a stored record that has one (the parsers refuse those already).
+ */
 export const combineSalesforce: CombinePayload = (stored, incoming) => {
   if (!stored || !isObject(stored.payload)) return incoming;
   const before = parseSalesforceDateTime(stored.version ?? undefined) ?? Date.parse(stored.version ?? '');
   const now = parseSalesforceDateTime(incoming.version ?? undefined) ?? Date.parse(incoming.version ?? '');
-  if (Number.isFinite(before) && Number.isFinite(now) && now < before) return null;
+  if (Number.isFinite(before) && !(Number.isFinite(now) && now >= before)) return null;
   const pushed = incoming.payload as Record<string, unknown>;
   const attributes = { ...(isObject(stored.payload.attributes) ? stored.payload.attributes : {}), ...(pushed.attributes as object) };
   return { ...incoming, version: incoming.version ?? stored.version, payload: { ...stored.payload, ...pushed, attributes } };

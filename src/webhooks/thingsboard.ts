@@ -5,12 +5,14 @@
  * message metadata (`${metadata.deviceName}`, `${metadata.ts}`):
  *
  *   X-TB-Device-Name  the device's name (required)           X-TB-Device-Id  its id (UUID, recommended)
- *   X-TB-Kind         telemetry (default) or attributes      X-TB-Ts         epoch ms of the values (default: now)
+ *   X-TB-Kind         telemetry (default) or attributes      X-TB-Ts         epoch ms of the values (required
+ *                                                                            unless every entry is {ts, values})
  *
  * The values land in the payload the pull stream (`devices`) stores for the device —
  * `{serial, serialField, device, attributes, attributeTs, timeseries}` — laid over what is stored,
  * each key kept only if newer than the stored one, so the same mapping applies and a late push
- * never rolls a value back.
+ * never rolls a value back. A value nothing dates is refused: stamped with its arrival time, a
+ * late retry would pass for the newest value.
  */
 import type { SourceRecord } from '../connectors';
 import { ErrorCode } from '../errors/codes';
@@ -42,12 +44,13 @@ export interface DeviceHeaders {
   name: string;
   id: string | null;
   kind: 'telemetry' | 'attributes';
-  ts: number;
+  /** X-TB-Ts; null when absent (the body's entries must then carry their own). */
+  ts: number | null;
   type: string | null;
 }
 
 /** Reads the X-TB-* headers; WEBHOOK_BAD_PAYLOAD naming the header at fault. */
-export function readDeviceHeaders(headers: Record<string, string | undefined>, now = Date.now()): DeviceHeaders {
+export function readDeviceHeaders(headers: Record<string, string | undefined>): DeviceHeaders {
   const name = headers[TB_HEADERS.deviceName]?.trim();
   if (!name) throw bad('Missing X-TB-Device-Name: set it to ${metadata.deviceName} in the REST API Call node', 'X-TB-Device-Name');
   const id = headers[TB_HEADERS.deviceId]?.trim() || null;
@@ -56,13 +59,13 @@ export function readDeviceHeaders(headers: Record<string, string | undefined>, n
   const kind = KINDS[rawKind];
   if (!kind) throw bad(`X-TB-Kind must be telemetry or attributes (or POST_TELEMETRY_REQUEST, POST_ATTRIBUTES_REQUEST, ATTRIBUTES_UPDATED), got ${JSON.stringify(rawKind.slice(0, 40))}`, 'X-TB-Kind');
   const rawTs = headers[TB_HEADERS.ts]?.trim();
-  const ts = rawTs ? Number(rawTs) : now;
-  if (!Number.isInteger(ts) || ts < 1e12 || ts > 1e14) throw bad('X-TB-Ts must be epoch milliseconds', 'X-TB-Ts');
+  const ts = rawTs ? Number(rawTs) : null;
+  if (ts !== null && (!Number.isInteger(ts) || ts < 1e12 || ts > 1e14)) throw bad('X-TB-Ts must be epoch milliseconds', 'X-TB-Ts');
   return { name, id: id?.toLowerCase() ?? null, kind, ts, type: headers[TB_HEADERS.deviceType]?.trim() || null };
 }
 
-/** The values of a message body, key → {ts, value}. */
-export function readValues(body: unknown, defaultTs: number): Map<string, { ts: number; value: unknown }> {
+/** The values of a message body, key → {ts, value}; `defaultTs` (X-TB-Ts) dates entries without their own. */
+export function readValues(body: unknown, defaultTs: number | null): Map<string, { ts: number; value: unknown }> {
   const entries = Array.isArray(body) ? body : [body];
   if (!entries.length) throw bad('The body holds no values');
   const out = new Map<string, { ts: number; value: unknown }>();
@@ -71,6 +74,7 @@ export function readValues(body: unknown, defaultTs: number): Map<string, { ts: 
     if (!isObject(e)) throw bad(`${where} must be an object of key: value (a ThingsBoard message's data)`, where);
     const timed = isObject(e.values) && (typeof e.ts === 'number' || Object.keys(e).length === 1);
     const ts = timed && typeof e.ts === 'number' ? e.ts : defaultTs;
+    if (ts === null) throw bad(`${where} does not say when its values are from: send X-TB-Ts: \${metadata.ts} in the REST API Call node, or {"ts": <epoch ms>, "values": {…}}`, 'X-TB-Ts');
     if (!Number.isInteger(ts) || ts < 1e12 || ts > 1e14) throw bad(`${where}.ts must be epoch milliseconds`, `${where}.ts`);
     const values = timed ? (e.values as Record<string, unknown>) : e;
     for (const [key, value] of Object.entries(values)) {
@@ -88,8 +92,8 @@ export function readValues(body: unknown, defaultTs: number): Map<string, { ts: 
  * One device record from a REST API Call node's request. Its external id is the X-TB-Device-Id
  * header, or empty: the service then finds the id the pull stream stored for the device's name.
  */
-export function parseThingsBoardPush(headers: Record<string, string | undefined>, body: unknown, now = Date.now()): PushBatch {
-  const h = readDeviceHeaders(headers, now);
+export function parseThingsBoardPush(headers: Record<string, string | undefined>, body: unknown): PushBatch {
+  const h = readDeviceHeaders(headers);
   const values = readValues(body, h.ts);
   const attributes: Record<string, unknown> = {};
   const attributeTs: Record<string, number> = {};

@@ -283,6 +283,19 @@ describe('Salesforce Apex / Flow callouts (JSON, HMAC-SHA256)', () => {
     expect((await sqlOne<any>(hub.server.orm, `select name from customer where phone = '+8613700137000'`)).name).toBe('改过');
   });
 
+  it('refuses a record without SystemModstamp (422 naming it), leaving the stored one', async () => {
+    const undated = JSON.stringify({ attributes: { type: 'Account' }, Id: '0015g00000JsOnAAAZ', Name: '赵强 (late retry)', Phone: '+86 139 1234 5678' });
+    const r = await postSigned(undated);
+    expect(r.status).toBe(422);
+    expect(r.json.error).toMatchObject({ code: 'WEBHOOK_BAD_PAYLOAD', field: 'records[0].SystemModstamp' });
+    expect(r.json.error.message).toContain('SystemModstamp');
+    expect((await sqlOne<any>(hub.server.orm, `select name from customer where phone = '+8613912345678'`)).name).toBe('赵强');
+    const om = await postSoap(outboundMessage([{ id: '04l5g00000NoStAAAV', type: 'Account', fields: '<sf:Id>0015g00000WbHk1AAF</sf:Id><sf:Name>王芳 (late)</sf:Name>' }]));
+    expect(om.status).toBe(422);
+    expect(om.text).toContain('WEBHOOK_BAD_PAYLOAD: Notification[0] (04l5g00000NoStAAAV): Account 0015g00000WbHk1AAF has no SystemModstamp');
+    expect((await sqlOne<any>(hub.server.orm, `select name from customer where phone = '+8613800138123'`)).name).toBe('王芳 (VIP)');
+  });
+
   it('treats the same event id as the same delivery', async () => {
     const a = await postSigned(account('赵强'), { headers: { 'x-junction-event-id': 'evt-42' } });
     const b = await postSigned(account('赵强'), { headers: { 'x-junction-event-id': 'evt-42' }, ts: Math.floor(Date.now() / 1000) - 1 });
@@ -378,6 +391,21 @@ describe('ThingsBoard rule-engine REST API Call (JSON, shared secret)', () => {
     expect(src.payload.attributes).toEqual({ active: true, lastActivityTime: now });
   });
 
+  it('refuses a push that does not say when its values are from (422 naming X-TB-Ts), leaving the newer stored value', async () => {
+    // A late retry stamped with its arrival time would pass for the newest value.
+    const undated = await tb({ runCount: 5000 });
+    expect(undated.status).toBe(422);
+    expect(undated.json.error).toMatchObject({ code: 'WEBHOOK_BAD_PAYLOAD', field: 'X-TB-Ts' });
+    expect(undated.json.error.message).toContain('X-TB-Ts');
+    const undatedEntry = await tb({ values: { runCount: 5000 } });
+    expect(undatedEntry.json.error).toMatchObject({ code: 'WEBHOOK_BAD_PAYLOAD', field: 'X-TB-Ts' });
+    const src = await sqlOne<any>(hub.server.orm, `select payload from source_record where connector = 'iot' and external_id = ?`, [DEVICE_ID]);
+    expect(src.payload.timeseries.runCount).toEqual({ ts: now, value: 7012 });
+    expect((await sqlOne<any>(hub.server.orm, `select t.run_count from telemetry t join device d on d.id = t.device_id where d.serial = 'GA72H2305123456'`)).run_count).toBe('7012');
+    // Dated in the body instead of the header: accepted.
+    expect((await tb([{ ts: now + 10, values: { runCount: 7013 } }])).json).toMatchObject({ status: 'PROCESSED', merged: 1 });
+  });
+
   it('processes the same body again when it is a new event (another X-TB-Ts, or nothing that dates it)', async () => {
     const online = async () => (await sqlOne<any>(hub.server.orm, `select t.online from telemetry t join device d on d.id = t.device_id where d.serial = 'GA72H2305123456'`)).online;
     const attrs = (active: boolean, ts?: number) => tb({ active }, { 'x-tb-kind': 'attributes', ...(ts ? { 'x-tb-ts': String(ts) } : {}) });
@@ -386,10 +414,10 @@ describe('ThingsBoard rule-engine REST API Call (JSON, shared secret)', () => {
     expect((await attrs(true, now + 3000)).json.duplicate).toBe(false);
     expect(await online()).toBe(true);
     expect((await attrs(true, now + 3000)).json.duplicate).toBe(true);
-    // Undated pushes (another device, found by name: no X-TB-Device-Id) take the time they arrive: both are processed.
-    const undated = (active: boolean) => tb({ active }, { 'x-tb-kind': 'attributes', 'x-tb-device-name': 'DK20P2601584965', 'x-tb-device-id': '' });
-    expect((await undated(false)).json).toMatchObject({ duplicate: false, merged: 1 });
-    expect((await undated(true)).json).toMatchObject({ duplicate: false, merged: 1 });
+    // Another device, found by name (no X-TB-Device-Id): each dated push is its own event.
+    const byName = (active: boolean, ts: number) => tb({ active }, { 'x-tb-kind': 'attributes', 'x-tb-device-name': 'DK20P2601584965', 'x-tb-device-id': '', 'x-tb-ts': String(ts) });
+    expect((await byName(false, now + 4000)).json).toMatchObject({ duplicate: false, merged: 1 });
+    expect((await byName(true, now + 5000)).json).toMatchObject({ duplicate: false, merged: 1 });
     const lock = await sqlOne<any>(hub.server.orm, `select t.online from telemetry t join device d on d.id = t.device_id where d.serial = 'DK20P2601584965'`);
     expect(lock.online).toBe(true);
     const src = await sqlRows<any>(hub.server.orm, `select external_id from source_record where connector = 'iot' and payload->'device'->>'name' = 'DK20P2601584965'`);
