@@ -235,6 +235,27 @@ describe('incremental reads against the sandbox', () => {
   });
 });
 
+describe('customers allocated to several organisations', () => {
+  it('reads one row per number with the documented FUseOrgId filter (unfiltered, the copies share the id)', async () => {
+    const form = sandbox.control.data.forms.BD_Customer;
+    const original = form.rows[0];
+    // CUST…0 allocated to organisation 200: K3 adds a row with its own FCUSTID and the same FNumber.
+    form.rows.push({ ...original, FCUSTID: 100501, FForbidStatus: 'B', 'FUseOrgId.FNumber': '200' });
+    formChanged(form);
+    try {
+      const ids = async (c: KingdeeConnector) => recordsOf(await readPages(c.streams.customers, null, { pageSize: 500 })).map((r) => r.externalId);
+      const unfiltered = await ids(connector());
+      expect(unfiltered.filter((id) => id === original.FNumber)).toHaveLength(2); // the limitation the filter is for
+      const filtered = await ids(connector({ streams: { customers: { filter: "FUseOrgId.FNumber = '100'" } } }));
+      expect(filtered).toHaveLength(40);
+      expect(new Set(filtered).size).toBe(40);
+    } finally {
+      form.rows.pop(); // leave the shared sandbox as it was
+      formChanged(form);
+    }
+  });
+});
+
 describe('inventory snapshot against the sandbox', () => {
   it('reads every remaining row when a row before the page is deleted between pages', async () => {
     const c = connector();

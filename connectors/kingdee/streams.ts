@@ -84,6 +84,15 @@ export const DEFAULT_PAGE_SIZE = 500;
 /**
  * Defaults for a standard K3 Cloud account set. Custom fields (`F_JUN_*`) are this project's
  * sandbox names: point them at your own fields with `streams.<name>.fields`.
+ *
+ * Customers and materials are identified by FNumber, not by their internal id: serials and sales
+ * order lines refer to them by number (`F_JUN_CustId.FNumber`, `FCustId.FNumber`,
+ * `FMaterialId.FNumber`) and the mappings resolve those references against this id. Base data
+ * allocated (分配) to several organisations has one row per using organisation, each with its own
+ * FCUSTID/FMATERIALID and the same FNumber and FMasterId, so those rows would overwrite each other
+ * under one id. Decided: keep FNumber (FMasterId would break every reference by number) and have
+ * a multi-organisation site pick one row per number with the stream filter, e.g.
+ * `FUseOrgId.FNumber = '100'` (see README, "Several organisations").
  */
 export function defaultStreamSpecs(): Record<KingdeeStreamName, StreamSpec> {
   const str = (v: unknown) => (v === null || v === undefined ? '' : String(v));
