@@ -1,7 +1,7 @@
 import { parseConnectorsConfig } from '../connectors/config';
 import { ErrorCode } from '../errors/codes';
 import { WebhookError } from './errors';
-import { combineSalesforce, outboundAck, parseOutboundMessage, parseSalesforceJson, soapFault } from './salesforce';
+import { combineSalesforce, outboundAck, parseOutboundMessage, parseSalesforceJson, redactSessionId, soapFault } from './salesforce';
 import { combineThingsBoard, parseThingsBoardPush } from './thingsboard';
 import { parseXml } from './xml';
 
@@ -58,6 +58,18 @@ describe('Salesforce Outbound Messages', () => {
     expect(bad(envelope('<Notification><Id>1</Id><sObject xsi:type="sf:Lead"><Id>00Q5g00000AbCdEAAR</Id></sObject></Notification>'))).toBe(ErrorCode.WEBHOOK_BAD_PAYLOAD);
     // A stream switched off on the connector is not fed through the back door.
     expect(bad(envelope('<Notification><Id>1</Id><sObject xsi:type="sf:Case"><Id>5005g00000Q1w2EAAR</Id></sObject></Notification>'), ['accounts'])).toBe(ErrorCode.WEBHOOK_BAD_PAYLOAD);
+  });
+
+  it('redacts the session id (a live API token with "Send Session ID") and nothing else', () => {
+    const token = '00D5g000004XyZ1!AQ4AQLk9.x_Wq3v2e1Zb8fT0kY';
+    expect(redactSessionId(`<a><SessionId>${token}</SessionId><Id>1</Id></a>`)).toBe('<a><SessionId>[redacted]</SessionId><Id>1</Id></a>');
+    expect(redactSessionId(`<o:SessionId xmlns:o="urn:x">\n ${token} </o:SessionId>`)).toBe('<o:SessionId xmlns:o="urn:x">[redacted]</o:SessionId>');
+    expect(redactSessionId(`<SessionId><![CDATA[${token}]]></SessionId>`)).toBe('<SessionId>[redacted]</SessionId>');
+    // Cut off or malformed: everything after the opening tag goes.
+    expect(redactSessionId(`<a><SessionId>${token}`)).toBe('<a><SessionId>[redacted]');
+    for (const kept of ['<SessionId xsi:nil="true"/><Id>1</Id>', '<SessionId/>', '<SessionId></SessionId>', '<Description>SessionId: none</Description>']) {
+      expect(redactSessionId(kept)).toBe(kept);
+    }
   });
 
   it('answers with the acknowledgement envelope, and faults with an escaped reason', () => {

@@ -130,6 +130,18 @@ export const combineSalesforce: CombinePayload = (stored, incoming) => {
   return { ...incoming, version: incoming.version ?? stored.version, payload: { ...stored.payload, ...pushed, attributes } };
 };
 
+const SESSION_ID = /(<(?:[A-Za-z_][\w.-]*:)?SessionId(?:\s[^>]*)?(?<!\/)>)([\s\S]*?)(?=<\/(?:[A-Za-z_][\w.-]*:)?SessionId\s*>|$)/gi;
+
+/**
+ * The body with each `<SessionId>`'s content replaced by `[redacted]`. With "Send Session ID" an
+ * outbound message carries a live API session (a bearer token for the org): it is neither read nor
+ * stored, nor shown to admins. Text, not the parsed tree, so a malformed body is redacted too
+ * (an unclosed one to its end) and the rest stays as received.
+ */
+export function redactSessionId(text: string): string {
+  return text.replace(SESSION_ID, (all, open: string, content: string) => (content.trim() ? `${open}[redacted]` : all));
+}
+
 /** The acknowledgement Salesforce waits for; without it the message is sent again. */
 export function outboundAck(ack = true): string {
   return '<?xml version="1.0" encoding="UTF-8"?>\n'

@@ -35,7 +35,7 @@ import { ConnectorInstance, IngestResult, SyncPipeline } from '../sync/pipeline'
 import { readSecret, WebhookSettings } from './config';
 import { WebhookError, webhookError } from './errors';
 import type { PushBatch } from './push';
-import { outboundAck, parseOutboundMessage, parseSalesforceJson, soapFault } from './salesforce';
+import { outboundAck, parseOutboundMessage, parseSalesforceJson, redactSessionId, soapFault } from './salesforce';
 import { claimEvent, EventOutcome, finishEvent } from './store';
 import { NAME_KEYED_PREFIX, parseThingsBoardPush } from './thingsboard';
 import { checkTimestamp, decodeSignature, verifyHmac, verifyToken } from './verify';
@@ -209,8 +209,10 @@ export class WebhookService {
     // 2. Store and process, one transaction, with the mappings admins saved (as the sync worker does).
     await this.mappings.loadActive();
     const kindGuess = 'batch' in parsed ? parsed.batch.kind : `${entry.type}.${soap ? 'outbound-message' : 'json'}`;
+    // An outbound message's session id is a live API token: never stored, nor shown to admins.
+    const payload = soap ? redactSessionId(text) : text;
     const result = await this.orm.em.fork().transactional(async (em) => {
-      const claimed = await claimEvent(em, { connector: entry.name, kind: kindGuess, dedupeKey: sha256(`${dedupe}`), contentType: req.contentType?.slice(0, 200) ?? null, payload: text });
+      const claimed = await claimEvent(em, { connector: entry.name, kind: kindGuess, dedupeKey: sha256(`${dedupe}`), contentType: req.contentType?.slice(0, 200) ?? null, payload });
       if (claimed.duplicate) return { eventId: claimed.id, duplicate: true as const, status: claimed.status };
       if ('error' in parsed!) {
         await finishEvent(em, claimed.id, failedOutcome(kindGuess, parsed.error));

@@ -71,14 +71,14 @@ afterAll(async () => {
 // ---------------------------------------------------------------------------------------------
 // Senders
 
-function outboundMessage(notifications: Array<{ id: string; type: string; fields: string }>, org = ORG): string {
+function outboundMessage(notifications: Array<{ id: string; type: string; fields: string }>, org = ORG, sessionId: string | null = null): string {
   return `<?xml version="1.0" encoding="UTF-8"?>
 <soapenv:Envelope xmlns:soapenv="http://schemas.xmlsoap.org/soap/envelope/" xmlns:xsd="http://www.w3.org/2001/XMLSchema" xmlns:xsi="http://www.w3.org/2001/XMLSchema-instance">
  <soapenv:Body>
   <notifications xmlns="http://soap.sforce.com/2005/09/outbound">
    <OrganizationId>${org}</OrganizationId>
    <ActionId>04k5g000000KzaBAAS</ActionId>
-   <SessionId xsi:nil="true"/>
+   ${sessionId === null ? '<SessionId xsi:nil="true"/>' : `<SessionId>${sessionId}</SessionId>`}
    <EnterpriseUrl>https://acme.my.salesforce.com/services/Soap/c/59.0/00D5g000004XyZ1</EnterpriseUrl>
    <PartnerUrl>https://acme.my.salesforce.com/services/Soap/u/59.0/00D5g000004XyZ1</PartnerUrl>
 ${notifications.map((n) => `   <Notification>
@@ -217,6 +217,24 @@ describe('Salesforce Outbound Messages (SOAP)', () => {
     const failed = (await events('crm')).filter((e) => e.status === 'FAILED');
     expect(failed.map((e) => e.error.code)).toEqual(['WEBHOOK_MALFORMED', 'WEBHOOK_MALFORMED', 'WEBHOOK_BAD_PAYLOAD']);
     expect(failed[2].payload).toBe('<a>\uFFFD</a>');
+  });
+
+  it('never stores nor shows the session id an outbound message sent with "Send Session ID" carries', async () => {
+    const token = '00D5g000004XyZ1!AQ4AQLk9.x_Wq3v2e1Zb8fT0kYpRsU7mNcVd';
+    const r = await postSoap(outboundMessage([{ id: '04l5g00000SeSsAAAV', type: 'Account', fields: ACCOUNT_FIELDS('王芳 (VIP)', '2026-11-20T08:40:00.000Z') }], ORG, token));
+    expect(r.status).toBe(200);
+    const ev = (await events('crm')).pop();
+    expect(ev.external_ids).toEqual([{ stream: 'accounts', externalId: '0015g00000WbHk1AAF' }]);
+    expect(ev.payload).not.toContain(token);
+    expect(ev.payload).toContain('<SessionId>[redacted]</SessionId>');
+    expect(ev.payload).toContain('<OrganizationId>00D5g000004XyZ1EAK</OrganizationId>');
+    // A row stored before redaction is redacted on the way out too.
+    await sqlRows(hub.server.orm, `insert into webhook_event (connector, kind, dedupe_key, content_type, payload, status) values ('crm-quiet', 'salesforce.outbound-message', 'legacy', 'text/xml', ?, 'PROCESSED')`, [`<SessionId>${token}</SessionId>`]);
+    const g = await hub.gql(`{ webhookEvents(first: 50) { edges { node { connector payload } } } }`, {}, hub.keys.admin);
+    expect(g.errors).toBeUndefined();
+    expect(JSON.stringify(g.data)).not.toContain(token);
+    expect(g.data.webhookEvents.edges.find((e: any) => e.node.connector === 'crm-quiet').node.payload).toBe('<SessionId>[redacted]</SessionId>');
+    await sqlRows(hub.server.orm, `delete from webhook_event where connector = 'crm-quiet'`);
   });
 
   it('stores a notification of an sObject type Junction does not map as failed (422) naming it', async () => {

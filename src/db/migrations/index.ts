@@ -15,6 +15,7 @@ import { Migration20261205123000ExcelRowKey } from './Migration20261205123000Exc
 import { Migration20261205160000CompactLineage } from './Migration20261205160000CompactLineage';
 import { Migration20261206060000RawPayload } from './Migration20261206060000RawPayload';
 import { Migration20261206080000DeviceNameIndex } from './Migration20261206080000DeviceNameIndex';
+import { Migration20261206100000WebhookSessionId } from './Migration20261206100000WebhookSessionId';
 
 /** Every committed migration, in order. Add new ones at the end. */
 export const MIGRATIONS: MigrationObject[] = [
@@ -34,4 +35,5 @@ export const MIGRATIONS: MigrationObject[] = [
   { name: 'Migration20261205160000CompactLineage', class: Migration20261205160000CompactLineage },
   { name: 'Migration20261206060000RawPayload', class: Migration20261206060000RawPayload },
   { name: 'Migration20261206080000DeviceNameIndex', class: Migration20261206080000DeviceNameIndex },
+  { name: 'Migration20261206100000WebhookSessionId', class: Migration20261206100000WebhookSessionId },
 ];

@@ -4,6 +4,7 @@ import { sqlRows } from '../../db/sql';
 import type { GraphContext } from '../context';
 import { checkPageSize, decodeCursor, toPage } from '../types/connection';
 import { pgDate } from '../types/scalars';
+import { redactSessionId } from '../../webhooks/salesforce';
 import { WebhookEvent, WebhookEventConnection, WebhookEventStatus } from '../types/webhook';
 
 interface WebhookEventRow {
@@ -29,7 +30,8 @@ function toWebhookEvent(r: WebhookEventRow): WebhookEvent {
     status: r.status, records: r.external_ids ?? [], merged: r.merged, unchanged: r.unchanged, failed: r.failed, deliveries: r.deliveries,
     errorCode: r.error?.code ?? null, errorMessage: r.error?.message ?? null,
     recordErrors: (r.error?.records ?? []).map((e) => ({ stream: e.stream ?? null, externalId: e.externalId, code: e.code, message: e.message })),
-    contentType: r.content_type, payload: r.payload,
+    // Rows stored before session ids were redacted at arrival (see redactSessionId) hold them still.
+    contentType: r.content_type, payload: redactSessionId(r.payload),
   });
 }
 
