@@ -23,6 +23,8 @@ const db = useTestDatabase();
 let connection: Redis;
 let prefix: string;
 let runtime: WritebackRuntime | null = null;
+/** Held-back vendor answers: released before the worker closes (it waits for its active jobs). */
+let gates: (() => void)[] = [];
 let n = 0;
 
 /** A change to the ThingsBoard device `deviceId` (route iot-maintenance: ordering latest). */
@@ -82,6 +84,8 @@ beforeEach(() => {
   connection = redisConnection(TEST_REDIS_URL);
 });
 afterEach(async () => {
+  for (const release of gates) release();
+  gates = [];
   await runtime?.close();
   runtime = null;
   connection.disconnect();
@@ -120,7 +124,7 @@ describe('write-back ordering per target', () => {
 
   it('a job behind an earlier write goes as soon as that write is done (woken), not at its next look', async () => {
     let release!: () => void;
-    const gate = new Promise<void>((r) => (release = r));
+    const gate = new Promise<void>((r) => gates.push((release = r)));
     const ids: string[] = [];
     const iot = fakeIot(async (_payload, ctx) => {
       if (ctx.idempotencyKey === idempotencyKeyOf(ids[0])) await gate; // the first write is in flight
@@ -138,5 +142,32 @@ describe('write-back ordering per target', () => {
     for (const id of ids) expect(await final(id)).toMatchObject({ status: 'APPLIED' });
     expect(iot.calls).toEqual(ids.map(idempotencyKeyOf));
     expect(iot.values.get('dev-b')).toBe('three');
+  });
+
+  it('latest route: an older write retried by an admin while a newer one is on its way is skipped as stale, never written over it', async () => {
+    let release!: () => void;
+    const gate = new Promise<void>((r) => gates.push((release = r)));
+    const ids: string[] = [];
+    const iot = fakeIot(async (payload, ctx) => {
+      if (ctx.idempotencyKey !== idempotencyKeyOf(ids[1])) return;
+      iot.values.set(ctx.targetId!, payload.junctionMaintenance.solution); // the vendor has it; its answer is held back
+      await gate;
+    });
+    ids.push(...(await insert([change('dev-c', 'older'), change('dev-c', 'newer')])));
+    const [older, newer] = ids;
+    // the older one died earlier (a 4xx since fixed, say); an admin will retry it
+    await sqlRows(db.orm, `update writeback_outbox set status = 'DEAD', attempts = 1, picked_at = now(), finished_at = now() where id = ?`, [older]);
+    const rt = await start(iot.instances);
+    await eventually(async () => iot.calls.includes(idempotencyKeyOf(newer)), 10_000, 'the newer write to be in flight');
+
+    const admin = new WritebackAdmin(db.orm, { redisUrl: TEST_REDIS_URL, prefix, queue: rt.queue });
+    await admin.retry(older, { name: 'admin', origin: 'test' });
+    expect(await final(older)).toMatchObject({ status: 'SKIPPED', result: { stale: true, newerInFlight: newer } });
+    expect(iot.values.get('dev-c')).toBe('newer');
+    expect(iot.calls).not.toContain(idempotencyKeyOf(older));
+
+    release();
+    expect(await final(newer)).toMatchObject({ status: 'APPLIED' });
+    expect(iot.values.get('dev-c')).toBe('newer');
   });
 });

@@ -151,4 +151,15 @@ describe('write-back worker statements, batched', () => {
     ]);
     expect(got).toEqual([aNext, bNext, null, null]);
   });
+
+  it('a pick answers the first later write to the same target already on its way (picked, still open), not one merely queued or finished', async () => {
+    const [a, aLater] = await insert([change('ww'), change('ww')]);
+    const [b, bQueued, bDone] = await insert([change('xx'), change('xx'), change('xx')]);
+    await sqlRows(db.orm, `update writeback_outbox set status = 'RETRYING', picked_at = now() where id = ?`, [aLater]);
+    await sqlRows(db.orm, `update writeback_outbox set status = 'QUEUED' where id = ?`, [bQueued]);
+    await sqlRows(db.orm, `update writeback_outbox set status = 'DEAD', picked_at = now() where id = ?`, [bDone]);
+    const [pa, pb] = await Promise.all([st.pick(a, idempotencyKeyOf(a)), st.pick(b, idempotencyKeyOf(b))]);
+    expect(pa).toMatchObject({ id: a, blocker: null, newer_open: aLater });
+    expect(pb).toMatchObject({ id: b, blocker: null, newer_open: null });
+  });
 });

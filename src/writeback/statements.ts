@@ -25,6 +25,8 @@ export interface OutboxJobRow {
   status: string;
   blocker: string | null;
   newer: string | null;
+  /** A later write to the same target already past its order check and still open (on its way). */
+  newer_open: string | null;
   ledger: boolean;
   /** No worker had picked this row before: no earlier attempt can have written it. */
   first_pick: boolean;
@@ -53,7 +55,8 @@ export interface AppliedItem {
 /**
  * Picks a batch of jobs' rows: marks them picked and answers, per row, whether any worker had
  * picked it before (read under the row lock, so of two concurrent picks only one is first), the
- * open write ahead of it on its target, the newest applied write after it, and its ledger entry.
+ * open write ahead of it on its target, the newest applied write after it, the first later write
+ * already on its way (picked, still open), and its ledger entry.
  * $1 ids, $2 their idempotency keys (same order), $3 the open states.
  *
  * The pick is the durable mark that an attempt may have written, so it commits with
@@ -76,10 +79,11 @@ const PICK_SQL = `with x as (select u.id, u.key from unnest($1::bigint[], $2::te
     returning l.before is null as first_pick, ${ROW_COLUMNS})
   select p.*, null::bigint as blocker,
     (select max(a.id) from writeback_outbox a where a.target_key = p.target_key and a.id > p.id and a.status = 'APPLIED') as newer,
+    (select min(c.id) from writeback_outbox c where c.target_key = p.target_key and c.id > p.id and c.status = any($3::text[]) and c.picked_at is not null) as newer_open,
     exists (select 1 from writeback_applied l join x on x.key = l.idempotency_key where x.id = p.id) as ledger
   from picked p
   union all
-  select false, ${ROW_COLUMNS}, a.blocker, null, false
+  select false, ${ROW_COLUMNS}, a.blocker, null, null, false
   from writeback_outbox o join ahead a on a.id = o.id and a.blocker is not null`;
 
 /**

@@ -7,7 +7,8 @@
  *    final = a repeated run: done). An earlier write to the same target record still open → wait
  *    (delayed with backoff, not an attempt, the row left as it is; woken when that write is
  *    final): writes to one record apply in id order.
- *    A newer write already applied to a `latest` target → SKIPPED as stale. Key in the ledger →
+ *    A newer write already applied to a `latest` target, or on its way to it (picked, still open:
+ *    an older row retried by an admin) → SKIPPED as stale. Key in the ledger →
  *    APPLIED (duplicate run).
  * 2. Connector not configured / no such operation / credentials refused → wait and retry later
  *    (not an attempt), never drop; DEAD only after `maxWaitMs`.
@@ -135,10 +136,19 @@ export function createWritebackProcessor(deps: WritebackWorkerDeps & {
     }
     const route = routes.get(row.route);
     // Writes without a ticket (Excel pushes) are documents: each is delivered, in order, never stale.
-    if (row.newer && (route?.ordering ?? (row.ticket_id ? 'latest' : 'append')) === 'latest') {
+    const latest = (route?.ordering ?? (row.ticket_id ? 'latest' : 'append')) === 'latest';
+    if (latest && row.newer) {
       await finish(row, 'SKIPPED', attempt, { stale: true, newerApplied: String(row.newer) }, null);
       logger.info('write-back skipped as stale', { outboxId: id, newer: row.newer, target: row.target_key });
       return { status: 'SKIPPED', skipped: `stale: write-back ${row.newer} to the same target was applied after it` };
+    }
+    // A newer write already on its way (an older row retried by an admin): written now, this one
+    // could land after it and leave the older value. Waiting for it could deadlock (should it fail
+    // and retry, it waits for this older open row), so the older one is stale now.
+    if (latest && row.newer_open) {
+      await finish(row, 'SKIPPED', attempt, { stale: true, newerInFlight: String(row.newer_open) }, null);
+      logger.info('write-back skipped as stale', { outboxId: id, newerInFlight: row.newer_open, target: row.target_key });
+      return { status: 'SKIPPED', skipped: `stale: write-back ${row.newer_open} to the same target is on its way after it` };
     }
     if (row.ledger) {
       await finish(row, 'APPLIED', attempt, { duplicate: true, ledger: true }, null);
