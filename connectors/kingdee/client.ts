@@ -183,9 +183,13 @@ export function classifyKingdeeResponse(info: HttpResponseInfo): ResponseClassif
   }
   const rs = responseStatusOf(info.data);
   if (!rs || succeeded(rs)) return undefined;
-  const code: ConnectorErrorCode =
-    isSessionLost(info) ? 'CONNECTOR_AUTH_FAILED' : ({ 13: 'CONNECTOR_CONFLICT', 14: 'CONNECTOR_RATE_LIMITED' } as Record<number, ConnectorErrorCode>)[Number(rs.MsgCode)] ?? 'CONNECTOR_REQUEST_REJECTED';
-  return { code };
+  if (isSessionLost(info)) return { code: 'CONNECTOR_AUTH_FAILED' };
+  // 13 网控冲突: another user holds the record (network control) — nothing was written and the
+  // lock is short-lived: try again later, never dead-letter. 14 调用限制: rate limited.
+  const msgCode = Number(rs.MsgCode);
+  if (msgCode === 13) return { code: 'CONNECTOR_UNAVAILABLE', retryable: true };
+  if (msgCode === 14) return { code: 'CONNECTOR_RATE_LIMITED' };
+  return { code: 'CONNECTOR_REQUEST_REJECTED' };
 }
 
 /** The kit's `vendorErrors` hook: Kingdee `Errors[]` (with the MsgCode), gateway errcodes, else the default. */

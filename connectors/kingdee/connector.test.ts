@@ -365,6 +365,22 @@ describe('vendor errors and transport failures', () => {
     expect(err.vendorErrors).toEqual([{ code: 'MsgCode 11', message: '编码唯一性校验失败', field: 'FNumber' }]);
   });
 
+  it('MsgCode 13 (网控冲突: another user holds the record) is retryable, not a rejected request', async () => {
+    login('sid-1');
+    const locked = {
+      Result: {
+        ResponseStatus: { ErrorCode: 500, IsSuccess: false, Errors: [{ FieldName: '', Message: '网控冲突：服务记录 T20260218-0002 正在被 王工 修改', DIndex: 0 }], MsgCode: 13 },
+        Id: '',
+        Number: '',
+      },
+    };
+    nock(ORIGIN).post(SAVE).reply(200, locked);
+    const err = await failure(connector().client.save('JUNC_ServiceRecord', { Model: { FNumber: 'T20260218-0002' } }));
+    expect(err.code).toBe('CONNECTOR_UNAVAILABLE');
+    expect(err.retryable).toBe(true);
+    expect(err.vendorErrors?.[0]).toMatchObject({ code: 'MsgCode 13' });
+  });
+
   it('returns the id and number of a successful Save', async () => {
     login('sid-1');
     nock(ORIGIN)
