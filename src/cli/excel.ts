@@ -4,8 +4,8 @@
  * template <template> -o FILE`.
  *
  * Import exit code: 0 every row imported or unchanged; 2 some rows failed (the others were
- * imported; dry run: some rows would fail); 1 nothing imported (file refused, --atomic with a
- * failed row, or an unknown template).
+ * imported; dry run: some rows would fail); 1 nothing imported (file refused, every row failed,
+ * --atomic with a failed row, or an unknown template). The same codes for a dry run.
  */
 import { promises as fs } from 'fs';
 import { basename, dirname, join, resolve } from 'path';

@@ -159,6 +159,13 @@ export class ExcelImporter {
       summary.error = new ExcelFileError('ROWS_FAILED', `${summary.failed} row${summary.failed === 1 ? '' : 's'} failed; with --atomic nothing was imported`, {
         file: req.fileName, sheet: summary.sheet,
       }).toJSON();
+    } else if (summary.failed > 0 && summary.imported + summary.unchanged === 0) {
+      // Every row failed: nothing was (dry run: would be) imported. PARTIAL would tell a batch job
+      // (exit code 2) that the valid rows went in.
+      summary.status = 'FAILED';
+      summary.error = new ExcelFileError('ROWS_FAILED', `${summary.failed === 1 ? 'the only row' : `all ${summary.failed} rows`} failed; nothing ${summary.dryRun ? 'would be' : 'was'} imported`, {
+        file: req.fileName, sheet: summary.sheet,
+      }).toJSON();
     } else summary.status = summary.failed > 0 ? 'PARTIAL' : 'SUCCEEDED';
     summary.durationMs = Date.now() - started;
     return summary;
