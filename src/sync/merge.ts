@@ -32,6 +32,13 @@ interface Column {
   type: SqlType;
   /** SQL used for a new row when no source gave a value (NOT NULL columns). */
   default?: string;
+  /**
+   * NOT NULL without a default (see the migrations): a record that would create a row without a
+   * value for it fails alone (MISSING_FIELD) instead of failing the page's insert (23502).
+   */
+  required?: true;
+  /** Digits after the point of a numeric column: values are compared (and stored) at that scale. */
+  scale?: number;
 }
 
 /** Golden tables merged field by field with survivorship and lineage. */
@@ -47,7 +54,7 @@ const GOLDEN: Partial<Record<EntityName, GoldenSpec>> = {
   customer: {
     table: 'customer',
     key: { phone: { column: 'phone', type: 'text' } },
-    fields: { name: { column: 'name', type: 'text' }, tier: { column: 'tier', type: 'text' }, region: { column: 'region', type: 'text' } },
+    fields: { name: { column: 'name', type: 'text', required: true }, tier: { column: 'tier', type: 'text' }, region: { column: 'region', type: 'text' } },
   },
   device: {
     table: 'device',
@@ -63,7 +70,7 @@ const GOLDEN: Partial<Record<EntityName, GoldenSpec>> = {
     key: { orderNumber: { column: 'order_number', type: 'text' }, lineNo: { column: 'line_no', type: 'int' } },
     fields: {
       customer: { column: 'customer_id', type: 'bigint' }, serial: { column: 'device_id', type: 'bigint' }, model: { column: 'model', type: 'text' },
-      quantity: { column: 'quantity', type: 'int', default: '1' }, amount: { column: 'amount', type: 'numeric' },
+      quantity: { column: 'quantity', type: 'int', default: '1' }, amount: { column: 'amount', type: 'numeric', scale: 2 },
       currency: { column: 'currency', type: 'text', default: `'CNY'` },
       orderedAt: { column: 'ordered_at', type: 'date' },
     },
@@ -82,7 +89,7 @@ const GOLDEN: Partial<Record<EntityName, GoldenSpec>> = {
     fields: {
       customer: { column: 'customer_id', type: 'bigint' }, serial: { column: 'device_id', type: 'bigint' }, subject: { column: 'subject', type: 'text' },
       ticketNumber: { column: 'ticket_number', type: 'text' },
-      status: { column: 'status', type: 'text' }, openedAt: { column: 'opened_at', type: 'timestamptz' }, closedAt: { column: 'closed_at', type: 'timestamptz' },
+      status: { column: 'status', type: 'text', required: true }, openedAt: { column: 'opened_at', type: 'timestamptz' }, closedAt: { column: 'closed_at', type: 'timestamptz' },
     },
   },
 };
@@ -341,6 +348,23 @@ export class Merger {
         s.dirty = true;
       }
       s.row.lineage = lineage;
+    }
+
+    // A new row needs a value for every NOT NULL column without a default; one no record of the
+    // page gave fails those records alone (an existing row is still updated by such records).
+    const requiredCols = fieldCols.filter(([, c]) => c.required);
+    if (requiredCols.length) {
+      for (const [key, s] of state) {
+        if (!s.isNew) continue;
+        const missing = requiredCols.find(([, c]) => s.row[c.column] === null || s.row[c.column] === undefined);
+        if (!missing) continue;
+        const [field] = missing;
+        const keyText = keyFields.map((k) => String(s.row[spec.key[k].column])).join(' / ');
+        for (const item of s.items) {
+          this.fail(item, new RecordError('MISSING_FIELD', `${entity}.${field} is required to create ${entity} ${keyText} (no record gave it)`, field));
+        }
+        state.delete(key);
+      }
     }
 
     const idCol = entity === 'telemetry' ? 'device_id' : 'id';
