@@ -22,6 +22,13 @@ export interface ModelSuggestion {
 type Db = MikroORM | EntityManager;
 
 /**
+ * Longest serial Junction looks up or suggests for (after normalizeSerial). The search builds
+ * every one-character deletion of the typed serial (memory grows with length²), so longer input
+ * is refused where it comes in (createTicket, serialSuggestions) and never searched here.
+ */
+export const MAX_SERIAL_LENGTH = 64;
+
+/**
  * Known serials one or two edits from `typed`, by exact lookups only: every serial is stored with
  * each of its one-character deletions (device_serial_variant, kept by triggers). A typed serial
  * with a character too many has a deletion that is a serial; one with a character missing is a
@@ -29,6 +36,8 @@ type Db = MikroORM | EntityManager;
  * search is about 2 × length btree probes whatever the table size (bench:identity measures it).
  */
 async function candidates(db: Db, typed: string): Promise<Array<{ serial: string; model: string | null; owner_id: string | null }>> {
+  // No known serial is that long (input is capped at MAX_SERIAL_LENGTH): nothing to suggest, and no deletions built.
+  if (typed.length > MAX_SERIAL_LENGTH) return [];
   const deletions = [...new Set([...typed].map((_, i) => typed.slice(0, i) + typed.slice(i + 1)))];
   // Arrays as `= any(...)`: one index scan with array keys each (an OR or IN over a CTE made PostgreSQL scan the table).
   return sqlRows(db,

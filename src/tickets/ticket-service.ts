@@ -5,6 +5,7 @@ import { ErrorCode, JunctionError, badInput, notFound } from '../errors/codes';
 import { TicketEnricher } from '../enrichment/enricher';
 import { normalizePhone, normalizeSerial, normalizeTicketNumber } from '../identity/normalize';
 import { checkModel, Insisted, unknownSerial } from '../identity/wrong-input';
+import { MAX_SERIAL_LENGTH } from '../identity/suggest';
 import { MappingEngine } from '../mapping/engine';
 import { isAllowedTransition, allowedNextStatuses, requiredFieldsFor, slaDeadlines } from './rules';
 import { nextTicketNumber } from './ticket-number';
@@ -77,6 +78,15 @@ function text(value: string | null | undefined, field: string, required: boolean
   return t || null;
 }
 
+/** The normalized serial of an input, refused when blank or longer than MAX_SERIAL_LENGTH. */
+function checkSerial(value: string | null | undefined, field: string): string | null {
+  if (value === undefined || value === null || value === '') return null;
+  const serial = normalizeSerial(value);
+  if (!serial) throw badInput(`${field} must not be empty`, field);
+  if (serial.length > MAX_SERIAL_LENGTH) throw badInput(`${field} is ${serial.length} characters; at most ${MAX_SERIAL_LENGTH}`, field);
+  return serial;
+}
+
 function checkCategory(c: CategoryInput | null | undefined, field: string) {
   if (!c) return;
   for (const level of ['level1', 'level2', 'level3'] as const) text(c[level], `${field}.${level}`, false);
@@ -101,6 +111,7 @@ export class TicketService {
     text(input.note, 'input.note', false);
     text(input.insistReason, 'input.insistReason', false);
     text(input.model, 'input.model', false);
+    checkSerial(input.serial, 'input.serial');
     return this.orm.em.fork().transactional((em) => this.createIn(em, input, actor));
   }
 
@@ -293,8 +304,7 @@ export class TicketService {
       customer = byPhone;
     }
     if (input.serial) {
-      const serial = normalizeSerial(input.serial);
-      if (!serial) throw badInput('serial must not be empty', 'input.serial');
+      const serial = checkSerial(input.serial, 'input.serial')!;
       device = await em.findOne(Device, { serial }, { populate: ['owner'] });
       if (!device) {
         insisted = await unknownSerial(em, serial, { model: typedModel, customerId: customer?.id, insistReason });
