@@ -81,6 +81,7 @@ interface StagedRow {
   version: string | null;
   payload: unknown;
   hash: string;
+  /** The source's time as given (SourceRecord.updatedAt): the merge's `at` when set. */
   at: string | null;
 }
 
@@ -207,12 +208,12 @@ export class SyncPipeline {
     return this.run(inst, stream, 'remap', opts, async (progress) => {
       let afterId = '0';
       for (;;) {
-        const rows = await sqlRows<any>(this.orm,
-          `select id, external_id, version, payload, fetched_at from source_record
+        const rows = await sqlRows<StoredRow>(this.orm,
+          `select id, external_id, version, payload, coalesce(source_updated_at, fetched_at) as at from source_record
             where connector = ? and stream = ? and id > ? order by id limit ?`, [connector, stream, afterId, pageSize]);
         if (!rows.length) break;
         afterId = String(rows[rows.length - 1].id);
-        const records: SourceRecord[] = rows.map((r) => ({ externalId: r.external_id, version: r.version, payload: r.payload }));
+        const records = rows.map(storedRecord);
         await this.processPage(inst, stream, records, { cursor: undefined, force: true }, progress);
         opts.onProgress?.({ ...progress });
       }
@@ -376,17 +377,20 @@ export class SyncPipeline {
     // Staged as MERGED with this mapping version straight away: the records that fail are set
     // FAILED below, in this same transaction, so what commits is the same as staging PENDING and
     // updating every record afterwards, with one statement less and one write per record less.
+    // source_updated_at is the `at` the merge below dates the record's values by (the source's
+    // time, else fetchedAt): remap and retries date them by it again, not by their own now.
     const changed = staged.length
       ? await exec<any>(
-        `insert into source_record (connector, stream, external_id, version, payload, hash, status, mapped_at, mapping_version)
-         select ?, ?, x.external_id, x.version, x.payload, x.hash, 'MERGED', now(), ?
-           from json_to_recordset(?::json) x(external_id text, version text, payload json, hash text)
+        `insert into source_record (connector, stream, external_id, version, payload, hash, status, mapped_at, mapping_version, source_updated_at)
+         select ?, ?, x.external_id, x.version, x.payload, x.hash, 'MERGED', now(), ?, coalesce(x.at, ?::timestamptz)
+           from json_to_recordset(?::json) x(external_id text, version text, payload json, hash text, at timestamptz)
          on conflict (connector, stream, external_id) do update
            set version = excluded.version, payload = excluded.payload, hash = excluded.hash, fetched_at = now(),
-               status = 'MERGED', error = null, mapped_at = now(), mapping_version = excluded.mapping_version
+               status = 'MERGED', error = null, mapped_at = now(), mapping_version = excluded.mapping_version,
+               source_updated_at = excluded.source_updated_at
            where ? or source_record.hash is distinct from excluded.hash or source_record.status <> 'MERGED'
          returning id, external_id`,
-        [inst.name, stream, mapping.version, stagedPage.json, opts.force],
+        [inst.name, stream, mapping.version, fetchedAt, stagedPage.json, opts.force],
       )
       : [];
     opts.gate?.staged();
@@ -448,6 +452,21 @@ export class SyncPipeline {
     ];
     return counts;
   }
+}
+
+/** A source_record row read back to be merged again (remap, retries). */
+interface StoredRow {
+  id: string;
+  external_id: string;
+  version: string | null;
+  payload: unknown;
+  /** source_updated_at, or fetched_at for a row staged before that column was kept. */
+  at: Date | string;
+}
+
+/** A stored row as the record it was staged from, dated by the time its values were merged with. */
+function storedRecord(r: StoredRow): SourceRecord {
+  return { externalId: r.external_id, version: r.version, updatedAt: new Date(r.at).toISOString(), payload: r.payload };
 }
 
 /** How a page's transaction takes turns with the page before it (see `overlapPages`). */
@@ -528,7 +547,11 @@ function stageRows(unique: Map<string, SourceRecord>): StagedPage {
     const row: StagedRow = { external_id: String(r.externalId), version: storable(r.version ?? null), payload, hash, at: r.updatedAt ?? null };
     if (rows.length) parts.push(',');
     rows.push(row);
-    parts.push(`{"external_id":${JSON.stringify(row.external_id)},"version":${JSON.stringify(row.version)},"payload":`, json, `,"hash":"${hash}"}`);
+    // The instant as the merge reads it (`new Date(at)`), so the stored time is the lineage's; one
+    // it cannot read stays out (the merge's own conversion fails the page, as before).
+    const time = row.at ? Date.parse(row.at) : NaN;
+    const at = Number.isFinite(time) ? `"${new Date(time).toISOString()}"` : 'null';
+    parts.push(`{"external_id":${JSON.stringify(row.external_id)},"version":${JSON.stringify(row.version)},"payload":`, json, `,"hash":"${hash}","at":${at}}`);
   }
   parts.push(']');
   return { rows, json: parts.join('') };

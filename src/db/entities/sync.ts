@@ -48,6 +48,14 @@ export class SourceRecordRow {
   @Property({ type: 'Date', columnType: 'timestamptz', defaultRaw: 'now()' })
   fetchedAt: Date = new Date();
 
+  /**
+   * The time the record's values are dated by in lineage (survivorship's "most recent"): the
+   * source's own SourceRecord.updatedAt, else when it was staged. remap and retries merge with it
+   * again instead of now. Null for rows staged before it was kept (remap uses fetchedAt).
+   */
+  @Property({ type: 'Date', columnType: 'timestamptz', nullable: true })
+  sourceUpdatedAt?: Date | null;
+
   @Property({ type: 'Date', columnType: 'timestamptz', nullable: true })
   mappedAt?: Date | null;
 

@@ -16,6 +16,7 @@ import { Migration20261205160000CompactLineage } from './Migration20261205160000
 import { Migration20261206060000RawPayload } from './Migration20261206060000RawPayload';
 import { Migration20261206080000DeviceNameIndex } from './Migration20261206080000DeviceNameIndex';
 import { Migration20261206100000WebhookSessionId } from './Migration20261206100000WebhookSessionId';
+import { Migration20261207090000SourceUpdatedAt } from './Migration20261207090000SourceUpdatedAt';
 
 /** Every committed migration, in order. Add new ones at the end. */
 export const MIGRATIONS: MigrationObject[] = [
@@ -36,4 +37,5 @@ export const MIGRATIONS: MigrationObject[] = [
   { name: 'Migration20261206060000RawPayload', class: Migration20261206060000RawPayload },
   { name: 'Migration20261206080000DeviceNameIndex', class: Migration20261206080000DeviceNameIndex },
   { name: 'Migration20261206100000WebhookSessionId', class: Migration20261206100000WebhookSessionId },
+  { name: 'Migration20261207090000SourceUpdatedAt', class: Migration20261207090000SourceUpdatedAt },
 ];
