@@ -87,3 +87,54 @@ describe('--atomic tickets', () => {
     expect(await sqlRows(db.orm, `select * from ticket_number_counter order by day`)).toEqual(counter);
   });
 });
+
+describe('a row the database refuses unexpectedly', () => {
+  const SQL = /insert into|update \S+ set|select |values \(|"device"|"ticket"|\?|\$\d/i;
+
+  async function withTrigger<T>(table: string, when: string, body: () => Promise<T>): Promise<T> {
+    await sqlRows(db.orm, `create or replace function review_refuse() returns trigger language plpgsql as $$
+      begin if ${when} then raise exception 'refused by the test trigger'; end if; return new; end $$`);
+    await sqlRows(db.orm, `create trigger review_refuse before insert on ${table} for each row execute function review_refuse()`);
+    try {
+      return await body();
+    } finally {
+      await sqlRows(db.orm, `drop trigger review_refuse on ${table}`);
+    }
+  }
+
+  it('devices: the row gets INTERNAL_ERROR and a plain message without SQL; the log has the raw text; the other rows import', async () => {
+    const logged = jest.spyOn(logger, 'error').mockImplementation(() => undefined);
+    try {
+      const { s, lines } = await withTrigger('device', `new.serial = 'SN-TRIG-2'`, async () => run(await deviceWorkbook('trigger-devices.xlsx', [
+        ['SN-TRIG-1', 'M', '13800139101', '一', null, null],
+        ['SN-TRIG-2', 'M', '13800139102', '二', null, null],
+      ]), 'devices'));
+      expect(s).toMatchObject({ status: 'PARTIAL', imported: 1, failed: 1 });
+      expect(lines[1]).toMatchObject({ row: 3, status: 'FAILED', errors: [{ code: 'INTERNAL_ERROR' }] });
+      expect(lines[1].error).toMatch(/^row 3 could not be imported because of an unexpected error/);
+      expect(lines[1].error).not.toMatch(SQL);
+      expect(JSON.stringify(lines[1].errors)).not.toMatch(/13800139101|SN-TRIG-1|refused by the test trigger/);
+      expect(logged).toHaveBeenCalledWith('excel row failed unexpectedly', expect.objectContaining({
+        file: 'trigger-devices.xlsx', row: 3, message: expect.stringMatching(/refused by the test trigger/),
+      }));
+    } finally {
+      logged.mockRestore();
+    }
+  });
+
+  it('tickets: the same for a ticket the database refuses', async () => {
+    await run(await deviceWorkbook('trigger-master.xlsx', [['SN-TRIG-T', 'M', '13800139103', '三', null, null]]), 'devices');
+    const logged = jest.spyOn(logger, 'error').mockImplementation(() => undefined);
+    try {
+      const { s, lines } = await withTrigger('ticket', `new.fault = '触发'`, async () =>
+        run(await ticketWorkbook('trigger-tickets.xlsx', [['13800139103', '正常'], ['13800139103', '触发']]), 'tickets'));
+      expect(s).toMatchObject({ status: 'PARTIAL', imported: 1, failed: 1 });
+      expect(lines[1]).toMatchObject({ row: 3, status: 'FAILED', errors: [{ code: 'INTERNAL_ERROR' }] });
+      expect(lines[1].error).not.toMatch(SQL);
+      expect(lines[1].error).not.toMatch(/refused by the test trigger|13800139103/);
+      expect(logged).toHaveBeenCalledWith('excel row failed unexpectedly', expect.objectContaining({ file: 'trigger-tickets.xlsx', row: 3 }));
+    } finally {
+      logged.mockRestore();
+    }
+  });
+});

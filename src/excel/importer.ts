@@ -5,7 +5,7 @@ import { sqlRows } from '../db/sql';
 import { JunctionError } from '../errors/codes';
 import { evaluateEither, type CompiledMapping, type MappingEngine } from '../mapping/engine';
 import { MappingError } from '../mapping/errors';
-import { CanonicalRecord } from '../sync/canonical';
+import { CanonicalRecord, RecordError } from '../sync/canonical';
 import { CREATED_FIELD, MergeItem, Merger } from '../sync/merge';
 import { suggestSerials } from '../identity/suggest';
 import type { Actor, CreateTicketInput, TicketService } from '../tickets/ticket-service';
@@ -185,8 +185,14 @@ export class ExcelImporter {
 function asFileError(e: unknown, file: string, sheet: string | null): ExcelFileError {
   if (e instanceof ExcelFileError) return e;
   if (e instanceof MappingError) return new ExcelFileError('INTERNAL', e.message, { file, sheet });
-  return new ExcelFileError('INTERNAL', `the import failed: ${(e as Error)?.message ?? String(e)}`, { file, sheet });
+  // The raw text (a driver's message embeds the SQL and its values) goes to the log (runImport), not
+  // to the job's error that batch clients read.
+  return new ExcelFileError('INTERNAL', 'the import failed unexpectedly; nothing was imported (the operator log has the cause)', { file, sheet });
 }
+
+/** The error code a row gets for a failure that is not about its values (a database or program error). */
+export const ROW_INTERNAL_ERROR = 'INTERNAL_ERROR';
+
 
 class ImportRun {
   private readonly seen: FileRows;
@@ -304,7 +310,7 @@ class ImportRun {
     } catch (e) {
       r.errors.push(e instanceof MappingError
         ? { code: e.code, message: `the ${this.t.name} mapping failed for this row: ${e.message}` }
-        : recordErrorToRow(this.t, this.reader.header, e as Error));
+        : e instanceof RecordError ? recordErrorToRow(this.t, this.reader.header, e) : this.internalError(r.row, e));
     }
     if (r.errors.length) w.status = 'FAILED';
   }
@@ -504,7 +510,20 @@ class ImportRun {
   private failRow(w: Work, e: unknown): void {
     w.status = 'FAILED';
     if (e instanceof ExcelFileError && e.code === 'ROW_KEY_COLLISION') w.parsed.errors.push({ code: e.code, message: e.message });
-    else w.parsed.errors.push({ code: 'DATABASE_ERROR', message: `the database refused the row: ${(e as Error)?.message ?? String(e)}` });
+    else w.parsed.errors.push(this.internalError(w.parsed.row, e));
+  }
+
+  /**
+   * A row's failure that is not about its values (the database refused it, a bug): the row result
+   * (read by batch clients) gets a stable code and a plain message; the raw text, whose SQL carries
+   * other rows' values, goes to the operator log with the file and row.
+   */
+  private internalError(row: number, e: unknown): RowError {
+    logger.error('excel row failed unexpectedly', {
+      file: this.req.fileName, template: this.t.name, sheet: this.reader.sheet.name, row, job: this.req.jobId ?? null,
+      message: (e as Error)?.message ?? String(e), stack: (e as Error)?.stack,
+    });
+    return { code: ROW_INTERNAL_ERROR, message: `row ${row} could not be imported because of an unexpected error (not its values); the operator log has the cause` };
   }
 
   /**
@@ -655,7 +674,8 @@ class ImportRun {
     const where = field ? fieldLabel(this.t, this.reader.header, field) : null;
     const err: RowError = where
       ? { code: (e as JunctionError).code, message: `${where.label}: ${(e as Error).message}`, column: where.column, header: where.header, field }
-      : { code: (e as JunctionError).code ?? 'FAILED', message: (e as Error)?.message ?? String(e) };
+      : e instanceof JunctionError || e instanceof RecordError || e instanceof ExcelFileError ? { code: e.code, message: e.message }
+        : this.internalError(l.row, e);
     l.status = 'FAILED';
     l.errors = [...l.errors, err];
     l.error = l.errors.map((x) => x.message).join('; ');
