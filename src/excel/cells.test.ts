@@ -61,4 +61,44 @@ describe('cells', () => {
     expect(neutralize('王五')).toBe('王五');
     expect(neutralize(-5)).toBe(-5);
   });
+
+  it('the apostrophe an export puts before - + = @ is taken off in every kind of column; any other apostrophe stays', () => {
+    for (const v of ['-', '-外机漏水', '=1+1', '+86', '@x']) {
+      expect(parseValue(col('text'), neutralize(v) as string, ctx)).toBe(v);
+    }
+    const e = col('enum', { values: ['-', 'P1'] });
+    expect(parseValue(e, neutralize('-') as string, ctx)).toBe('-');
+    expect(parseValue(col('text'), "'quoted", ctx)).toBe("'quoted");
+    expect(parseValue(col('text'), "''-", ctx)).toBe("''-");
+  });
+
+  it('date serials follow Excel: 1 = 1900-01-01, 60 (1900-02-29) does not exist, 1904 system from 0; a year is not a date', () => {
+    const cases: Array<[number, string]> = [[1, '1900-01-01'], [59, '1900-02-28'], [61, '1900-03-01'], [45292, '2024-01-01']];
+    for (const [n, d] of cases) {
+      expect(serialToDate(n)).toBe(d);
+      expect(parseValue(col('date'), n, ctx)).toBe(d);
+      expect(parseValue(col('date'), String(n), ctx)).toBe(d);
+    }
+    expect(serialToDate(60)).toBeNull();
+    expect((parseValue(col('date'), 60, ctx) as BadValue).code).toBe('INVALID_DATE');
+    expect(serialToDate(0, true)).toBe('1904-01-01');
+    expect(parseValue(col('date'), 0, { date1904: true })).toBe('1904-01-01');
+    for (const y of [2026, '2026', 1900, 2100]) {
+      const bad = parseValue(col('date'), y, ctx) as BadValue;
+      expect(bad).toBeInstanceOf(BadValue);
+      expect(bad).toMatchObject({ code: 'INVALID_DATE', message: expect.stringMatching(/is a year, not a date/) });
+    }
+    // A date cell (t="d", or what exceljs gives) before March 1900 reads as the day it is.
+    expect(parseValue(col('date'), readCell(new Date(Date.UTC(1900, 0, 1))) as number, ctx)).toBe('1900-01-01');
+    expect(parseValue(col('date'), readCell(new Date(Date.UTC(1900, 2, 1))) as number, ctx)).toBe('1900-03-01');
+  });
+
+  it('int columns have a range (template min/max, else 0–1200) and serials in scientific notation are refused', () => {
+    for (const n of [2147483647, 99999, 1201, -1, '-3']) expect(parseValue(col('int'), n, ctx)).toMatchObject({ code: 'OUT_OF_RANGE', message: expect.stringMatching(/out of range: 0 to 1200/) });
+    expect(parseValue(col('int'), 36, ctx)).toBe(36);
+    expect(parseValue(col('int'), 1200, ctx)).toBe(1200);
+    expect(parseValue(col('int', { min: -5, max: 5 } as Partial<TemplateColumn>), -5, ctx)).toBe(-5);
+    for (const s of ['1.23457E+11', '1.23457e+11', '1E+15']) expect(parseValue(col('serial'), s, ctx)).toMatchObject({ code: 'NUMBER_PRECISION' });
+    expect(parseValue(col('serial'), 'SN1E+5X', ctx)).toBe('SN1E+5X');
+  });
 });

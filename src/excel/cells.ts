@@ -53,24 +53,48 @@ export function readCell(value: unknown, date1904 = false): RawValue | CellIssue
 const EXCEL_EPOCH = Date.UTC(1899, 11, 30);
 const EXCEL_EPOCH_1904 = Date.UTC(1904, 0, 1);
 
+/** A date → the serial Excel gives it (`serialToDate` reverses it): before 1900-03-01, one less than days since 1899-12-30. */
 function dateToSerial(d: Date, date1904: boolean): number {
-  return (d.getTime() - (date1904 ? EXCEL_EPOCH_1904 : EXCEL_EPOCH)) / 86400000;
+  const ms = d.getTime();
+  if (date1904) return (ms - EXCEL_EPOCH_1904) / 86400000;
+  return (ms - (ms < Date.UTC(1900, 2, 1) ? Date.UTC(1899, 11, 31) : EXCEL_EPOCH)) / 86400000;
 }
 
 function pad(n: number): string {
   return n < 10 ? `0${n}` : String(n);
 }
 
-/** Excel serial day number → YYYY-MM-DD (the time of day is dropped). */
+/** Last serial Excel has: 9999-12-31 (1900 system); the 1904 system ends 1,462 days earlier. */
+const MAX_SERIAL = 2958465;
+
+/**
+ * Excel serial day number → YYYY-MM-DD (the time of day is dropped), or null when the number is no
+ * day Excel has. The 1900 system counts 1 = 1900-01-01 and keeps Lotus 1-2-3's mistake: 60 is
+ * 1900-02-29, a day that never was (null here); from 61 (1900-03-01) on, days count from 1899-12-30.
+ * The 1904 system counts 0 = 1904-01-01.
+ */
 export function serialToDate(serial: number, date1904 = false): string | null {
-  if (!Number.isFinite(serial) || serial < 1 || serial > 2958465) return null;
-  const d = new Date((date1904 ? EXCEL_EPOCH_1904 : EXCEL_EPOCH) + Math.floor(serial + 1e-9) * 86400000);
+  if (!Number.isFinite(serial)) return null;
+  const day = Math.floor(serial + 1e-9);
+  let ms: number;
+  if (date1904) {
+    if (day < 0 || day > MAX_SERIAL - 1462) return null;
+    ms = EXCEL_EPOCH_1904 + day * 86400000;
+  } else {
+    if (day < 1 || day > MAX_SERIAL || day === 60) return null;
+    ms = (day < 60 ? Date.UTC(1899, 11, 31) : EXCEL_EPOCH) + day * 86400000;
+  }
+  const d = new Date(ms);
   return `${d.getUTCFullYear()}-${pad(d.getUTCMonth() + 1)}-${pad(d.getUTCDate())}`;
 }
 
-/** Leading apostrophe that our own exports add against formula injection: `'=…` reads back as `=…`. */
+/**
+ * The apostrophe Junction's exports put before text that starts like a formula (`guard.ts`:
+ * = + - @ tab, CR, NUL): `'=…` reads back as `=…`, so an export imports to the values it came from.
+ * Only exactly that is undone: an apostrophe before anything else is part of the text.
+ */
 function unguard(text: string): string {
-  return text.length > 1 && text.charCodeAt(0) === 39 && /^'[=+\-@]/.test(text) ? text.slice(1) : text;
+  return text.length > 1 && text.charCodeAt(0) === 39 && /^'[=+\-@\t\r\0]/.test(text) ? text.slice(1) : text;
 }
 
 const TRIM = /^[\s\u3000\u00a0]+|[\s\u3000\u00a0]+$/g;
@@ -138,6 +162,35 @@ function enumIndex(col: TemplateColumn): Map<string, string> {
 }
 
 /**
+ * The range of an int column: `min`/`max` when the template declares them, else 0–1200 (the only
+ * int column so far is a count of months: 100 years of warranty is already far more than any has).
+ * An unbounded value went on into date arithmetic (purchase date + 99999 months = NaN-NaN-NaN).
+ */
+export const DEFAULT_INT_RANGE = { min: 0, max: 1200 };
+
+function intRange(col: TemplateColumn): { min: number; max: number } {
+  const c = col as TemplateColumn & { min?: unknown; max?: unknown };
+  return {
+    min: typeof c.min === 'number' && Number.isInteger(c.min) ? c.min : DEFAULT_INT_RANGE.min,
+    max: typeof c.max === 'number' && Number.isInteger(c.max) ? c.max : DEFAULT_INT_RANGE.max,
+  };
+}
+
+/**
+ * A serial number in a date column (a number cell, or digits typed as text) → its date. A whole
+ * number 1900–2100 is a year someone typed, not the serial of a day in 1905: refused, as are 60
+ * (1900-02-29, which never was) and numbers that are no serial.
+ */
+function serialDate(n: number, raw: Exclude<RawValue, null>, ctx: ParseContext): string | BadValue {
+  if (Number.isInteger(n) && n >= 1900 && n <= 2100) {
+    return new BadValue('INVALID_DATE', `${show(raw)} is a year, not a date (write the whole date, like ${n}-02-18)`);
+  }
+  const d = serialToDate(n, ctx.date1904);
+  if (!d) return new BadValue('INVALID_DATE', `${show(raw)} is not a date (write it like 2026-02-18)`);
+  return d;
+}
+
+/**
  * A raw cell value → the column's typed value (null when empty), or a BadValue.
  * Dates: Excel serial numbers or text (2026-02-18, 2026/2/18, 2026年2月18日, 20260218);
  * phones: numbers or text in any written form, full-width digits too; numbers: full-width, with
@@ -151,7 +204,7 @@ export function parseValue(col: TemplateColumn, raw: RawValue, ctx: ParseContext
   }
   switch (col.type) {
     case 'text': {
-      const t = asText(raw);
+      const t = typeof raw === 'string' ? unguard(raw) : asText(raw);
       const max = col.maxLength ?? MAX_TEXT;
       if (t.length > max) return new BadValue('TOO_LONG', `is ${t.length} characters long; at most ${max}`);
       return t;
@@ -168,7 +221,12 @@ export function parseValue(col: TemplateColumn, raw: RawValue, ctx: ParseContext
         }
         return String(raw);
       }
-      return normalizeSerial(unguard(asText(raw)));
+      const text = unguard(asText(raw));
+      // 1.23457E+11: a long serial Excel stored as a number and shows (or a tool wrote) in scientific notation
+      if (/^[0-9０-９]([.．][0-9０-９]+)?[eEｅＥ][+＋][0-9０-９]{1,3}$/.test(text)) {
+        return new BadValue('NUMBER_PRECISION', `${show(raw)} is a number in scientific notation: Excel stored the serial as a number and kept only some of its digits; format the column as text and type the serial again`);
+      }
+      return normalizeSerial(text);
     }
     case 'date': {
       if (typeof raw === 'number') {
@@ -177,21 +235,27 @@ export function parseValue(col: TemplateColumn, raw: RawValue, ctx: ParseContext
           const d = parseDate(`${String(raw).slice(0, 4)}-${String(raw).slice(4, 6)}-${String(raw).slice(6)}`);
           if (d) return d;
         }
-        return serialToDate(raw, ctx.date1904) ?? new BadValue('INVALID_DATE', `${show(raw)} is not a date`);
+        return serialDate(raw, raw, ctx);
       }
       if (typeof raw === 'boolean') return new BadValue('INVALID_DATE', `${show(raw)} is not a date`);
       const t = toHalfWidth(unguard(raw)).trim();
       let d: string | null = null;
       const compact = /^(\d{4})(\d{2})(\d{2})$/.exec(t);
       if (compact) d = parseDate(`${compact[1]}-${compact[2]}-${compact[3]}`);
-      else if (/^\d{1,5}(\.\d+)?$/.test(t)) d = serialToDate(Number(t), ctx.date1904);
+      else if (/^\d{1,7}(\.\d+)?$/.test(t)) {
+        const serial = serialDate(Number(t), raw, ctx);
+        if (serial instanceof BadValue) return serial;
+        d = serial;
+      }
       else if (/^\d{4}\s*[-/.年]/.test(t)) d = parseDate(t.replace(/\s+/g, '')); // a time after the date is ignored
       if (!d || d < '1900-01-01' || d > '2199-12-31') return new BadValue('INVALID_DATE', `${show(raw)} is not a date (write it like 2026-02-18)`);
       return d;
     }
     case 'int': {
       const n = typeof raw === 'number' ? raw : typeof raw === 'string' ? Number(toHalfWidth(unguard(raw)).replace(/[,\s]/g, '')) : NaN;
-      if (!Number.isInteger(n) || Math.abs(n) > 2_147_483_647) return new BadValue('INVALID_NUMBER', `${show(raw)} is not a whole number`);
+      if (!Number.isInteger(n)) return new BadValue('INVALID_NUMBER', `${show(raw)} is not a whole number`);
+      const { min, max } = intRange(col);
+      if (n < min || n > max) return new BadValue('OUT_OF_RANGE', `${show(raw)} is out of range: ${min} to ${max}`);
       return n;
     }
     case 'decimal': {
@@ -200,7 +264,7 @@ export function parseValue(col: TemplateColumn, raw: RawValue, ctx: ParseContext
       return t;
     }
     case 'enum': {
-      const v = enumIndex(col).get(toHalfWidth(asText(raw)).trim().toLowerCase());
+      const v = enumIndex(col).get(toHalfWidth(typeof raw === 'string' ? unguard(raw) : asText(raw)).trim().toLowerCase());
       return v ?? new BadValue('NOT_ALLOWED', `${show(raw)} is not one of ${(col.values ?? []).join(', ')}`);
     }
   }
