@@ -337,9 +337,11 @@ export class Merger {
       s.items.push(item);
       const lineage = (s.row.lineage ?? {}) as LineageMap;
       for (const [field, col] of fieldCols) {
-        const incoming = item.record.fields[field];
+        let incoming = item.record.fields[field];
         if (incoming === undefined || incoming === null) continue;
-        const current = col.type === 'timestamptz' ? s.row[col.column] ?? null : normalizeDb(s.row[col.column], col.type);
+        // A numeric column holds its values at its scale ("5999" is stored, and read back, as "5999.00").
+        if (col.scale !== undefined) incoming = atScale(incoming, col.scale);
+        const current = col.type === 'timestamptz' ? s.row[col.column] ?? null : normalizeDb(s.row[col.column], col.type, col.scale);
         if (sameValue(current, incoming)) continue;
         if (!incomingWins(entity, field, { value: current, lineage: lineage[field] }, { system: this.source.system, at: item.at })) continue;
         if (!s.isNew) this.audit.push({ entity, id: String(s.row.id ?? s.row.device_id), field, before: current ?? null, after: incoming, externalId: item.externalId });
@@ -566,8 +568,26 @@ function encodedKey(key: string): string {
   return e;
 }
 
-/** Database values in the form canonical records use (dates as text, numbers as text). */
-function normalizeDb(value: unknown, type: SqlType): unknown {
+/**
+ * A decimal (text or number) as text with exactly `scale` digits after the point, rounded half away
+ * from zero as PostgreSQL rounds into numeric(p, scale); anything else is returned unchanged.
+ */
+export function atScale(value: unknown, scale: number): unknown {
+  const text = typeof value === 'number' && Number.isFinite(value) ? String(value) : value;
+  if (typeof text !== 'string') return value;
+  const m = /^\s*([+-]?)(\d*)(?:\.(\d*))?\s*$/.exec(text);
+  if (!m || (!m[2] && !m[3])) return value;
+  const frac = m[3] ?? '';
+  let units = BigInt((m[2] || '0') + frac.slice(0, scale).padEnd(scale, '0'));
+  if (frac.length > scale && frac.charCodeAt(scale) >= 53 /* '5' */) units += 1n;
+  if (units === 0n) return scale ? `0.${'0'.repeat(scale)}` : '0';
+  const digits = units.toString().padStart(scale + 1, '0');
+  const whole = scale ? `${digits.slice(0, -scale)}.${digits.slice(-scale)}` : digits;
+  return m[1] === '-' ? `-${whole}` : whole;
+}
+
+/** Database values in the form canonical records use (dates as text, numbers as text, numerics at their scale). */
+function normalizeDb(value: unknown, type: SqlType, scale?: number): unknown {
   if (value === null || value === undefined) return null;
   switch (type) {
     case 'date':
@@ -575,8 +595,9 @@ function normalizeDb(value: unknown, type: SqlType): unknown {
     case 'timestamptz':
       return new Date(typeof value === 'string' ? value.replace(' ', 'T').replace(/([+-]\d\d)$/, '$1:00') : (value as Date)).toISOString();
     case 'bigint':
-    case 'numeric':
       return String(value);
+    case 'numeric':
+      return scale === undefined ? String(value) : atScale(String(value), scale);
     default:
       return value;
   }
