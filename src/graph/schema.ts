@@ -8,6 +8,7 @@ import { CustomerResolver } from './resolvers/customer';
 import { CustomerDataIssuesResolver, DataIssueConnectionResolver, DataIssueResolver } from './resolvers/data-issues';
 import { DeviceResolver, SparePartResolver } from './resolvers/device';
 import { ExcelResolver } from './resolvers/excel';
+import { GoldenFieldsResolver } from './resolvers/golden-fields';
 import { LookupResolver } from './resolvers/lookup';
 import { MappingResolver } from './resolvers/mappings';
 import { SuggestionResolver } from './resolvers/suggestions';
@@ -27,7 +28,7 @@ export function buildGatewaySchema(): GraphQLSchema {
       SyncResolver, SyncRunConnectionResolver, ExcelResolver, WebhookResolver,
       DataIssueResolver, DataIssueConnectionResolver, CustomerDataIssuesResolver,
       WriteBackResolver, WriteBackConnectionResolver, TicketWriteBackResolver,
-      SuggestionResolver,
+      SuggestionResolver, GoldenFieldsResolver,
     ],
     authChecker,
     authMode: 'error',
