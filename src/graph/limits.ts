@@ -4,6 +4,7 @@ import {
 import type { ApolloServerPlugin } from '@apollo/server';
 import { ComplexityEstimator, getComplexity } from 'graphql-query-complexity';
 import { ErrorCode } from '../errors/codes';
+import { MAX_PAGE_SIZE } from './types/connection';
 
 /** Depth of the deepest field path; introspection fields (`__schema`...) are not counted. */
 function selectionDepth(set: SelectionSetNode, fragments: Map<string, FragmentDefinitionNode>, seen: Set<string>): number {
@@ -42,9 +43,13 @@ export function operationDepth(document: DocumentNode, operationName?: string | 
 /** Assumed size of a list field that has no `first` argument (devices, purchases, history). */
 const ASSUMED_LIST_SIZE = 10;
 
-/** A field costs 1 plus its children, times `first` (or the assumed size) for lists and connections. */
+/**
+ * A field costs 1 plus its children, times `first` (or the assumed size) for lists and connections.
+ * `first` counts as between 1 and MAX_PAGE_SIZE whatever is asked: a negative or zero `first` (refused
+ * by its resolver anyway) must not subtract from or zero its siblings' cost, and more than a page is never served.
+ */
 export const costEstimator: ComplexityEstimator = ({ field, args, childComplexity }) => {
-  const first = typeof args.first === 'number' ? args.first : null;
+  const first = typeof args.first === 'number' && Number.isFinite(args.first) ? Math.min(Math.max(Math.trunc(args.first), 1), MAX_PAGE_SIZE) : null;
   const multiplier = first ?? (isListType(getNullableType(field.type)) ? ASSUMED_LIST_SIZE : 1);
   return 1 + childComplexity * multiplier;
 };
@@ -66,9 +71,11 @@ function cached(cache: WeakMap<DocumentNode, Map<string, number>>, doc: Document
 }
 
 export function queryCost(schema: GraphQLSchema, query: DocumentNode, variables: Record<string, unknown>, operationName?: string) {
-  // Only numeric variables can change the estimate (they feed `first`), so only they form the key.
-  const numeric = Object.entries(variables).filter(([, v]) => typeof v === 'number');
-  return cached(costCache, query, `${operationName ?? ''}\u0000${JSON.stringify(numeric)}`, () =>
+  // Only scalar variables can change the estimate: numbers feed `first`, booleans `@include`/`@skip`,
+  // and a null differs from a missing variable (which takes its default). Strings and input objects
+  // cannot, so they stay out of the key (they may be large).
+  const scalars = Object.entries(variables).filter(([, v]) => v === null || typeof v === 'number' || typeof v === 'boolean');
+  return cached(costCache, query, `${operationName ?? ''}\u0000${JSON.stringify(scalars)}`, () =>
     getComplexity({ schema, query, variables, operationName, estimators: [costEstimator] }));
 }
 

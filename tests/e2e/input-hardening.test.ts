@@ -45,7 +45,7 @@ describe('input hardening', () => {
 
     it('costs a null variable apart from a missing one (the default applies)', async () => {
       const q = `query($f: Int = 100) { tickets(first: $f) { edges { node { history { changes } customer { devices { serial } } } } } }`;
-      expect((await hub.gql(q, { f: null })).errors![0].extensions!.code).not.toBe('QUERY_TOO_COMPLEX');
+      expect((await hub.gql(q, { f: null })).errors).toBeUndefined();
       const r = await hub.gql(q, {});
       expect(r.errors![0].extensions).toMatchObject({ code: 'QUERY_TOO_COMPLEX' });
     });
