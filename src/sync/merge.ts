@@ -342,7 +342,18 @@ export class Merger {
         // A numeric column holds its values at its scale ("5999" is stored, and read back, as "5999.00").
         if (col.scale !== undefined) incoming = atScale(incoming, col.scale);
         const current = col.type === 'timestamptz' ? s.row[col.column] ?? null : normalizeDb(s.row[col.column], col.type, col.scale);
-        if (sameValue(current, incoming)) continue;
+        if (sameValue(current, incoming)) {
+          // The same value from another source that would win takes the lineage over (no audit: the
+          // value did not change), so a lower-ranked source cannot later overwrite it. From the same
+          // system nothing changes: re-merges stay writes-free.
+          const owner = lineage[field];
+          if (current !== null && (!owner || owner.system !== this.source.system)
+              && incomingWins(entity, field, { value: current, lineage: owner }, { system: this.source.system, at: item.at })) {
+            lineage[field] = itemLineage;
+            s.dirty = true;
+          }
+          continue;
+        }
         if (!incomingWins(entity, field, { value: current, lineage: lineage[field] }, { system: this.source.system, at: item.at })) continue;
         if (!s.isNew) this.audit.push({ entity, id: String(s.row.id ?? s.row.device_id), field, before: current ?? null, after: incoming, externalId: item.externalId });
         s.row[col.column] = incoming;
