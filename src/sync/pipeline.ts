@@ -13,6 +13,16 @@ import { readAhead } from './read-ahead';
 /** Mapping ahead gives way to I/O (the previous page's statements) at least this often. */
 const YIELD_EVERY_MS = 2;
 
+/**
+ * A page of a stream's records to retry at the end of run `?` (connector, stream, run id, after id,
+ * page size): FAILED for a reference not there yet, and staged before the run started.
+ */
+export const UNRESOLVED_RECORDS_SQL =
+  `select id, external_id, version, payload, coalesce(source_updated_at, fetched_at) as at from source_record
+    where connector = ? and stream = ? and status = 'FAILED' and error ->> 'code' = 'UNRESOLVED_REFERENCE'
+      and fetched_at < (select started_at from sync_run where id = ?) and id > ?
+    order by id limit ?`;
+
 /** Advisory lock namespace of pushed source records ('JPSH'). */
 const PUSH_RECORD_LOCK = 0x4a505348;
 
@@ -152,7 +162,29 @@ export class SyncPipeline {
         (page, stopped) => this.preparePage(inst, stream, page.records, page.cursor, { stored, stopped }));
       await this.overlapPages(pages, (page, gate) =>
         this.processPage(inst, stream, page.records, { cursor: page.cursor, force: false, prepared: page, gate }, progress), opts, progress);
+      await this.retryUnresolved(inst, stream, opts, progress);
     });
+  }
+
+  /**
+   * The end of a pull run: the stream's stored records that failed only because what they refer
+   * to (a purchase's customer, telemetry's device) was not there yet are merged again from their
+   * stored payloads, in pages, each page in its own transaction as `remap` does, counts added to
+   * the run. The source is not asked for them again: an incremental cursor is past them. Records
+   * this run staged itself are left out (they just failed, and are counted once). Found through
+   * source_record_unmerged_idx (connector, stream, status) where status <> 'MERGED'.
+   */
+  private async retryUnresolved(inst: ConnectorInstance, stream: string, opts: SyncOptions, progress: SyncProgress): Promise<void> {
+    const pageSize = opts.pageSize ?? 1000;
+    let afterId = '0';
+    for (;;) {
+      if (opts.signal?.aborted) throw new Error('sync was cancelled');
+      const rows = await sqlRows<StoredRow>(this.orm, UNRESOLVED_RECORDS_SQL, [inst.name, stream, progress.runId, afterId, pageSize]);
+      if (!rows.length) return;
+      afterId = String(rows[rows.length - 1].id);
+      await this.processPage(inst, stream, rows.map(storedRecord), { cursor: undefined, force: true }, progress);
+      opts.onProgress?.({ ...progress });
+    }
   }
 
   /**
