@@ -26,6 +26,43 @@ describe('normalizePhone', () => {
     expect(normalizePhone(input)).toBeNull();
   });
 
+  it('keeps an extension in the key, so two extensions are two customers', () => {
+    expect(normalizePhone('010-62345678 ext 8001')).toBe('+861062345678;ext=8001');
+    expect(normalizePhone('010-62345678 ext 8002')).toBe('+861062345678;ext=8002');
+    expect(normalizePhone('010-62345678 x8001')).toBe('+861062345678;ext=8001');
+    expect(normalizePhone('010-62345678')).toBe('+861062345678'); // the switchboard: a third key
+    expect(normalizePhone('+861062345678;ext=8001')).toBe('+861062345678;ext=8001'); // a key reads back as itself
+    expect(normalizePhone('(415) 555-2671 ext 12', 'US')).toBe('+14155552671;ext=12');
+  });
+
+  it.each([
+    '010-62345678-8001',
+    '010-62345678转8001',
+    '010-62345678 转 8001',
+    '010-62345678分机8001',
+    '010-62345678 分机号：8001',
+    '(010) 6234 5678 - 8001',
+    '０１０－６２３４５６７８－８００１',
+    '+86 10 6234 5678 转8001',
+  ])('reads the Chinese extension form %s', (input) => {
+    expect(normalizePhone(input)).toBe('+861062345678;ext=8001');
+  });
+
+  it('reads digits after a hyphen as an extension only after a complete landline', () => {
+    expect(normalizePhone('13800138000-12')).toBeNull(); // a mobile has no extension
+    expect(normalizePhone('010-6234567-8001')).toBeNull(); // 7 digits is no Beijing number
+    expect(normalizePhone('010-62345678-1234567')).toBeNull(); // at most 6 digits
+    expect(normalizePhone('0755-2345678-1')).toBe('+8675523456781'); // the whole is a valid number: it wins
+    expect(normalizePhone('+86 109-5668-3336')).toBeNull(); // mobile-shaped: not Beijing 95668 ext 3336
+    expect(normalizePhone('010-95668-3336')).toBeNull(); // a short service number is no complete landline
+  });
+
+  it('leaves mobiles as they were; an extension written on one is kept', () => {
+    expect(normalizePhone('138 0013 8000')).toBe('+8613800138000');
+    expect(normalizePhone('+86-138-0013-8000')).toBe('+8613800138000');
+    expect(normalizePhone('13800138000 ext 12')).toBe('+8613800138000;ext=12');
+  });
+
   it('honours another default region', () => {
     expect(normalizePhone('(415) 555-2671', 'US')).toBe('+14155552671');
   });

@@ -39,15 +39,38 @@ const phoneMemo = new Map<string, string | null>();
 /**
  * libphonenumber itself, without the fast path or the memo: the reference the fast path is
  * tested against.
+ *
+ * An extension is part of the key, written the RFC 3966 way: `010-62345678 ext 8001` is
+ * `+861062345678;ext=8001`, a different customer from `ext 8002` and from the switchboard
+ * `+861062345678` (two people behind one switchboard are two customers). Besides libphonenumber's
+ * own markers (`ext`, `x`, `#`, `;ext=`), the Chinese ways are read: `010-62345678转8001`,
+ * `010-62345678 分机 8001`, and `010-62345678-8001` (1–6 digits after a hyphen, only when what comes
+ * before is a complete landline, area code and 7–8 digits, the whole is not a valid number itself
+ * and its digits are not shaped like a Chinese mobile). The same rule holds
+ * for every kind of number: `13800138000 ext 12` keeps its `;ext=12`; a mobile with a hyphen and
+ * digits after it is no number. Key forms are read back as themselves.
  */
 export function parsePhone(raw: string, region: string): string | null {
   let text = toHalfWidth(raw).trim();
   if (!text) return null;
   // "(0086)138..." and "0086-138...": the international 00 prefix written with punctuation.
   text = text.replace(/^\(?\s*00\s*(\d{1,3})\s*\)?/, '+$1');
+  // 转 ("transfer to") and 分机(号) ("extension"), with or without a colon.
+  text = text.replace(/\s*(?:转|轉|分机号?|分機號?)\s*[:：]?\s*(?=\d)/g, ' ext ');
   const parsed = parsePhoneNumberFromString(text, region as any);
-  if (!parsed || !parsed.isValid()) return null;
-  return parsed.number;
+  if (parsed && parsed.isValid()) return parsed.ext ? `${parsed.number};ext=${parsed.ext}` : parsed.number;
+  const dashExt = /^(.*\d)\s*-\s*(\d{1,6})$/.exec(text);
+  if (!dashExt) return null;
+  // Digits that look like a Chinese mobile (11 from a 1, after +86) are a mobile, valid or not: the
+  // Excel and sync fast paths read them so, and "+86 109-5668-3336" is no Beijing 95668 ext 3336.
+  const digits = text.replace(/\D/g, '');
+  const national = text.startsWith('+') && digits.startsWith('86') ? digits.slice(2) : digits;
+  if (national.length === 11 && national[0] === '1') return null;
+  const line = parsePhoneNumberFromString(dashExt[1], region as any);
+  // A complete landline: an area code and a 7- or 8-digit local number, 9 digits or more.
+  if (!line || line.ext || !line.isValid() || line.nationalNumber.length < 9) return null;
+  const type = line.getType();
+  return type === 'FIXED_LINE' || type === 'FIXED_LINE_OR_MOBILE' ? `${line.number};ext=${dashExt[2]}` : null;
 }
 
 /**

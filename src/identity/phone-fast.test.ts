@@ -49,6 +49,22 @@ describe('normalizePhone fast path vs libphonenumber', () => {
     expect(differences.slice(0, 20)).toEqual([]);
   });
 
+  it('agrees on numbers with extensions (which the fast path never takes)', () => {
+    const differences: string[] = [];
+    for (let n = 0; n < 2000; n++) {
+      let national = pick(['1', '10', '21', '755', '0', '010', '020']);
+      while (national.length < pick([10, 11, 12])) national += digit();
+      let ext = '';
+      while (ext.length < 1 + Math.floor(rand() * 6)) ext += digit();
+      const raw = written(national) + pick([' ext ', 'x', '#', '-', ' - ', '转', ' 分机 ', '分机号：', '－']) + (rand() < 0.2 ? fullWidth(ext) : ext);
+      for (const region of ['CN', 'US']) {
+        if (normalizePhone(raw, region) !== parsePhone(raw, region)) differences.push(`${JSON.stringify(raw)} ${region}`);
+      }
+    }
+    expect(differences.slice(0, 20)).toEqual([]);
+    expect(normalizePhone('138 0013 8000-8001')).toBe(parsePhone('138 0013 8000-8001', 'CN'));
+  });
+
   it('takes the fast path for the forms it covers (a valid prefix gives +86 and the digits)', () => {
     expect(normalizePhone('１３８ ００１３－８０００')).toBe('+8613800138000');
     expect(normalizePhone('+86 190-1234-5678')).toBe('+8619012345678');
