@@ -105,7 +105,7 @@ export class CustomerDataIssuesResolver {
     @Ctx() ctx: GraphContext,
     @Arg('state', () => [DataIssueState], { nullable: true, description: 'Only issues in these states.' }) state?: DataIssueState[],
   ): Promise<DataIssue[]> {
-    const rows = await ctx.loaders.dataIssuesByCustomer.load(c.id);
-    return rows.filter((r) => !state?.length || state.includes(r.state)).map(DataIssue.fromRow);
+    // Filtered in SQL before the 200-row limit (filtering the newest 200 afterwards missed older OPEN issues).
+    return (await ctx.loaders.dataIssuesByCustomer.load({ customerId: c.id, states: state })).map(DataIssue.fromRow);
   }
 }
