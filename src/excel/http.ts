@@ -1,4 +1,4 @@
-import { createWriteStream, promises as fs } from 'fs';
+import { createWriteStream, promises as fs, WriteStream } from 'fs';
 import { tmpdir } from 'os';
 import { join } from 'path';
 import { randomBytes } from 'crypto';
@@ -10,6 +10,7 @@ import type { MikroORM } from '@mikro-orm/postgresql';
 import type { ApiKeyVerifier, AuthInfo } from '../auth/api-keys';
 import { Role, roleAllows } from '../auth/roles';
 import { normalizePhone, normalizeSerial } from '../identity/normalize';
+import { storable } from '../db/storable-text';
 import { logger } from '../logging/logger';
 import type { MappingEngine } from '../mapping/engine';
 import type { TicketService } from '../tickets/ticket-service';
@@ -27,6 +28,8 @@ export interface ExcelHttpOptions {
   tickets: TicketService;
   /** Largest upload accepted (default JUNCTION_EXCEL_MAX_UPLOAD_MB, else 50 MB). */
   maxUploadBytes?: number;
+  /** Where uploads are spooled while their job waits (default JUNCTION_EXCEL_UPLOAD_DIR, else the OS temp dir). */
+  uploadDir?: string;
 }
 
 export interface ExcelHttp {
@@ -64,8 +67,41 @@ export function jobJson(j: ExcelJobRow) {
   };
 }
 
-function flag(v: unknown): boolean {
-  return v === '1' || v === 'true' || v === 'yes';
+/** A request's answer that names what was wrong with its input (400 BAD_USER_INPUT). */
+class BadUserInput extends Error {
+  constructor(message: string, readonly parameter: string) {
+    super(message);
+  }
+}
+
+const TRUE = new Set(['1', 'true', 'yes']);
+const FALSE = new Set(['0', 'false', 'no']);
+
+/**
+ * A yes/no parameter (query string or form field), case-insensitive: true/false, 1/0, yes/no
+ * (Python's requests sends `True`). Absent (or empty) → `absent`; anything else is refused,
+ * naming the parameter: a `dryRun=maybe` must not run a real import.
+ */
+export function flag(name: string, v: unknown, absent: boolean): boolean {
+  if (Array.isArray(v)) throw new BadUserInput(`${name} was given ${v.length} times; give it once (true or false)`, name);
+  if (v === undefined || v === null || v === '') return absent;
+  const s = String(v).trim().toLowerCase();
+  if (TRUE.has(s)) return true;
+  if (FALSE.has(s)) return false;
+  throw new BadUserInput(`${name} must be true or false (also 1/0, yes/no), not "${String(v).slice(0, 40)}"`, name);
+}
+
+const MAX_FILE_NAME = 255;
+
+/**
+ * The upload's file name as stored and shown: control characters (U+0000 cannot be stored at all)
+ * and unpaired surrogates as "_" / U+FFFD, at most 255 characters (whole code points).
+ */
+export function cleanFileName(name: string | undefined): string {
+  // eslint-disable-next-line no-control-regex -- the control characters are what is replaced
+  const text = storable((name ?? '').replace(/[\u0000-\u001f\u007f]/g, '_')).trim();
+  const chars = [...text];
+  return (chars.length > MAX_FILE_NAME ? chars.slice(0, MAX_FILE_NAME).join('') : text) || 'upload.xlsx';
 }
 
 function attachment(name: string): string {
@@ -83,6 +119,7 @@ export function createExcelRouter(opts: ExcelHttpOptions): ExcelHttp {
   const importer = new ExcelImporter(opts.orm, opts.engine, opts.tickets);
   const jobs = new ExcelJobRunner(opts.orm, importer);
   const maxBytes = uploadLimit(opts);
+  const uploadDir = opts.uploadDir ?? (process.env.JUNCTION_EXCEL_UPLOAD_DIR || tmpdir());
   const router = express.Router();
 
   router.use(async (req: Request, res: Response, next: NextFunction) => {
@@ -121,43 +158,43 @@ export function createExcelRouter(opts: ExcelHttpOptions): ExcelHttp {
     if (!/^multipart\/form-data/i.test(req.headers['content-type'] ?? '')) {
       return fail(res, 400, 'BAD_REQUEST', 'Send the file as multipart/form-data (one file field)');
     }
-    const tmp = join(tmpdir(), `junction-upload-${process.pid}-${randomBytes(8).toString('hex')}.xlsx`);
+    const tmp = join(uploadDir, `junction-upload-${process.pid}-${randomBytes(8).toString('hex')}.xlsx`);
     const fields: Record<string, string> = {};
     let fileName: string | null = null;
     let tooLarge = false;
-    let written: Promise<void> | null = null;
+    let submitted = false;
     try {
-      await new Promise<void>((resolve, reject) => {
-        const bb = busboy({ headers: req.headers, defParamCharset: 'utf8', limits: { fileSize: maxBytes, files: 1, fields: 10, fieldSize: 1024 } });
-        bb.on('file', (_name, stream, info) => {
-          fileName = info.filename || 'upload.xlsx';
-          const out = createWriteStream(tmp);
-          written = new Promise<void>((ok, ko) => { out.on('finish', ok); out.on('error', ko); });
-          stream.on('limit', () => { tooLarge = true; });
-          stream.pipe(out);
+      try {
+        await receive(req, tmp, maxBytes, {
+          file: (name) => { fileName = cleanFileName(name); },
+          field: (name, value) => { fields[name] = value; },
+          limit: () => { tooLarge = true; },
         });
-        bb.on('field', (name, value) => { fields[name] = value; });
-        bb.on('close', resolve);
-        bb.on('error', reject);
-        req.pipe(bb);
-      });
-      if (written) await written;
-    } catch (e) {
-      await fs.rm(tmp, { force: true });
-      return fail(res, 400, 'BAD_REQUEST', `The upload could not be read: ${(e as Error).message}`);
+      } catch (e) {
+        return fail(res, 400, 'BAD_REQUEST', `The upload could not be read: ${(e as Error).message}`);
+      }
+      if (tooLarge) {
+        return fail(res, 413, 'FILE_TOO_LARGE', `${fileName}: the file is larger than ${maxBytes} bytes (JUNCTION_EXCEL_MAX_UPLOAD_MB); split it or use junction excel import`);
+      }
+      if (!fileName) return fail(res, 400, 'BAD_REQUEST', 'No file in the upload: send one file field');
+      let atomic: boolean, dryRun: boolean, push: boolean;
+      try {
+        const param = (k: string) => req.query[k] ?? fields[k];
+        atomic = flag('atomic', param('atomic'), false);
+        dryRun = flag('dryRun', param('dryRun'), false);
+        push = flag('push', param('push'), true);
+      } catch (e) {
+        if (!(e instanceof BadUserInput)) throw e;
+        return fail(res, 400, 'BAD_USER_INPUT', e.message, { parameter: e.parameter });
+      }
+      const auth = res.locals.auth as AuthInfo;
+      const id = await jobs.submit({ template: t.name, fileName, path: tmp, atomic, dryRun, push, createdBy: `apikey:${auth.name}` });
+      // From here the job owns the file (and deletes it when it is done).
+      submitted = true;
+      res.status(202).location(`/excel/jobs/${id}`).json({ job: jobJson((await findJob(opts.orm, id))!) });
+    } finally {
+      if (!submitted) await fs.rm(tmp, { force: true });
     }
-    if (tooLarge) {
-      await fs.rm(tmp, { force: true });
-      return fail(res, 413, 'FILE_TOO_LARGE', `${fileName}: the file is larger than ${maxBytes} bytes (JUNCTION_EXCEL_MAX_UPLOAD_MB); split it or use junction excel import`);
-    }
-    if (!fileName) return fail(res, 400, 'BAD_REQUEST', 'No file in the upload: send one file field');
-    const auth = res.locals.auth as AuthInfo;
-    const id = await jobs.submit({
-      template: t.name, fileName, path: tmp, atomic: flag(req.query.atomic ?? fields.atomic), dryRun: flag(req.query.dryRun ?? fields.dryRun),
-      push: (req.query.push ?? fields.push) === undefined ? true : flag(req.query.push ?? fields.push),
-      createdBy: `apikey:${auth.name}`,
-    });
-    res.status(202).location(`/excel/jobs/${id}`).json({ job: jobJson((await findJob(opts.orm, id))!) });
   });
 
   router.get('/jobs/:id', async (req, res) => {
@@ -223,6 +260,63 @@ export function createExcelRouter(opts: ExcelHttpOptions): ExcelHttp {
   return { router, jobs, close: () => jobs.idle() };
 }
 
+/**
+ * Reads a multipart upload, its one file into `path`. Settles on every outcome: the body read
+ * (after the file is on disk), a malformed body, or a client that goes away part way (aborted,
+ * socket closed before the end): then busboy and the file are closed and it rejects, so the caller
+ * deletes the file and no descriptor stays open.
+ */
+function receive(req: Request, path: string, maxBytes: number, on: { file(name: string | undefined): void; field(name: string, value: string): void; limit(): void }): Promise<void> {
+  return new Promise<void>((resolve, reject) => {
+    const bb = busboy({ headers: req.headers, defParamCharset: 'utf8', limits: { fileSize: maxBytes, files: 1, fields: 10, fieldSize: 1024 } });
+    let out: WriteStream | null = null;
+    let written: Promise<void> = Promise.resolve();
+    let settled = false;
+    const cleanup = () => {
+      req.off('aborted', onAbort);
+      req.off('error', onError);
+      req.off('close', onClose);
+    };
+    const onError = (e: unknown) => {
+      if (settled) return;
+      settled = true;
+      cleanup();
+      req.unpipe(bb);
+      bb.destroy();
+      out?.destroy();
+      // Resolves once the file's descriptor is closed (or there was none).
+      const closed = out && !out.closed ? new Promise<void>((ok) => out!.once('close', () => ok())) : Promise.resolve();
+      void closed.then(() => reject(e instanceof Error ? e : new Error(String(e))));
+    };
+    const onAbort = () => onError(new Error('the client went away before the upload ended'));
+    const onClose = () => { if (!req.complete) onAbort(); };
+    req.on('aborted', onAbort);
+    req.on('error', onError);
+    req.on('close', onClose);
+    bb.on('file', (_name, stream, info) => {
+      on.file(info.filename);
+      out = createWriteStream(path);
+      const o = out;
+      written = new Promise<void>((ok, ko) => { o.on('finish', ok); o.on('error', ko); });
+      written.catch(onError);
+      stream.on('limit', on.limit);
+      stream.on('error', onError);
+      stream.pipe(o);
+    });
+    bb.on('field', (name, value) => on.field(name, value));
+    bb.on('close', () => {
+      written.then(() => {
+        if (settled) return;
+        settled = true;
+        cleanup();
+        resolve();
+      }, onError);
+    });
+    bb.on('error', onError);
+    req.pipe(bb);
+  });
+}
+
 async function readFirstSheet(gz: Buffer): Promise<string | null> {
   for await (const l of readLines(Readable.from([gz]).pipe(createGunzip()))) return l.sheet;
   return null;
@@ -238,7 +332,10 @@ export function parseExportFilter(q: Record<string, unknown>): ExportFilter {
   const one = (k: string) => (q[k] === undefined || q[k] === '' ? undefined : String(q[k]));
   const date = (k: string) => {
     const v = one(k);
-    if (v !== undefined && !/^\d{4}-\d{2}-\d{2}$/.test(v)) throw new Error(`${k} must be a date like 2026-02-18`);
+    if (v === undefined) return v;
+    // Round trip: 2026-02-30 matches the pattern but is no day (PostgreSQL would refuse it mid-export).
+    const d = /^\d{4}-\d{2}-\d{2}$/.test(v) ? new Date(`${v}T00:00:00Z`) : null;
+    if (!d || Number.isNaN(d.getTime()) || d.toISOString().slice(0, 10) !== v) throw new Error(`${k} must be a date like 2026-02-18 (got "${v.slice(0, 40)}")`);
     return v;
   };
   const f: ExportFilter = {
