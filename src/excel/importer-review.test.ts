@@ -138,3 +138,27 @@ describe('a row the database refuses unexpectedly', () => {
     }
   });
 });
+
+describe('a row does not depend on the batch it falls in', () => {
+  it('a row naming an owner only a later row of the file describes: the same result with batches of 1 and of 2000', async () => {
+    const results: Record<string, unknown> = {};
+    for (const [i, batchSize, atomic] of [[1, 1, false], [2, 2000, false], [3, 1, true], [4, 2000, true]] as const) {
+      const phone = `1380013920${i}`;
+      const { s, lines } = await run(await deviceWorkbook(`order-${i}.xlsx`, [
+        [`SN-ORD${i}-A`, 'M', phone, null, null, null],
+        [`SN-ORD${i}-B`, 'M', phone, '后来的名字', null, null],
+        [`SN-ORD${i}-C`, 'M', `1390013920${i}`, null, null, null], // an owner no row describes
+      ]), 'devices', { batchSize, atomic });
+      results[`${batchSize}${atomic ? ' atomic' : ''}`] = { status: s.status, imported: s.imported, failed: s.failed, lines: lines.map((l) => [l.row, l.status, l.errors.map((e) => e.code)]) };
+      if (!atomic) {
+        const owner = await sqlRows<{ name: string }>(db.orm, `select c.name from device d join customer c on c.id = d.owner_id where d.serial = ?`, [`SN-ORD${i}-A`]);
+        expect(owner).toEqual([{ name: '后来的名字' }]);
+      }
+    }
+    // Before: with batches of 1, row 2 FAILED (UNRESOLVED_REFERENCE) while in one batch it imported.
+    expect(results['1']).toEqual({ status: 'PARTIAL', imported: 2, failed: 1, lines: [[2, 'IMPORTED', []], [3, 'IMPORTED', []], [4, 'FAILED', ['UNRESOLVED_REFERENCE']]] });
+    expect(results['2000']).toEqual(results['1']);
+    expect(results['1 atomic']).toEqual({ status: 'FAILED', imported: 0, failed: 1, lines: [[2, 'NOT_IMPORTED', []], [3, 'NOT_IMPORTED', []], [4, 'FAILED', ['UNRESOLVED_REFERENCE']]] });
+    expect(results['2000 atomic']).toEqual(results['1 atomic']);
+  });
+});

@@ -129,6 +129,7 @@ export class ExcelImporter {
       durationMs: 0, expectedRows: 0, processed: 0, imported: 0, unchanged: 0, failed: 0, pushed: 0,
     };
     const out = new LineWriter(req.resultPath);
+    let run: ImportRun | null = null;
     try {
       const t = typeof req.template === 'string' ? loadTemplate(req.template) : req.template;
       const mapping = this.engine.get(t.mapping); // a mapping that does not compile fails before anything is read
@@ -136,7 +137,7 @@ export class ExcelImporter {
       const reader = await SheetReader.open(req.path, req.fileName, t, req.limits);
       summary.sheet = reader.sheet.name;
       summary.expectedRows = reader.expectedRows;
-      const run = new ImportRun(this, t, mapping, reader, req, summary, out);
+      run = new ImportRun(this, t, mapping, reader, req, summary, out);
       if (t.target === 'merge') await run.merge();
       else await run.tickets();
     } catch (e) {
@@ -150,6 +151,7 @@ export class ExcelImporter {
     } finally {
       await out.close();
     }
+    if (run?.retried.size) await replaceLines(req.resultPath, run.retried);
     if (!summary.committed && (summary.imported > 0 || summary.dryRun)) await restatus(req.resultPath, summary.dryRun ? 'VALID' : 'NOT_IMPORTED');
     if (!summary.committed && !summary.dryRun) summary.imported = 0;
     if (!summary.committed) summary.pushed = 0;
@@ -182,6 +184,26 @@ export class ExcelImporter {
   }
 }
 
+/** Puts the final result of rows merged again at the end of the file (see ImportRun.retryDeferred) in their place. */
+async function replaceLines(path: string, lines: Map<number, ResultLine>): Promise<void> {
+  const tmp = `${path}.tmp`;
+  const out = new LineWriter(tmp);
+  let buf: ResultLine[] = [];
+  for await (const l of readLines(path)) {
+    buf.push(lines.get(l.row) ?? l);
+    if (buf.length >= 1000) {
+      await out.write(buf);
+      buf = [];
+    }
+  }
+  await out.write(buf);
+  await out.close();
+  await fs.rename(tmp, path);
+}
+
+/** Rows refused only for a reference no earlier row resolved, held for a retry at the end of the file (at most). */
+const DEFER_MAX = 10_000;
+
 function asFileError(e: unknown, file: string, sheet: string | null): ExcelFileError {
   if (e instanceof ExcelFileError) return e;
   if (e instanceof MappingError) return new ExcelFileError('INTERNAL', e.message, { file, sheet });
@@ -200,6 +222,14 @@ class ImportRun {
   private readonly written = new KeyFilter();
   private readonly at = new Date().toISOString();
   private readonly batchSize: number;
+  /**
+   * Rows the merge refused only with UNRESOLVED_REFERENCE (an owner phone no customer has yet): a
+   * later row of the file may describe that customer (in one batch the merger would have resolved
+   * it), so they are merged again once every batch is, and counted then. At most DEFER_MAX rows.
+   */
+  private readonly deferred: Work[] = [];
+  /** The result lines of the deferred rows, after their retry (runImport puts them in place). */
+  readonly retried = new Map<number, ResultLine>();
 
   constructor(
     private readonly importer: ExcelImporter,
@@ -414,6 +444,7 @@ class ImportRun {
         inflight = null;
         await lines(done.work);
       }
+      await this.retryDeferred(em);
     } catch (e) {
       failure = e;
       await prep?.catch(() => undefined);
@@ -481,8 +512,32 @@ class ImportRun {
     }
   }
 
+  /**
+   * The rows held for an owner a later row might describe, merged again now that every batch is
+   * (the file's transaction sees all it wrote): the same outcome as if the whole file were one
+   * batch. Their result lines are replaced after the file is written.
+   */
+  private async retryDeferred(em: EntityManager): Promise<void> {
+    const rows = this.deferred.splice(0);
+    if (!rows.length) return;
+    // --atomic with a failed row: nothing is kept anyway; they stay FAILED as they are.
+    if (!(this.summary.atomic && this.summary.failed > 0)) {
+      const before = rows.map((w) => w.parsed.errors);
+      for (const w of rows) {
+        w.status = 'IMPORTED';
+        w.parsed.errors = [];
+      }
+      await this.mergeBatch(em, rows, true);
+      rows.forEach((w, i) => {
+        if (w.status === 'FAILED' && !w.parsed.errors.length) w.parsed.errors = before[i];
+        if (w.status !== 'FAILED' || JSON.stringify(w.parsed.errors) !== JSON.stringify(before[i])) this.retried.set(w.parsed.row, this.line(w));
+      });
+    }
+    this.count(rows);
+  }
+
   /** Merges the batch's mapped rows in a savepoint (per row when the database refuses the batch). */
-  private async mergeBatch(em: EntityManager, work: Work[]): Promise<void> {
+  private async mergeBatch(em: EntityManager, work: Work[], retry = false): Promise<void> {
     const ready = work.filter((w) => w.status === 'IMPORTED');
     // --atomic: nothing more once a row failed (rows imported before, UNCHANGED, do not count).
     if (ready.length && !(this.summary.atomic && (this.summary.failed > 0 || work.some((w) => w.status === 'FAILED')))) {
@@ -504,7 +559,15 @@ class ImportRun {
         }
       }
     }
-    this.count(work);
+    if (retry) return;
+    const held = new Set<Work>();
+    for (const w of ready) {
+      if (w.status === 'FAILED' && this.deferred.length < DEFER_MAX && w.parsed.errors.length && w.parsed.errors.every((e) => e.code === 'UNRESOLVED_REFERENCE')) {
+        this.deferred.push(w);
+        held.add(w);
+      }
+    }
+    this.count(held.size ? work.filter((w) => !held.has(w)) : work);
   }
 
   private failRow(w: Work, e: unknown): void {
