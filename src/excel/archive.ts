@@ -25,6 +25,8 @@ export interface ArchiveLimits {
   ratioFloorBytes: number;
   /** The reader keeps the shared strings table in memory: its cap bounds that. */
   maxSharedStringsBytes: number;
+  /** Merged ranges spanning rows in the sheet read (kept in memory to fill values down); more refuse the file. */
+  maxMerges: number;
 }
 
 export const DEFAULT_ARCHIVE_LIMITS: ArchiveLimits = {
@@ -33,6 +35,7 @@ export const DEFAULT_ARCHIVE_LIMITS: ArchiveLimits = {
   maxRatio: 100,
   ratioFloorBytes: 1024 * 1024,
   maxSharedStringsBytes: 200 * 1024 * 1024,
+  maxMerges: 1_000_000,
 };
 
 export interface ZipEntry {
@@ -70,6 +73,7 @@ export interface MergeRange {
 export interface SheetScan {
   /** `<row>` elements in the sheet (header and empty rows included). */
   rows: number;
+  /** The merged ranges that span rows (a merge within one row is left out), in file order. */
   merges: MergeRange[];
 }
 
@@ -206,8 +210,11 @@ export class WorkbookArchive {
    * Step 3: inflates every entry as a stream (nothing kept), stopping at the first one that
    * produces more than its directory entry claims or does not inflate; scans `sheetPath`.
    */
-  async verify(sheetPath: string): Promise<SheetScan> {
-    const scan = new SheetScanner();
+  async verify(sheetPath: string, sheetName?: string): Promise<SheetScan> {
+    const max = this.limits.maxMerges;
+    const scan = new SheetScanner(max, () => new ExcelFileError('UNSUPPORTED',
+      `the sheet has more than ${max.toLocaleString('en-US')} merged ranges that span rows; at most ${max.toLocaleString('en-US')} can be read: unmerge the cells (Home → Merge & Center) and fill the values in, then import again`,
+      { file: this.file, sheet: sheetName ?? null }));
     const fd = await open(this.path, 'r');
     try {
       for (const e of [...this.info.entries].sort((a, b) => a.localHeaderOffset - b.localHeaderOffset)) {
@@ -384,29 +391,40 @@ async function* inflateChunks(path: string, start: number, e: ZipEntry, file: st
   }
 }
 
-const ROW_OPEN = [Buffer.from('<row '), Buffer.from('<row>')];
-const MERGE_OPEN = Buffer.from('<mergeCell ');
+/** `<row …>`, `<row>`, `<row/>`, with or without a namespace prefix (`<x:row …>`): not `<rowBreaks>`. */
+const ROW_OPEN = /<(?:[A-Za-z_][\w.-]*:)?row[\s>/]/g;
+const MERGE_OPEN = /<(?:[A-Za-z_][\w.-]*:)?mergeCell[\s>/]/g;
 const CARRY = 512;
 
-/** Counts `<row` elements and collects `<mergeCell ref=…>` while the sheet streams past. */
+/**
+ * Counts `<row>` elements and collects the merged ranges that span rows (`<mergeCell ref=…>`)
+ * while the sheet streams past. Only those are kept: the reader fills a value down through them;
+ * a merge within one row changes nothing it reads. More than `maxMerges` of them refuse the file
+ * (they are kept in memory) instead of being dropped, which would leave rows without their values.
+ */
 class SheetScanner {
   rows = 0;
   merges: MergeRange[] = [];
   private carry: Buffer = Buffer.alloc(0);
 
+  constructor(private readonly maxMerges: number, private readonly tooMany: () => Error) {}
+
   push(chunk: Buffer): void {
     const buf = this.carry.length ? Buffer.concat([this.carry, chunk]) : chunk;
-    const fresh = this.carry.length; // matches ending at or before this were counted last time
-    for (const pat of ROW_OPEN) {
-      for (let i = buf.indexOf(pat, Math.max(0, fresh - pat.length + 1)); i !== -1; i = buf.indexOf(pat, i + pat.length)) this.rows++;
-    }
-    for (let i = buf.indexOf(MERGE_OPEN, Math.max(0, fresh - CARRY)); i !== -1; i = buf.indexOf(MERGE_OPEN, i + MERGE_OPEN.length)) {
-      const end = buf.indexOf(0x3e, i); // '>'
+    const fresh = this.carry.length; // a match ending at or before this was counted last time
+    const text = buf.toString('latin1'); // one char per byte: indexes are byte offsets
+    ROW_OPEN.lastIndex = 0;
+    for (let m = ROW_OPEN.exec(text); m; m = ROW_OPEN.exec(text)) if (m.index + m[0].length > fresh) this.rows++;
+    MERGE_OPEN.lastIndex = Math.max(0, fresh - CARRY);
+    for (let m = MERGE_OPEN.exec(text); m; m = MERGE_OPEN.exec(text)) {
+      const end = text.indexOf('>', m.index);
       if (end === -1) break; // incomplete: comes again with the carry
       if (end < fresh) continue; // seen last time
-      const ref = /ref\s*=\s*["']([^"']+)["']/.exec(buf.subarray(i, end).toString('latin1'));
+      const ref = /ref\s*=\s*["']([^"']+)["']/.exec(text.slice(m.index, end));
       const range = ref ? decodeRange(ref[1]) : null;
-      if (range && this.merges.length < 100_000) this.merges.push(range);
+      if (!range || range.bottom <= range.top) continue;
+      if (this.merges.length >= this.maxMerges) throw this.tooMany();
+      this.merges.push(range);
     }
     this.carry = Buffer.from(buf.subarray(Math.max(0, buf.length - CARRY)));
   }

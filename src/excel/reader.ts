@@ -75,7 +75,7 @@ export class SheetReader {
       throw new ExcelFileError('CORRUPT', `the workbook lists the sheet at ${sheet.path}, which the file does not have; open the file in Excel and save it again`, { file, sheet: sheet.name });
     }
     const limits = { ...sheetLimits(template), ...(opts.sheet ?? {}) };
-    const scan = await archive.verify(sheet.path);
+    const scan = await archive.verify(sheet.path, sheet.name);
     if (scan.rows - template.headerRow > limits.maxRows) {
       throw new ExcelFileError('TOO_MANY_ROWS', `the sheet has ${scan.rows} rows; at most ${limits.maxRows} data rows can be imported at once: split the file`, { file, sheet: sheet.name });
     }
@@ -106,26 +106,11 @@ export class SheetReader {
     const t = this.template;
     const date1904 = this.date1904;
     const ctx = { date1904 };
-    const fillDown = new Map<number, MergeRange[]>();
-    for (const m of this.merges) {
-      if (m.bottom <= m.top) continue;
-      const list = fillDown.get(m.left) ?? [];
-      list.push(m);
-      fillDown.set(m.left, list);
-    }
-    const mergeTop = new Map<string, RawValue>();
-    const keepTop = (r: number, col: number, v: RawValue) => {
-      const ranges = fillDown.get(col);
-      if (ranges?.some((m) => m.top === r)) mergeTop.set(`${r}:${col}`, v);
-    };
-    const mergedValue = (r: number, col: number): RawValue => {
-      const ranges = fillDown.get(col);
-      if (!ranges) return null;
-      for (const m of ranges) if (m.top < r && r <= m.bottom) return mergeTop.get(`${m.top}:${col}`) ?? null;
-      return null;
-    };
+    const merges = new MergeSweep(this.merges);
 
     let header: HeaderInfo | null = null;
+    /** By column index (0 = A): whether the template reads the column. */
+    let readsColumn: boolean[] = [];
     let batch: ParsedRow[] = [];
     let emptyRun = 0;
     let emptyFrom = 0;
@@ -144,6 +129,8 @@ export class SheetReader {
           continue;
         }
         this.header = header;
+        readsColumn = [];
+        for (const { index, column } of header.mapped) if (!column.exportOnly) readsColumn[index] = true;
         continue;
       }
       const width = header.headers.length;
@@ -158,31 +145,36 @@ export class SheetReader {
       const cells: RawValue[] = new Array(width);
       const errors: RowError[] = [];
       let issues: Array<CellIssue | undefined> | null = null;
+      // A row is empty unless it has a value of its own (not filled down from a merge) in a column
+      // the template reads, or a value under no header (reported as NO_HEADER below). An error or a
+      // formula without a result in a column nobody reads, or a formula whose result is empty, is none.
       let empty = true;
+      let extra: number | null = null;
       for (let c = 1; c <= width; c++) {
         const raw = readCell(values[c], date1904);
+        const reads = readsColumn[c - 1] === true;
         if (raw instanceof CellIssue) {
           cells[c - 1] = null;
-          (issues ??= [])[c - 1] = raw;
-          empty = false;
-          continue; // reported below when the column is one the template reads
+          if (reads) {
+            (issues ??= [])[c - 1] = raw; // reported below
+            empty = false;
+          }
+          continue;
         }
         let v = raw;
-        if ((v === null || v === '') && fillDown.size) v = mergedValue(r, c);
-        else if (fillDown.size) keepTop(r, c, v);
-        cells[c - 1] = v;
-        if (v !== null && v !== '') empty = false;
-      }
-      let extra: number | null = null;
-      for (let c = 1; c <= width && extra === null; c++) if (!header.headers[c - 1] && cells[c - 1] !== null && cells[c - 1] !== '') extra = c;
-      for (let c = width + 1; c < values.length && extra === null; c++) {
-        const v = values[c];
-        if (v !== null && v !== undefined && v !== '') {
-          extra = c;
-          empty = false;
-          break;
+        const own = v !== null && v !== '';
+        if (own) {
+          if (reads) empty = false;
+          else if (extra === null && !header.headers[c - 1]) extra = c;
         }
+        if (merges.any) v = merges.value(r, c, v);
+        cells[c - 1] = v;
       }
+      for (let c = width + 1; c < values.length && extra === null; c++) {
+        const v = values[c] === undefined ? null : readCell(values[c], date1904);
+        if (v !== null && v !== '' && !(v instanceof CellIssue)) extra = c;
+      }
+      if (extra !== null) empty = false;
       if (empty) {
         if (emptyRun++ === 0) emptyFrom = r;
         if (emptyRun > this.limits.maxEmptyRun) {
@@ -294,6 +286,45 @@ export class SheetReader {
       throw new ExcelFileError('MISSING_HEADERS', `missing required column${parts.length > 1 ? 's' : ''}: ${parts.join('; ')}`, this.where(r));
     }
     return { row: r, headers, mapped };
+  }
+}
+
+/**
+ * Merged cells filled down: a cell inside a merged range that spans rows, below its first row,
+ * takes the value of that first row (Excel keeps it only there). Rows arrive in increasing order,
+ * so each column walks its ranges, sorted by first row, once: constant work per cell whatever the
+ * number of merges (scanning every range of the column for every cell took 26.7 s for 32k merges).
+ */
+class MergeSweep {
+  readonly any: boolean;
+  private readonly byColumn = new Map<number, { ranges: MergeRange[]; at: number; topRow: number; top: RawValue }>();
+
+  constructor(merges: MergeRange[]) {
+    for (const m of merges) {
+      if (m.bottom <= m.top) continue;
+      let col = this.byColumn.get(m.left);
+      if (!col) this.byColumn.set(m.left, (col = { ranges: [], at: 0, topRow: 0, top: null }));
+      col.ranges.push(m);
+    }
+    for (const col of this.byColumn.values()) col.ranges.sort((a, b) => a.top - b.top);
+    this.any = this.byColumn.size > 0;
+  }
+
+  /** The cell's value at row `r`, column `c` (1 = A): its own, or when empty the merged range's. Rows must come in increasing order. */
+  value(r: number, c: number, own: RawValue): RawValue {
+    const col = this.byColumn.get(c);
+    if (!col) return own;
+    const { ranges } = col;
+    while (col.at < ranges.length && ranges[col.at].bottom < r) col.at++;
+    const m = ranges[col.at];
+    if (!m || m.top > r) return own;
+    if (m.top === r) {
+      col.topRow = r;
+      col.top = own;
+      return own;
+    }
+    if (own !== null && own !== '') return own;
+    return col.topRow === m.top ? col.top : null;
   }
 }
 

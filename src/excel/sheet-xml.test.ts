@@ -2,6 +2,7 @@
  * The worksheet reader on real and hand-written sheet XML: text that crosses inflate chunks,
  * the cell kinds SpreadsheetML has, and what some writers leave out (row and cell references).
  */
+import { execFileSync } from 'child_process';
 import { readFileSync, writeFileSync } from 'fs';
 import { join } from 'path';
 import { scratchDir, writeWorkbook } from '../../tests/support/excel';
@@ -153,5 +154,112 @@ describe('sheet XML reader', () => {
   it('malformed XML is an error, not a short sheet', async () => {
     const path = await handWritten('broken', `<sheetData><row r="1"><c r="A1"><v>1</v></c></row><row r="2"><c r="A2"><v>2</v></row></sheetData>`);
     await expect(rowsOf(path)).rejects.toThrow();
+  });
+
+  describe('merged cells, empty rows, dates and numbers read through the template', () => {
+    const X = 'xmlns:x="http://schemas.openxmlformats.org/spreadsheetml/2006/main"';
+    const head = '<x:row r="1"><x:c r="A1" t="inlineStr"><x:is><x:t>设备序列号</x:t></x:is></x:c><x:c r="B1" t="inlineStr"><x:is><x:t>客户姓名</x:t></x:is></x:c>'
+      + '<x:c r="C1" t="inlineStr"><x:is><x:t>购买日期</x:t></x:is></x:c><x:c r="D1" t="inlineStr"><x:is><x:t>保修期(月)</x:t></x:is></x:c><x:c r="E1" t="inlineStr"><x:is><x:t>备注</x:t></x:is></x:c></x:row>';
+    const str = (ref: string, t: string) => `<x:c r="${ref}" t="inlineStr"><x:is><x:t>${t}</x:t></x:is></x:c>`;
+    async function read(path: string, opts = {}) {
+      const reader = await SheetReader.open(path, 'm.xlsx', loadTemplate('devices'), opts);
+      const rows: Array<{ row: number; fields: Record<string, unknown>; errors: Array<{ code: string; message: string; column?: string }> }> = [];
+      for await (const b of reader.batches(1000)) rows.push(...b.map((r) => ({ row: r.row, fields: r.fields, errors: r.errors })));
+      return { reader, rows };
+    }
+
+    it('fills merged cells down and counts rows when the tags have a namespace prefix (x:row, x:mergeCell)', async () => {
+      const path = await handWritten('prefixed-merge', `<x:sheetData ${X}>${head}
+        <x:row r="2">${str('A2', 'SN-PM-1')}${str('B2', '王五')}</x:row>
+        <x:row r="3">${str('A3', 'SN-PM-2')}</x:row>
+        <x:row r="4">${str('A4', 'SN-PM-3')}</x:row>
+      </x:sheetData><x:mergeCells ${X} count="1"><x:mergeCell ref="B2:B4"/></x:mergeCells>`);
+      const { reader, rows } = await read(path);
+      expect(reader.rowElements).toBe(4); // before: 0 (and the TOO_MANY_ROWS check never fired)
+      expect(rows.map((r) => [r.row, r.fields.customerName, r.errors])).toEqual([[2, '王五', []], [3, '王五', []], [4, '王五', []]]);
+      await expect(SheetReader.open(path, 'm.xlsx', loadTemplate('devices'), { sheet: { maxRows: 2 } })).rejects.toMatchObject({ code: 'TOO_MANY_ROWS' });
+    });
+
+    it('reads many merges in one pass, keeps only those spanning rows, and refuses (never drops) more than the limit', async () => {
+      const n = 3000;
+      let data = head;
+      let merges = '';
+      for (let k = 0; k < n; k++) {
+        const r = 2 + 2 * k;
+        data += `<x:row r="${r}">${str(`A${r}`, `SN-MM-${k}`)}${str(`B${r}`, `客户${k}`)}</x:row><x:row r="${r + 1}">${str(`A${r + 1}`, `SN-MM-${k}b`)}</x:row>`;
+        merges += `<x:mergeCell ref="B${r}:B${r + 1}"/><x:mergeCell ref="E${r}:F${r}"/>`; // one vertical, one horizontal per pair
+      }
+      const path = await handWritten('many-merges', `<x:sheetData ${X}>${data}</x:sheetData><x:mergeCells ${X}>${merges}</x:mergeCells>`);
+      const { rows } = await read(path);
+      expect(rows.length).toBe(2 * n);
+      expect(rows.filter((r, i) => r.fields.customerName !== `客户${Math.floor(i / 2)}` || r.errors.length)).toEqual([]);
+      // The horizontal merges do not count toward the limit; one vertical merge more than it refuses the file.
+      await expect(read(path, { archive: { maxMerges: n } })).resolves.toBeTruthy();
+      await expect(read(path, { archive: { maxMerges: n - 1 } })).rejects.toMatchObject({
+        code: 'UNSUPPORTED', sheet: 'S', message: expect.stringMatching(/more than 2,999 merged ranges that span rows/),
+      });
+    });
+
+    it('a row is empty unless it has its own value in a column the template reads (or a value under no header)', async () => {
+      const path = await handWritten('empties', `<x:sheetData ${X}>${head}
+        <x:row r="2">${str('A2', 'SN-EM-1')}${str('B2', '赵六')}</x:row>
+        <x:row r="3"><x:c r="C3" s="1"/></x:row>
+        <x:row r="4"><x:c r="G4" t="str"><x:f>IF(A4="","",A4)</x:f><x:v></x:v></x:c></x:row>
+        <x:row r="5"><x:c r="E5" t="e"><x:f>VLOOKUP(A5,Z:Z,1,0)</x:f><x:v>#N/A</x:v></x:c><x:c r="F5"><x:f>NOW()</x:f></x:c></x:row>
+        <x:row r="6">${str('A6', 'SN-EM-2')}<x:c r="G6" t="str"><x:f>""</x:f><x:v></x:v></x:c><x:c r="E6" t="e"><x:v>#REF!</x:v></x:c></x:row>
+        <x:row r="7">${str('E7', '只有备注')}</x:row>
+        <x:row r="8">${str('H8', '无表头')}</x:row>
+      </x:sheetData><x:mergeCells ${X}><x:mergeCell ref="B2:B3"/></x:mergeCells>`);
+      const { rows } = await read(path);
+      // Row 3 (only inside B2:B3), 4 (an empty formula result right of the headers), 5 (errors in
+      // unread columns) and 7 (a column the template does not read) are empty; 8 has data under no header.
+      expect(rows.map((r) => [r.row, r.errors.map((e) => e.code)])).toEqual([[2, []], [6, []], [8, ['MISSING_VALUE', 'NO_HEADER']]]);
+    });
+
+    it('a month count out of range names its column; a year is not a date', async () => {
+      const num = (ref: string, v: number) => `<x:c r="${ref}"><x:v>${v}</x:v></x:c>`;
+      const path = await handWritten('ranges', `<x:sheetData ${X}>${head}
+        <x:row r="2">${str('A2', 'SN-RG-1')}${num('C2', 45292)}${num('D2', 99999)}</x:row>
+        <x:row r="3">${str('A3', 'SN-RG-2')}${num('C3', 2026)}${num('D3', -12)}</x:row>
+      </x:sheetData>`);
+      const { rows } = await read(path);
+      expect(rows.map((r) => r.errors)).toEqual([
+        [{ code: 'OUT_OF_RANGE', message: '保修期(月) (column D): "99999" is out of range: 0 to 1200', column: 'D', header: '保修期(月)', field: 'warrantyMonths' }],
+        [
+          { code: 'INVALID_DATE', message: expect.stringMatching(/^购买日期 \(column C\): "2026" is a year, not a date/), column: 'C', header: '购买日期', field: 'purchaseDate' },
+          { code: 'OUT_OF_RANGE', message: '保修期(月) (column D): "-12" is out of range: 0 to 1200', column: 'D', header: '保修期(月)', field: 'warrantyMonths' },
+        ],
+      ]);
+    });
+
+    it('a date cell (t="d") without an offset is the day written, whatever the server\'s time zone', async () => {
+      const path = await handWritten('tdate', `<x:sheetData ${X}>${head}
+        <x:row r="2">${str('A2', 'SN-TD-1')}<x:c r="C2" t="d"><x:v>2026-02-18T00:00:00</x:v></x:c></x:row>
+        <x:row r="3">${str('A3', 'SN-TD-2')}<x:c r="C3" t="d"><x:v>2026-02-18T23:30:00</x:v></x:c></x:row>
+        <x:row r="4">${str('A4', 'SN-TD-3')}<x:c r="C4" t="d"><x:v>2026-02-18</x:v></x:c></x:row>
+      </x:sheetData>`);
+      // jest gives each test file its own process.env, so TZ is set for a child node that reads the
+      // sheet with these modules (transpiled on require by TypeScript itself).
+      const script = `
+        const ts = require('typescript');
+        require.extensions['.ts'] = (m, f) => m._compile(ts.transpileModule(require('fs').readFileSync(f, 'utf8'),
+          { compilerOptions: { module: ts.ModuleKind.CommonJS, target: ts.ScriptTarget.ES2022, esModuleInterop: true } }).outputText, f);
+        const { WorkbookArchive } = require('./archive.ts');
+        const { readSharedStrings, readSheetRows } = require('./sheet-xml.ts');
+        const { readCell, parseValue } = require('./cells.ts');
+        (async () => {
+          const a = await WorkbookArchive.open(process.argv[1], 'tdate.xlsx');
+          const out = [];
+          for await (const rows of readSheetRows(a, a.info.sheets[0].path, await readSharedStrings(a)))
+            for (const r of rows) if (r.number > 1) out.push(parseValue({ field: 'd', header: 'D', type: 'date' }, readCell(r.values[3]), { date1904: false }));
+          console.log(JSON.stringify(out));
+        })().catch((e) => { console.error(e); process.exit(1); });`;
+      const dates: unknown[] = [];
+      for (const zone of ['Asia/Shanghai', 'America/Los_Angeles']) {
+        const out = execFileSync(process.execPath, ['-e', script, path], { cwd: __dirname, env: { ...process.env, TZ: zone }, encoding: 'utf8' });
+        dates.push(JSON.parse(out));
+      }
+      expect(dates).toEqual([['2026-02-18', '2026-02-18', '2026-02-18'], ['2026-02-18', '2026-02-18', '2026-02-18']]);
+    });
   });
 });

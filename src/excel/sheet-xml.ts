@@ -245,7 +245,12 @@ function typedValue(type: string, v: string, shared: string[]): unknown {
     case 'e':
       return { error: v };
     case 'd': {
-      const d = new Date(v);
+      // ISO 8601 as Excel writes it (2026-02-18T00:00:00, no offset): the day and time as shown,
+      // read as UTC like every other date here. `new Date` takes a date-time without an offset as
+      // the server's local time, which moved the day (TZ=Asia/Shanghai: 2026-02-18 → 2026-02-17).
+      const t = v.trim();
+      const local = /^\d{4}-\d{2}-\d{2}T[\d:.]+$/.test(t);
+      const d = new Date(local ? `${t}Z` : t);
       return Number.isNaN(d.getTime()) ? v : d;
     }
     default: {
