@@ -256,8 +256,16 @@ export class Merger {
       const serialOf = batch.map((i) => i.record.fields.serial ?? null);
       if (entity === 'telemetry') await this.ensureDevices(batch);
       const ids = await this.resolveDevices(serialOf);
+      // Telemetry links its device to the IoT record (the first of the page per device), whether the
+      // device was created just now or already known from another system: write-backs to IoT find
+      // the device's id there through this link.
+      const linked = new Set<string>();
       batch.forEach((item, n) => {
         if (entity === 'telemetry' && !ids[n]) this.fail(item, new RecordError('UNRESOLVED_REFERENCE', `no device ${serialOf[n]}`, 'serial'));
+        if (entity === 'telemetry' && ids[n] && !linked.has(ids[n]!)) {
+          linked.add(ids[n]!);
+          this.links.push({ stream: this.source.stream, externalId: item.externalId, entity: 'device', id: ids[n]!, version: item.version });
+        }
         if ('serial' in item.record.fields) item.record.fields.serial = ids[n];
       });
     }
@@ -278,7 +286,6 @@ export class Merger {
     for (const i of batch) if (!firstBySerial.has(i.record.fields.serial)) firstBySerial.set(i.record.fields.serial, i);
     for (const c of created) {
       const item = firstBySerial.get(c.serial)!;
-      this.links.push({ stream: this.source.stream, externalId: item.externalId, entity: 'device', id: String(c.id), version: item.version });
       this.audit.push({ entity: 'device', id: String(c.id), field: CREATED_FIELD, before: null, after: { serial: c.serial }, externalId: item.externalId });
     }
   }
