@@ -52,6 +52,44 @@ describe('canonical records from mapping output', () => {
       .toThrow(/^device\.serial: too long to index \(3000 bytes in UTF-8, at most 2000; starts "S{40}…"\)$/);
   });
 
+  it('refuses a customer reference whose phone is given but not valid, naming the field', () => {
+    // It became null and the record was merged without its owner/customer.
+    for (const [output, field] of [
+      [{ entity: 'device', serial: 'A1', owner: { phone: '12345' } }, 'owner.phone'],
+      [{ entity: 'device', serial: 'A1', owner: { phone: '12345', ref: { stream: 'accounts', externalId: 'C1' } } }, 'owner.phone'],
+      [{ entity: 'purchase', orderNumber: 'X1', customer: { phone: 'n/a' } }, 'customer.phone'],
+      [{ entity: 'complaint', caseNumber: '1', status: 'OPEN', customer: { phone: 1380013800 } }, 'customer.phone'],
+    ] as const) {
+      expect(() => toCanonical(output)).toThrow(expect.objectContaining({ code: 'INVALID_FIELD', field }));
+    }
+    expect(() => toCanonical({ entity: 'device', serial: 'A1', owner: { phone: '12345' } })).toThrow('device.owner.phone: not a valid phone number (got "12345")');
+    // No phone (absent, null, empty) is still no phone.
+    expect(toCanonical({ entity: 'device', serial: 'A1', owner: { phone: '', ref: { stream: 'accounts', externalId: 'C1' } } })[0].fields.owner)
+      .toEqual({ phone: null, ref: { stream: 'accounts', externalId: 'C1' } });
+    expect(toCanonical({ entity: 'device', serial: 'A1', owner: { phone: null } })[0].fields.owner).toBeNull();
+  });
+
+  it('keeps two extensions of one switchboard as two customers', () => {
+    const [a, b] = toCanonical([{ entity: 'customer', phone: '010-62345678 ext 8001' }, { entity: 'customer', phone: '010-62345678转8002' }]);
+    expect([a.fields.phone, b.fields.phone]).toEqual(['+861062345678;ext=8001', '+861062345678;ext=8002']);
+  });
+
+  it('takes amounts to the cent and refuses more decimals (purchase.amount is numeric(14,2))', () => {
+    const amount = (v: unknown) => toCanonical({ entity: 'purchase', orderNumber: 'X1', amount: v })[0].fields.amount;
+    expect(amount('1160.5')).toBe('1160.5');
+    expect(amount(1160.55)).toBe('1160.55');
+    expect(amount('3299')).toBe('3299');
+    expect(amount('-12.30')).toBe('-12.30');
+    expect(amount('12.5000')).toBe('12.50'); // zeros past the cents are no more decimals
+    for (const v of ['12.345', 12.345, '0.001', '12.5001', 0.1 + 0.2]) {
+      expect(() => toCanonical({ entity: 'purchase', orderNumber: 'X1', amount: v }))
+        .toThrow(expect.objectContaining({ code: 'INVALID_FIELD', field: 'amount', message: expect.stringMatching(/^purchase\.amount: more than 2 decimals/) }));
+    }
+    for (const v of ['12.', '.5', '1e3', '12,50']) {
+      expect(() => toCanonical({ entity: 'purchase', orderNumber: 'X1', amount: v })).toThrow(expect.objectContaining({ code: 'INVALID_FIELD', field: 'amount' }));
+    }
+  });
+
   it('refuses output that is not an object', () => {
     expect(() => toCanonical(['x'])).toThrow(/output\[0\] is not an object/);
   });

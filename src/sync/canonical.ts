@@ -26,6 +26,9 @@ export class RecordError extends Error {
   }
 }
 
+/** Digits after the point an amount may have (purchase.amount is numeric(14,2)). */
+const MONEY_SCALE = 2;
+
 type FieldType = 'text' | 'phone' | 'serial' | 'date' | 'timestamp' | 'int' | 'bigint' | 'decimal' | 'bool' | 'textlist' | 'ref' | 'compat' | 'status';
 
 /** The canonical model's fields per entity (mappings/README.md), with the ones a record must have. */
@@ -119,9 +122,15 @@ function coerce(entity: string, field: string, type: FieldType, value: unknown):
       return text;
     }
     case 'decimal': {
+      // Money: numeric(14,2) where it is stored. More decimals are refused, not rounded (the store
+      // would turn 12.345 into 12.35 without a word); zeros past the cents (Kingdee's "12.5000") are no more decimals.
       const text = String(value).trim();
-      if (!/^-?\d{1,12}(\.\d{1,4})?$/.test(text)) throw bad('expected a decimal amount');
-      return text;
+      const m = /^-?\d{1,12}(?:\.(\d+))?$/.exec(text);
+      if (!m) throw bad('expected a decimal amount');
+      const decimals = m[1] ?? '';
+      if (decimals.length <= MONEY_SCALE) return text;
+      if (/[1-9]/.test(decimals.slice(MONEY_SCALE))) throw bad(`more than ${MONEY_SCALE} decimals (an amount is kept to the cent)`);
+      return text.slice(0, text.length - decimals.length + MONEY_SCALE);
     }
     case 'bool':
       if (typeof value === 'boolean') return value;
@@ -140,6 +149,11 @@ function coerce(entity: string, field: string, type: FieldType, value: unknown):
       if (typeof value !== 'object') throw bad('expected { phone } or { ref: { stream, externalId } }');
       const r = value as CustomerRef;
       const phone = r.phone == null || r.phone === '' ? null : phoneOf(r.phone);
+      // A phone that is given but unreadable is the record's error: dropped, the record would be
+      // merged without its owner/customer (or with only the ref).
+      if (r.phone != null && r.phone !== '' && !phone) {
+        throw new RecordError('INVALID_FIELD', `${entity}.${field}.phone: not a valid phone number (got ${JSON.stringify(r.phone)})`, `${field}.phone`);
+      }
       const ref = r.ref && r.ref.stream && r.ref.externalId ? { stream: String(r.ref.stream), externalId: String(r.ref.externalId) } : null;
       if (!phone && !ref) return null;
       return { phone, ref };
