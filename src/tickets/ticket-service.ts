@@ -181,8 +181,12 @@ export class TicketService {
         ticket.slaResponseDue = sla.responseDue;
         ticket.slaResolveDue = sla.resolveDue;
       }
-      if (ticket.status === TicketStatus.PENDING && !ticket.blockingReason) {
-        throw badInput('A PENDING ticket needs a blocking reason', 'input.blockingReason', { recordId: ticket.number });
+      // The status's required fields (a RESOLVED ticket's solution, a PENDING one's blocking reason)
+      // must survive the patch: clearing or blanking one is refused, naming it.
+      for (const field of requiredFieldsFor(ticket.status)) {
+        if (!(ticket as any)[field]) {
+          throw badInput(`A ${ticket.status} ticket needs ${field}: it cannot be cleared`, `input.${field}`, { recordId: ticket.number });
+        }
       }
       return this.record(em, ticket, before, TicketEventType.UPDATED, null, actor);
     });
@@ -201,8 +205,10 @@ export class TicketService {
         );
       }
       const before = { ...ticket } as Ticket;
-      if (change.solution !== undefined && change.solution !== null) ticket.solution = text(change.solution, 'solution', false);
-      if (change.blockingReason !== undefined && change.blockingReason !== null) ticket.blockingReason = text(change.blockingReason, 'blockingReason', false);
+      // A solution or blocking reason given with the move replaces the ticket's; a blank one is refused
+      // (it used to erase an existing solution even on the way to CLOSED).
+      if (change.solution !== undefined && change.solution !== null) ticket.solution = text(change.solution, 'solution', true);
+      if (change.blockingReason !== undefined && change.blockingReason !== null) ticket.blockingReason = text(change.blockingReason, 'blockingReason', true);
       for (const field of requiredFieldsFor(change.status)) {
         if (!(ticket as any)[field]) {
           throw badInput(`Moving ticket ${ticket.number} to ${change.status} needs ${field}`, field, { recordId: ticket.number });
