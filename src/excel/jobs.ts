@@ -113,13 +113,24 @@ export class ExcelJobRunner {
         [summary.status, summary.expectedRows || null, summary.processed, summary.imported, summary.unchanged, summary.failed, summary.pushed,
           summary.error ? JSON.stringify(summary.error) : null, summary.headers.length ? JSON.stringify(summary.headers) : null, gz, id]);
     } catch (e) {
+      // excel_job.error is read by batch clients (excelJob, /excel/jobs/:id): a stable code and a plain
+      // message. The raw text (a driver's message embeds the SQL and its values) goes to the log only.
+      logger.error('excel job failed unexpectedly', { job: id, file: req.fileName, message: (e as Error)?.message ?? String(e), stack: (e as Error)?.stack });
       await sqlRows(this.orm, `update excel_job set status = 'FAILED', error = ?::jsonb, finished_at = now() where id = ?`,
-        [JSON.stringify({ code: 'INTERNAL', message: `${req.fileName}: the import failed: ${(e as Error)?.message ?? String(e)}`, file: req.fileName }), id]).catch(() => undefined);
+        [JSON.stringify(unexpectedJobError(id, req.fileName)), id]).catch(() => undefined);
     } finally {
       await fs.rm(resultPath, { force: true });
       await fs.rm(req.path, { force: true });
     }
   }
+}
+
+/** What a job that failed for an unexpected reason (not the file's) shows: no raw error text. */
+export function unexpectedJobError(id: string, fileName: string) {
+  return {
+    code: 'INTERNAL', file: fileName, sheet: null, row: null, column: null,
+    message: `${fileName}: the import failed unexpectedly (not because of the file); the operator log has the cause (Excel job ${id})`,
+  };
 }
 
 async function gzipFile(path: string): Promise<Buffer> {
