@@ -10,7 +10,7 @@ import { useTestDatabase } from '../../tests/support/databases';
 import { scratchDir, writeWorkbook } from '../../tests/support/excel';
 import { exportData } from './exporter';
 import { ExcelImporter } from './importer';
-import { ResultLine, readLines } from './results';
+import { ResultLine, readLines, writeResultWorkbook } from './results';
 import { loadTemplate } from './template';
 
 const db = useTestDatabase();
@@ -51,5 +51,20 @@ describe('export → import round trip', () => {
     const again = await run(exported, 'devices');
     expect(again.lines.map((l) => l.status)).toEqual(['UNCHANGED']);
     expect(await device()).toEqual(before);
+  });
+
+  it('a tickets result workbook imported again finds its tickets (UNCHANGED), not a second ticket with fault "\'-外机漏水"', async () => {
+    await run(await writeWorkbook(dir.file('rt-master.xlsx'), [{ name: '设备', rows: [['设备序列号', '型号', '客户电话', '客户姓名'], ['SN-GUARD-T', 'KFR-RT', '13800138072', '钱八']] }]), 'devices');
+    const file = await writeWorkbook(dir.file('rt-tickets.xlsx'), [{ name: '工单', rows: [['设备序列号', '故障描述', '备注'], ['SN-GUARD-T', '-外机漏水', '+加急']] }]);
+    const first = await run(file, 'tickets');
+    expect(first.s).toMatchObject({ imported: 1, failed: 0 });
+    const result = dir.file('rt-tickets.result.xlsx');
+    await writeResultWorkbook(readLines(first.s.resultPath), first.s.headers, first.s.sheet!, result);
+    const count = () => sqlOne<{ n: string; faults: string[] }>(db.orm,
+      `select count(*) as n, array_agg(t.fault) as faults from ticket t join device d on d.id = t.device_id where d.serial = 'SN-GUARD-T'`);
+    expect(await count()).toEqual({ n: '1', faults: ['-外机漏水'] });
+    const again = await run(result, 'tickets');
+    expect(again.lines.map((l) => [l.status, l.ticket])).toEqual([['UNCHANGED', first.lines[0].ticket]]);
+    expect(await count()).toEqual({ n: '1', faults: ['-外机漏水'] }); // before: 2 tickets, the second with fault "'-外机漏水"
   });
 });
