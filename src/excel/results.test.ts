@@ -3,9 +3,11 @@ import { mkdtempSync, rmSync, statSync } from 'fs';
 import { tmpdir } from 'os';
 import { join } from 'path';
 import type { WriteStream } from 'fs';
+import ExcelJS from 'exceljs';
 import { WorkbookArchive } from './archive';
 import { LineWriter, ResultLine, writeResultWorkbook } from './results';
 import { readSharedStrings, readSheetRows } from './sheet-xml';
+import { decodeXstring } from './xstring';
 
 describe('LineWriter', () => {
   it('a write resolves once the stream has handed its text to the file (backpressure)', async () => {
@@ -59,6 +61,30 @@ describe('result workbook', () => {
       const rows = [];
       for await (const chunk of readSheetRows(archive, archive.info.sheets[0].path, await readSharedStrings(archive))) rows.push(...chunk);
       expect(rows[1].values.slice(1, 3)).toEqual([values.故障描述, values.型号]);
+    } finally {
+      rmSync(dir, { recursive: true, force: true });
+    }
+  });
+
+  it('headers go through the guard too: `_xFFFF_` (decoded to U+FFFF) and `=HYPERLINK(...)` give a workbook that opens and reads back neutralized', async () => {
+    const dir = mkdtempSync(join(tmpdir(), 'resultwb-'));
+    try {
+      const path = join(dir, 'r.xlsx');
+      // the headers as the reader gives them from an uploaded sheet
+      const headers = [decodeXstring('型号_xFFFF_'), '=HYPERLINK("http://evil.example","点我")', 'code _x0041_'];
+      expect(headers[0]).toBe('型号\uFFFF');
+      async function* lines(): AsyncGenerator<ResultLine> {
+        yield { file: 'f.xlsx', sheet: 'S', row: 2, status: 'IMPORTED', error: null, errors: [], values: { [headers[0]]: 'KFR', [headers[1]]: 'x', [headers[2]]: 'y' }, records: [], filled: [] };
+      }
+      await writeResultWorkbook(lines(), headers, 'S', path);
+      const archive = await WorkbookArchive.open(path, 'r.xlsx');
+      const rows = [];
+      for await (const chunk of readSheetRows(archive, archive.info.sheets[0].path, await readSharedStrings(archive))) rows.push(...chunk);
+      expect(rows[0].values.slice(1, 4)).toEqual(['型号\uFFFD', '\'=HYPERLINK("http://evil.example","点我")', 'code _x0041_']);
+      expect(rows[1].values.slice(1, 4)).toEqual(['KFR', 'x', 'y']);
+      const wb = new ExcelJS.Workbook();
+      await wb.xlsx.readFile(path);
+      expect(wb.getWorksheet('S')!.getRow(1).getCell(2).value).toBe('\'=HYPERLINK("http://evil.example","点我")');
     } finally {
       rmSync(dir, { recursive: true, force: true });
     }

@@ -98,8 +98,8 @@ const STATUS_TEXT: Record<RowStatus, string> = {
 
 /**
  * The result workbook: the original rows (by their headers) plus a status and a plain-language
- * error per row, streamed from the JSON Lines with exceljs's WorkbookWriter. Text cells that could
- * be taken for formulas are neutralized.
+ * error per row, streamed from the JSON Lines with exceljs's WorkbookWriter. Text cells, headers
+ * included, go through the guard (formula injection, characters XML cannot hold, `_xHHHH_` escapes).
  */
 export async function writeResultWorkbook(lines: AsyncIterable<ResultLine>, headers: string[], sheet: string, out: Writable | string): Promise<number> {
   const wb = new ExcelJS.stream.xlsx.WorkbookWriter({
@@ -107,7 +107,10 @@ export async function writeResultWorkbook(lines: AsyncIterable<ResultLine>, head
   });
   const ws = wb.addWorksheet(sheet.slice(0, 31) || 'Sheet1', { views: [{ state: 'frozen', ySplit: 1 }] });
   const cols = headers.map((h) => h || '');
-  ws.columns = [...cols.map((h) => ({ header: h, width: Math.min(40, Math.max(10, h.length * 2 + 4)) })), { header: '导入状态 Status', width: 18 }, { header: '说明 Error', width: 60 }];
+  // The headers are the uploaded file's text too: through the same guard as every cell (a header
+  // `=HYPERLINK(...)`, or `_xFFFF_` that the reader decoded to U+FFFF, which no XML can hold). The
+  // values are still looked up by the header as read (`cols`).
+  ws.columns = [...cols.map((h) => ({ header: neutralize(h), width: Math.min(40, Math.max(10, h.length * 2 + 4)) })), { header: '导入状态 Status', width: 18 }, { header: '说明 Error', width: 60 }];
   ws.getRow(1).font = { bold: true };
   ws.getRow(1).commit();
   let n = 0;
