@@ -162,3 +162,30 @@ describe('a row does not depend on the batch it falls in', () => {
     expect(results['2000 atomic']).toEqual(results['1 atomic']);
   });
 });
+
+describe('DUPLICATE_ROW says what became of the row it repeats', () => {
+  const dupError = (l: ResultLine) => l.errors.find((e) => e.code === 'DUPLICATE_ROW')?.message;
+
+  it('the repeated row failed in its merge: the repeat says so instead of "imported once, from row N"', async () => {
+    const { s, lines } = await run(await deviceWorkbook('dup-failed.xlsx', [
+      ['SN-DUPF-1', 'M', '13900139301', null, null, null], // an owner nobody knows: fails in the merge
+      ['SN-DUPF-1', 'M', '13900139301', null, null, null],
+      ['SN-DUPF-2', 'M', '13800139302', '好', null, null],
+      ['SN-DUPF-2', 'M', '13800139302', '好', null, null],
+    ]), 'devices');
+    expect(s).toMatchObject({ status: 'PARTIAL', imported: 1, failed: 3 });
+    expect(lines.map((l) => l.status)).toEqual(['FAILED', 'FAILED', 'IMPORTED', 'FAILED']);
+    expect(dupError(lines[1])).toBe('repeats row 2 (the same values); row 2 failed (UNRESOLVED_REFERENCE), so neither was imported; fix row 2 and delete this one');
+    expect(lines[1].error).toBe(dupError(lines[1]));
+    expect(dupError(lines[3])).toBe('repeats row 4 (the same values); the row is imported once, from row 4');
+  });
+
+  it('dry run, --atomic and an earlier import: would be imported / was not imported either / UNCHANGED', async () => {
+    const rows = [['SN-DUPO-1', 'M', '13800139311', '好', null, null], ['SN-DUPO-1', 'M', '13800139311', '好', null, null], ['SN-DUPO-2', 'M', '13800139312', '好', 'not a date', null]];
+    const file = await deviceWorkbook('dup-outcomes.xlsx', rows);
+    expect(dupError((await run(file, 'devices', { dryRun: true })).lines[1])).toMatch(/; the row would be imported once, from row 2$/);
+    expect(dupError((await run(file, 'devices', { atomic: true })).lines[1])).toMatch(/; row 2 was not imported either/);
+    await run(file, 'devices');
+    expect(dupError((await run(file, 'devices')).lines[1])).toMatch(/; row 2 was imported before \(UNCHANGED\); nothing to import$/);
+  });
+});

@@ -153,6 +153,7 @@ export class ExcelImporter {
     }
     if (run?.retried.size) await replaceLines(req.resultPath, run.retried);
     if (!summary.committed && (summary.imported > 0 || summary.dryRun)) await restatus(req.resultPath, summary.dryRun ? 'VALID' : 'NOT_IMPORTED');
+    if (run?.repeats.size) await tellRepeats(req.resultPath, run.repeats);
     if (!summary.committed && !summary.dryRun) summary.imported = 0;
     if (!summary.committed) summary.pushed = 0;
     if (summary.error) summary.status = 'FAILED';
@@ -201,6 +202,47 @@ async function replaceLines(path: string, lines: Map<number, ResultLine>): Promi
   await fs.rename(tmp, path);
 }
 
+/**
+ * A DUPLICATE_ROW's message says what became of the row it repeats, which is known only once the
+ * file is done (that row may fail in its merge or ticket creation, or be rolled back). One pass:
+ * the repeated row comes first in the file.
+ */
+async function tellRepeats(path: string, repeats: Map<number, number>): Promise<void> {
+  const firsts = new Set(repeats.values());
+  const outcome = new Map<number, ResultLine>();
+  const tmp = `${path}.tmp`;
+  const out = new LineWriter(tmp);
+  let buf: ResultLine[] = [];
+  for await (const l of readLines(path)) {
+    if (firsts.has(l.row)) outcome.set(l.row, l);
+    const prev = repeats.get(l.row);
+    if (prev !== undefined) {
+      const first = outcome.get(prev);
+      l.errors = l.errors.map((e) => (e.code === 'DUPLICATE_ROW' ? { ...e, message: `repeats row ${prev} (the same values); ${repeatOutcome(prev, first)}` } : e));
+      l.error = l.errors.length ? l.errors.map((e) => e.message).join('; ') : null;
+    }
+    buf.push(l);
+    if (buf.length >= 1000) {
+      await out.write(buf);
+      buf = [];
+    }
+  }
+  await out.write(buf);
+  await out.close();
+  await fs.rename(tmp, path);
+}
+
+function repeatOutcome(prev: number, first: ResultLine | undefined): string {
+  switch (first?.status) {
+    case 'IMPORTED': return `the row is imported once, from row ${prev}`;
+    case 'VALID': return `the row would be imported once, from row ${prev}`;
+    case 'UNCHANGED': return `row ${prev} was imported before (UNCHANGED); nothing to import`;
+    case 'NOT_IMPORTED': return `row ${prev} was not imported either (nothing of the file was)`;
+    case 'FAILED': return `row ${prev} failed (${first.errors.map((e) => e.code).join(', ') || 'see its error'}), so neither was imported; fix row ${prev} and delete this one`;
+    default: return `row ${prev} has no result (the file was refused before it was read)`;
+  }
+}
+
 /** Rows refused only for a reference no earlier row resolved, held for a retry at the end of the file (at most). */
 const DEFER_MAX = 10_000;
 
@@ -230,6 +272,8 @@ class ImportRun {
   private readonly deferred: Work[] = [];
   /** The result lines of the deferred rows, after their retry (runImport puts them in place). */
   readonly retried = new Map<number, ResultLine>();
+  /** DUPLICATE_ROW rows → the row they repeat (their messages are finished once the file is: tellRepeats). */
+  readonly repeats = new Map<number, number>();
 
   constructor(
     private readonly importer: ExcelImporter,
@@ -287,7 +331,9 @@ class ImportRun {
       if (!repeat) continue;
       const prev = repeat.row;
       if (repeat.kind === 'row') {
-        r.errors.push({ code: 'DUPLICATE_ROW', message: `repeats row ${prev} (the same values); the row is imported once, from row ${prev}` });
+        // What became of row `prev` is said once the file is done (tellRepeats).
+        r.errors.push({ code: 'DUPLICATE_ROW', message: `repeats row ${prev} (the same values)` });
+        this.repeats.set(r.row, prev);
       } else {
         const where = fieldLabel(this.t, this.reader.header, keys[0]);
         r.errors.push({
