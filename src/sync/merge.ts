@@ -483,31 +483,69 @@ export class Merger {
     for (const item of missing) item.record.fields.phone = phoneOf.get(item.externalId) ?? null;
   }
 
-  /** Spare parts and their model compatibility (ERP only: plain upsert, compatibility replaced). */
+  /**
+   * Spare parts and their model compatibility (ERP only: plain upsert, compatibility replaced),
+   * audited: a creation (its code, name and compatibility), a rename (`name`), a changed
+   * compatibility list (`compatibility`, before and after sorted by model and firmware prefix).
+   */
   private async mergeParts(batch: MergeItem[]): Promise<void> {
     const last = new Map(batch.map((i) => [i.record.fields.code as string, i]));
     const rows = [...last.values()].map((i) => ({ code: i.record.fields.code, name: i.record.fields.name }));
-    const saved = await this.exec<any>(
-      `insert into spare_part (code, name) select code, name from jsonb_to_recordset(?::jsonb) x(code text, name text)
-       on conflict (code) do update set name = excluded.name, updated_at = now() where spare_part.name is distinct from excluded.name
-       returning id, code`,
+    // Every CTE sees the snapshot before the upsert: `prev` holds the names it replaces.
+    const saved = await this.exec<{ id: string; code: string; name: string; before: string | null; created: boolean }>(
+      `with x as (select * from jsonb_to_recordset(?::jsonb) x(code text, name text)),
+            prev as materialized (select p.code, p.name from x join spare_part p on p.code = x.code),
+            up as (insert into spare_part (code, name) select code, name from x
+                   on conflict (code) do update set name = excluded.name, updated_at = now() where spare_part.name is distinct from excluded.name
+                   returning id, code, name)
+       select up.id, up.code, up.name, prev.name as before, prev.code is null as created
+         from up left join prev on prev.code = up.code`,
       [JSON.stringify(rows)],
     );
     const ids = new Map((await this.exec<any>(`select id, code from spare_part where code = any(?::text[])`, [[...last.keys()]])).map((r) => [r.code, String(r.id)]));
-    void saved;
+    const createdAudit = new Map<string, Record<string, unknown>>();
+    for (const r of saved) {
+      const item = last.get(r.code)!;
+      if (r.created) {
+        const after: Record<string, unknown> = { code: r.code, name: r.name };
+        createdAudit.set(String(r.id), after);
+        this.audit.push({ entity: 'spare_part', id: String(r.id), field: CREATED_FIELD, before: null, after, externalId: item.externalId });
+      } else {
+        this.audit.push({ entity: 'spare_part', id: String(r.id), field: 'name', before: r.before, after: r.name, externalId: item.externalId });
+      }
+    }
     const withCompat = [...last.values()].filter((i) => Array.isArray(i.record.fields.compatibility));
     if (withCompat.length) {
-      const partIds = withCompat.map((i) => ids.get(i.record.fields.code)!);
-      this.pipe.send(`delete from part_compatibility where part_id = any(?::bigint[])`, [partIds]);
-      const compat = withCompat.flatMap((i) =>
-        (i.record.fields.compatibility as Array<{ model: string; firmwarePrefix: string }>).map((c) => ({ part_id: ids.get(i.record.fields.code), model: c.model, firmware_prefix: c.firmwarePrefix })));
-      if (compat.length) {
-        this.pipe.send(
-          `insert into part_compatibility (part_id, model, firmware_prefix)
-           select part_id, model, firmware_prefix from jsonb_to_recordset(?::jsonb) x(part_id bigint, model text, firmware_prefix text)
-           on conflict do nothing`,
-          [JSON.stringify(compat)],
-        );
+      // One statement: removes the pairs no longer listed, adds the new ones (pairs kept are not
+      // touched), and answers the parts whose list changed with their list before and after.
+      const wanted = withCompat.map((i) => ({
+        part_id: ids.get(i.record.fields.code),
+        compat: (i.record.fields.compatibility as Array<{ model: string; firmwarePrefix: string }>).map((c) => ({ model: c.model, firmware_prefix: c.firmwarePrefix })),
+      }));
+      const changes = await this.exec<{ part_id: string; before: unknown; after: unknown }>(
+        `with x as (select * from jsonb_to_recordset(?::jsonb) x(part_id bigint, compat jsonb)),
+              want as (select distinct x.part_id, c.model, c.firmware_prefix
+                         from x cross join jsonb_to_recordset(x.compat) c(model text, firmware_prefix text)),
+              prev as materialized (select p.part_id, p.model, p.firmware_prefix from part_compatibility p where p.part_id in (select part_id from x)),
+              del as (delete from part_compatibility p where p.part_id in (select part_id from x)
+                        and not exists (select 1 from want w where w.part_id = p.part_id and w.model = p.model and w.firmware_prefix = p.firmware_prefix)
+                      returning p.part_id),
+              ins as (insert into part_compatibility (part_id, model, firmware_prefix) select part_id, model, firmware_prefix from want
+                      on conflict do nothing returning part_id)
+         select x.part_id,
+                coalesce((select jsonb_agg(jsonb_build_object('model', p.model, 'firmwarePrefix', p.firmware_prefix) order by p.model, p.firmware_prefix)
+                            from prev p where p.part_id = x.part_id), '[]'::jsonb) as before,
+                coalesce((select jsonb_agg(jsonb_build_object('model', w.model, 'firmwarePrefix', w.firmware_prefix) order by w.model, w.firmware_prefix)
+                            from want w where w.part_id = x.part_id), '[]'::jsonb) as after
+           from x where x.part_id in (select part_id from del union select part_id from ins)`,
+        [JSON.stringify(wanted)],
+      );
+      const itemById = new Map(withCompat.map((i) => [ids.get(i.record.fields.code)!, i]));
+      for (const c of changes) {
+        const id = String(c.part_id);
+        const created = createdAudit.get(id);
+        if (created) created.compatibility = c.after; // a creation is one audit row holding every value set
+        else this.audit.push({ entity: 'spare_part', id, field: 'compatibility', before: c.before, after: c.after, externalId: itemById.get(id)!.externalId });
       }
     }
     for (const i of batch) this.links.push({ stream: this.source.stream, externalId: i.externalId, entity: 'spare_part', id: ids.get(i.record.fields.code)!, version: i.version });
