@@ -97,6 +97,27 @@ describe('classifyIdentifier', () => {
     expect(c.serial).toBe('13800138000');
     expect(c.ticketNumber).toBeNull();
   });
+  it.each(['SN2026000123', 'KFR13900139000', 'kfr-139 0013 9000', 'ＳＮ２０２６０００１２３', 'A13800138000', '13800138000B', 'SNx13800138000', 'box 13800138000', 'next 8001'])(
+    'does not read %s as a phone (libphonenumber picks the digits out of it)', (raw) => {
+      expect(classifyIdentifier(raw).phone).toBeNull();
+      expect(classifyIdentifier(raw).serial).toBe(normalizeSerial(raw));
+    });
+  it.each([
+    ['138 0013 8000', '+8613800138000'],
+    ['+86 (138) 0013-8000', '+8613800138000'],
+    ['１３８．００１３．８０００', '+8613800138000'],
+    ['＋８６ １３８ ００１３ ８０００', '+8613800138000'],
+    ['010-62345678 ext 8001', '+861062345678;ext=8001'],
+    ['010-62345678 x8001', '+861062345678;ext=8001'],
+    ['010-62345678x8001', '+861062345678;ext=8001'],
+    ['010-62345678 EXT. 8001', '+861062345678;ext=8001'],
+    ['010-62345678#8001', '+861062345678;ext=8001'],
+    ['010-62345678转8001', '+861062345678;ext=8001'],
+    ['010-62345678 分机：8001', '+861062345678;ext=8001'],
+    ['+861062345678;ext=8001', '+861062345678;ext=8001'],
+  ])('still reads %s as a phone', (raw, phone) => {
+    expect(classifyIdentifier(raw).phone).toBe(phone);
+  });
   it('toHalfWidth leaves CJK text alone', () => {
     expect(toHalfWidth('张三１')).toBe('张三1');
   });

@@ -147,15 +147,30 @@ export interface ClassifiedIdentifier {
   serial: string | null;
 }
 
+/** An extension at the end of a written phone: ` ext 8001`, `x8001`, `#8001`, `;ext=8001`, `转8001`, `分机 8001`. */
+const PHONE_EXTENSION = /(?:;\s*ext=|(?<![a-z])ext(?:ension)?\.?|(?<![a-z])x|#|转|轉|分机号?|分機號?)\s*:?\s*\d+\s*$/i;
+/** What a written phone is made of, its extension aside: digits, spaces and + - ( ) . */
+const PHONE_CHARACTERS = /^[\d\s+\-().]*\d[\d\s+\-().]*$/;
+
+/**
+ * Whether text can be a written phone at all: digits, spaces, `+ - ( ) .` (full-width too) and an
+ * extension at the end. libphonenumber itself picks digits out of anything (`SN2026000123` →
+ * +862026000123, `KFR13900139000` → +8613900139000), so text with letters would be read as a phone.
+ */
+export function looksLikePhone(raw: string): boolean {
+  return PHONE_CHARACTERS.test(toHalfWidth(raw).replace(PHONE_EXTENSION, ''));
+}
+
 /**
  * Reads one free-text identifier every way it could be meant. A digit string can be both a
- * phone and a serial, so both candidates are kept and the lookup tries them in order.
+ * phone and a serial, so both candidates are kept and the lookup tries them in order; text with
+ * letters (other than an extension marker) is no phone, only a serial.
  */
 export function classifyIdentifier(raw: string): ClassifiedIdentifier {
   return {
     raw,
     ticketNumber: normalizeTicketNumber(raw),
-    phone: normalizePhone(raw),
+    phone: looksLikePhone(raw) ? normalizePhone(raw) : null,
     serial: normalizeSerial(raw),
   };
 }

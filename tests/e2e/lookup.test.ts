@@ -48,6 +48,24 @@ describe('lookup', () => {
     expect(r.data.lookup.customer).toBeNull();
   });
 
+  it('reads a serial with letters as a serial, even when its digits are some customer\'s phone', async () => {
+    // libphonenumber picks the digits out of text: these were +8613900139000 and +862026000123, and the phone won.
+    const orm = hub.server.orm;
+    await insertCustomer(orm, { phone: '+8613900139000', name: '李娜', tier: 'GOLD', region: '华北' });
+    await insertCustomer(orm, { phone: '+862026000123', name: '王芳', tier: 'SILVER', region: '华南' });
+    await insertDevice(orm, { serial: 'KFR13900139000' });
+    await insertDevice(orm, { serial: 'SN2026000123' });
+    for (const serial of ['KFR13900139000', 'sn2026000123']) {
+      const r = await hub.gql(LOOKUP, { id: serial });
+      expect(r.errors).toBeUndefined();
+      expect(r.data.lookup).toMatchObject({ matchedBy: 'SERIAL', normalized: serial.toUpperCase(), customer: null, device: { serial: serial.toUpperCase() } });
+    }
+    const phone = await hub.gql(LOOKUP, { id: '139-0013-9000' });
+    expect(phone.data.lookup).toMatchObject({ matchedBy: 'PHONE', normalized: '+8613900139000', customer: { name: '李娜' } });
+    const none = await hub.gql(LOOKUP, { id: 'KFR13900139001' });
+    expect(none.data.lookup).toMatchObject({ matchedBy: 'NONE', reason: 'Nothing matched: "KFR13900139001" is not a valid phone number; no device has serial KFR13900139001' });
+  });
+
   it('answers NONE with a reason when nothing matches', async () => {
     const r = await hub.gql(LOOKUP, { id: '13900000000' });
     expect(r.errors).toBeUndefined();
