@@ -4,6 +4,7 @@ import { sqlOne, sqlRows } from '../db/sql';
 import { badInput } from '../errors/codes';
 import { parseRole, Role } from './roles';
 import { pgDate } from '../graph/types/scalars';
+import { isBigintId } from '../graph/types/connection';
 
 /** Shortest key we accept, also for preset demo keys (keys are bearer secrets). */
 export const MIN_KEY_LENGTH = 24;
@@ -63,7 +64,7 @@ export async function listApiKeys(orm: MikroORM): Promise<ApiKeySummary[]> {
 }
 
 export async function revokeApiKey(orm: MikroORM, id: string): Promise<boolean> {
-  if (!/^\d+$/.test(id)) throw badInput(`"${id}" is not an API key id`, 'id');
+  if (!isBigintId(id)) throw badInput(`"${id}" is not an API key id`, 'id');
   const rows = await sqlRows(orm, `update api_key set revoked_at = now() where id = ? and revoked_at is null returning id`, [id]);
   return rows.length > 0;
 }

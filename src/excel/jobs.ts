@@ -5,6 +5,7 @@ import { pipeline } from 'stream/promises';
 import { createGzip } from 'zlib';
 import type { MikroORM } from '@mikro-orm/postgresql';
 import { sqlOne, sqlRows } from '../db/sql';
+import { isBigintId } from '../graph/types/connection';
 import { logger } from '../logging/logger';
 import type { ExcelImporter, ImportSummary } from './importer';
 
@@ -46,7 +47,7 @@ const JOB_COLUMNS = `id, template, file_name, status, atomic, dry_run, total_row
   created_by, created_at, started_at, finished_at, result is not null as has_result`;
 
 export async function findJob(orm: MikroORM, id: string): Promise<ExcelJobRow | null> {
-  if (!/^\d{1,19}$/.test(id)) return null;
+  if (!isBigintId(id)) return null; // an id beyond bigint cannot be a job's
   return sqlOne<ExcelJobRow>(orm, `select ${JOB_COLUMNS} from excel_job where id = ?`, [id]);
 }
 

@@ -7,11 +7,16 @@ import { Ticket, TicketEvent } from './types/ticket';
 import { pgDate } from './types/scalars';
 import { OPEN_STATUSES, TicketStatus } from '../tickets/ticket-enums';
 import { dataIssuesByCustomerLoader } from '../quality/customer-issues';
+import { isBigintId } from './types/connection';
 
-/** A PostgreSQL array literal of ids, bound as one parameter (`?::bigint[]`) so SQL text stays fixed. */
+/**
+ * A PostgreSQL array literal of ids, bound as one parameter (`?::bigint[]`) so SQL text stays fixed.
+ * A number beyond bigint (> 2^63 − 1) cannot be any row's id, so it is left out (it matches nothing,
+ * as an unknown id would) instead of failing the statement; anything but digits is a bug and throws.
+ */
 export function idArray(ids: readonly string[]): string {
-  for (const id of ids) if (!/^\d{1,19}$/.test(id)) throw new Error(`invalid id ${id}`);
-  return `{${ids.join(',')}}`;
+  for (const id of ids) if (!/^\d+$/.test(id)) throw new Error(`invalid id ${id}`);
+  return `{${ids.filter(isBigintId).join(',')}}`;
 }
 
 export function textArray(values: readonly string[]): string {

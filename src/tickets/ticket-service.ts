@@ -6,6 +6,7 @@ import { TicketEnricher } from '../enrichment/enricher';
 import { normalizePhone, normalizeSerial, normalizeTicketNumber } from '../identity/normalize';
 import { checkModel, Insisted, unknownSerial } from '../identity/wrong-input';
 import { MAX_SERIAL_LENGTH } from '../identity/suggest';
+import { isBigintId } from '../graph/types/connection';
 import { MappingEngine } from '../mapping/engine';
 import { isAllowedTransition, allowedNextStatuses, requiredFieldsFor, slaDeadlines } from './rules';
 import { nextTicketNumber } from './ticket-number';
@@ -295,7 +296,7 @@ export class TicketService {
     const insistReason = text(input.insistReason, 'input.insistReason', false);
     const typedModel = text(input.model, 'input.model', false);
     if (input.customerId) {
-      if (!/^\d{1,19}$/.test(input.customerId)) throw badInput(`"${input.customerId}" is not a customer id`, 'input.customerId');
+      if (!isBigintId(input.customerId)) throw badInput(`"${input.customerId}" is not a customer id`, 'input.customerId');
       customer = await em.findOne(Customer, { id: input.customerId });
       if (!customer) throw notFound(`No customer with id ${input.customerId}`, { field: 'input.customerId', recordId: input.customerId });
     }

@@ -7,7 +7,7 @@ import { resolveDataIssue, SettableState } from '../../quality/resolve-issue';
 import { RuleFileError } from '../../quality/rules';
 import { QualityRunner } from '../../quality/runner';
 import { actorOf, GraphContext } from '../context';
-import { checkPageSize, decodeCursor, toPage } from '../types/connection';
+import { checkPageSize, decodeCursor, isBigintId, toPage } from '../types/connection';
 import { Customer } from '../types/customer';
 import { DataCheckRuleOutcome, DataCheckRun, DataIssue, DataIssueConnection, DataIssueFilter, DataIssueState } from '../types/data-issue';
 
@@ -47,7 +47,7 @@ export class DataIssueResolver {
     if (filter?.state != null) { where.push('state = ?'); params.push(filter.state); }
     if (filter?.entityType != null) { where.push('entity_type = ?'); params.push(filter.entityType); }
     if (filter?.entityId != null) {
-      if (!/^\d{1,19}$/.test(filter.entityId)) throw badInput(`"${filter.entityId}" is not an id`, 'filter.entityId');
+      if (!isBigintId(filter.entityId)) throw badInput(`"${filter.entityId}" is not an id`, 'filter.entityId');
       where.push('entity_id = ?');
       params.push(filter.entityId);
     }

@@ -10,6 +10,17 @@ export class PageInfo {
 }
 
 export const DEFAULT_PAGE_SIZE = 20;
+
+/** Largest PostgreSQL bigint (2^63 − 1): every row id is one. */
+const MAX_BIGINT = 9223372036854775807n;
+
+/**
+ * Whether a string is a row id PostgreSQL can take as a bigint: 1 to 19 digits, at most 2^63 − 1.
+ * Larger numbers fail inside SQL ("out of range"), so every id from a client is checked with this.
+ */
+export function isBigintId(id: unknown): id is string {
+  return typeof id === 'string' && /^\d{1,19}$/.test(id) && BigInt(id) <= MAX_BIGINT;
+}
 export const MAX_PAGE_SIZE = 100;
 
 /** Cursors are opaque to clients: base64url of the row id the page continues after. */
@@ -21,7 +32,7 @@ export function decodeCursor(cursor: string | null | undefined, field = 'after')
   if (cursor === null || cursor === undefined) return null;
   const text = Buffer.from(cursor, 'base64url').toString('utf8');
   const m = /^c:(\d{1,19})$/.exec(text);
-  if (!m) throw badInput(`"${cursor}" is not a cursor this API gave out`, field);
+  if (!m || !isBigintId(m[1])) throw badInput(`"${cursor}" is not a cursor this API gave out`, field);
   return m[1];
 }
 
