@@ -28,6 +28,15 @@ export function hashApiKey(key: string): string {
   return createHash('sha256').update(key, 'utf8').digest('hex');
 }
 
+/**
+ * What is stored and listed to tell keys apart: `jk_<role>_` and the first 4 random characters
+ * (only `jk_portal_` before, the same for every portal key); 8 characters of a preset key of another shape.
+ */
+export function keyPrefix(key: string): string {
+  const m = /^jk_[a-z]+_/.exec(key);
+  return key.slice(0, m ? m[0].length + 4 : 8);
+}
+
 function newKeyValue(role: Role): string {
   return `jk_${role}_${randomBytes(24).toString('base64url')}`;
 }
@@ -51,7 +60,7 @@ export async function createApiKey(
     `insert into api_key (name, role, prefix, key_hash) values (?, ?, ?, ?)
      on conflict (key_hash) do update set name = excluded.name, role = excluded.role, revoked_at = null
      returning id`,
-    [name, role, key.slice(0, 10), hashApiKey(key)],
+    [name, role, keyPrefix(key), hashApiKey(key)],
   );
   return { id: String(row!.id), key };
 }

@@ -139,3 +139,19 @@ describe('input hardening', () => {
     });
   });
 });
+
+describe('API key prefixes', () => {
+  let hub: TestHub;
+  beforeAll(async () => { hub = await startTestHub(); });
+  afterAll(() => hub.stop());
+
+  it('store a few random characters after jk_<role>_, so two keys of one role can be told apart', async () => {
+    const create = async () => (await hub.gql('mutation { createApiKey(name: "portal app", role: "portal") { key info { prefix } } }', {}, hub.keys.admin)).data.createApiKey;
+    const [a, b] = [await create(), await create()];
+    for (const k of [a, b]) {
+      expect(k.info.prefix).toMatch(/^jk_portal_[A-Za-z0-9_-]{4}$/);
+      expect(k.key.startsWith(k.info.prefix)).toBe(true);
+    }
+    expect(a.info.prefix).not.toBe(b.info.prefix);
+  });
+});
