@@ -345,7 +345,10 @@ export class Merger {
       const lineage = (s.row.lineage ?? {}) as LineageMap;
       for (const [field, col] of fieldCols) {
         let incoming = item.record.fields[field];
-        if (incoming === undefined || incoming === null) continue;
+        if (incoming === undefined || incoming === null) {
+          if (field === 'closedAt' && entity === 'complaint' && this.reopen(s.row, s.isNew, lineage, item, itemLineage)) s.dirty = true;
+          continue;
+        }
         // A numeric column holds its values at its scale ("5999" is stored, and read back, as "5999.00").
         if (col.scale !== undefined) incoming = atScale(incoming, col.scale);
         const current = col.type === 'timestamptz' ? s.row[col.column] ?? null : normalizeDb(s.row[col.column], col.type, col.scale);
@@ -441,6 +444,22 @@ export class Merger {
         this.links.push({ stream: this.source.stream, externalId: item.externalId, entity, id: String(s.row[idCol]), version: item.version });
       }
     }
+  }
+
+  /**
+   * A complaint a source says is not closed (status OPEN, no closedAt: null says nothing elsewhere)
+   * loses its old closed_at when that source may write closedAt (survivorship): audited, lineage
+   * to the source. Otherwise a reopened complaint kept the date it was closed.
+   */
+  private reopen(row: Record<string, any>, isNew: boolean, lineage: LineageMap, item: MergeItem, itemLineage: FieldLineage): boolean {
+    const status = item.record.fields.status;
+    const current = row.closed_at ?? null;
+    if (!status || status === 'CLOSED' || current === null) return false;
+    if (!incomingWins('complaint', 'closedAt', { value: current, lineage: lineage.closedAt }, { system: this.source.system, at: item.at })) return false;
+    if (!isNew) this.audit.push({ entity: 'complaint', id: String(row.id), field: 'closedAt', before: current, after: null, externalId: item.externalId });
+    row.closed_at = null;
+    lineage.closedAt = itemLineage;
+    return true;
   }
 
   /**
