@@ -169,7 +169,7 @@ function enumIndex(col: TemplateColumn): Map<string, string> {
 export const DEFAULT_INT_RANGE = { min: 0, max: 1200 };
 
 function intRange(col: TemplateColumn): { min: number; max: number } {
-  const c = col as TemplateColumn & { min?: unknown; max?: unknown };
+  const c: { min?: unknown; max?: unknown } = col; // template JSON is read unchecked: still verify the types
   return {
     min: typeof c.min === 'number' && Number.isInteger(c.min) ? c.min : DEFAULT_INT_RANGE.min,
     max: typeof c.max === 'number' && Number.isInteger(c.max) ? c.max : DEFAULT_INT_RANGE.max,

@@ -21,6 +21,9 @@ export interface TemplateColumn {
   /** enum: other ways people write a value → the value (e.g. 紧急 → P0). */
   valueAliases?: Record<string, string>;
   maxLength?: number;
+  /** int: the accepted range (default 0–1200, see cells.ts DEFAULT_INT_RANGE); outside it the row fails OUT_OF_RANGE. */
+  min?: number;
+  max?: number;
   /** Shown in the template download's sample row. */
   example?: string | number;
   /** One line of help for the instructions sheet. */
