@@ -88,11 +88,16 @@ function checkSerial(value: string | null | undefined, field: string): string | 
   return serial;
 }
 
-function checkCategory(c: CategoryInput | null | undefined, field: string) {
-  if (!c) return;
-  for (const level of ['level1', 'level2', 'level3'] as const) text(c[level], `${field}.${level}`, false);
-  if (c.level3 && !c.level2) throw badInput('category.level3 needs level2', `${field}.level2`);
-  if (c.level2 && !c.level1) throw badInput('category.level2 needs level1', `${field}.level1`);
+/**
+ * The category's levels trimmed, a blank level counting as none (it was stored as typed, "   "
+ * included); a level needs the ones above it.
+ */
+function checkCategory(c: CategoryInput | null | undefined, field: string): { l1: string | null; l2: string | null; l3: string | null } {
+  if (!c) return { l1: null, l2: null, l3: null };
+  const [l1, l2, l3] = (['level1', 'level2', 'level3'] as const).map((level) => text(c[level], `${field}.${level}`, false));
+  if (l3 && !l2) throw badInput('category.level3 needs level2', `${field}.level2`);
+  if (l2 && !l1) throw badInput('category.level2 needs level1', `${field}.level1`);
+  return { l1, l2, l3 };
 }
 
 /**
@@ -122,7 +127,7 @@ export class TicketService {
    */
   async createIn(em: EntityManager, input: CreateTicketInput, actor: Actor): Promise<{ id: string; number: string }> {
     const fault = text(input.fault, 'input.fault', true)!;
-    checkCategory(input.category, 'input.category');
+    const category = checkCategory(input.category, 'input.category');
     const note = text(input.note, 'input.note', false);
     const priority = input.priority ?? TicketPriority.P2;
     const { customer, device, model, reportedSerial, insisted } = await this.resolveParties(em, input);
@@ -131,7 +136,7 @@ export class TicketService {
     const ticket = em.create(Ticket, {
       number: await nextTicketNumber(em, now),
       customer, device: device ?? null, model, reportedSerial, fault, priority, status: TicketStatus.NEW,
-      categoryL1: input.category?.level1 ?? null, categoryL2: input.category?.level2 ?? null, categoryL3: input.category?.level3 ?? null,
+      categoryL1: category.l1, categoryL2: category.l2, categoryL3: category.l3,
       eta: input.eta ?? null, slaResponseDue: sla.responseDue, slaResolveDue: sla.resolveDue,
       createdBy: actor.name, createdAt: now, updatedAt: now,
     } as any);
@@ -157,7 +162,7 @@ export class TicketService {
     if (patch.fault !== undefined) text(patch.fault, 'input.fault', true);
     text(patch.solution, 'input.solution', false);
     text(patch.blockingReason, 'input.blockingReason', false);
-    checkCategory(patch.category, 'input.category');
+    const category = checkCategory(patch.category, 'input.category');
 
     return this.withTicket(number, expectedVersion, async (em, ticket) => {
       if (CLOSED_STATES.includes(ticket.status)) {
@@ -171,9 +176,9 @@ export class TicketService {
       if (patch.blockingReason !== undefined) ticket.blockingReason = text(patch.blockingReason, 'input.blockingReason', false);
       if (patch.eta !== undefined) ticket.eta = patch.eta;
       if (patch.category !== undefined) {
-        ticket.categoryL1 = patch.category?.level1 ?? null;
-        ticket.categoryL2 = patch.category?.level2 ?? null;
-        ticket.categoryL3 = patch.category?.level3 ?? null;
+        ticket.categoryL1 = category.l1;
+        ticket.categoryL2 = category.l2;
+        ticket.categoryL3 = category.l3;
       }
       if (patch.priority !== undefined && patch.priority !== null && patch.priority !== ticket.priority) {
         // SLA deadlines follow the priority, counted from creation.

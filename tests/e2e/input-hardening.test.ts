@@ -112,6 +112,23 @@ describe('input hardening', () => {
     });
   });
 
+  describe('ticket category', () => {
+    it.each([
+      [{ level1: '   ' }, 'BAD_USER_INPUT', 'input.category.level1', { level2: '制冷异常' }],
+      [{ level1: '空调', level2: ' ', level3: '压缩机' }, 'BAD_USER_INPUT', 'input.category.level2', {}],
+    ])('refuses %j when a blank level leaves a lower one without its parent', async (category, code, field, more) => {
+      const r = await hub.gql(CREATE, { input: { phone: '13800138000', fault: '坏了', category: { ...category, ...more } } });
+      expect(r.errors![0].extensions).toMatchObject({ code, field });
+    });
+
+    it('stores levels trimmed, a blank one as none', async () => {
+      const r = await hub.gql(`mutation($input: CreateTicketInput!) { createTicket(input: $input) { category { level1 level2 level3 } } }`,
+        { input: { phone: '13800138000', fault: '坏了', category: { level1: ' 空调 ', level2: '   ' } } });
+      expect(r.errors).toBeUndefined();
+      expect(r.data.createTicket.category).toEqual({ level1: '空调', level2: null, level3: null });
+    });
+  });
+
   describe('ids beyond bigint', () => {
     const TOO_BIG = '9223372036854775808'; // 2^63
     const cursor = (id: string) => Buffer.from(`c:${id}`, 'utf8').toString('base64url');
