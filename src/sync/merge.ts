@@ -550,13 +550,16 @@ export class Merger {
                         and not exists (select 1 from want w where w.part_id = p.part_id and w.model = p.model and w.firmware_prefix = p.firmware_prefix)
                       returning p.part_id),
               ins as (insert into part_compatibility (part_id, model, firmware_prefix) select part_id, model, firmware_prefix from want
-                      on conflict do nothing returning part_id)
-         select x.part_id,
-                coalesce((select jsonb_agg(jsonb_build_object('model', p.model, 'firmwarePrefix', p.firmware_prefix) order by p.model, p.firmware_prefix)
-                            from prev p where p.part_id = x.part_id), '[]'::jsonb) as before,
-                coalesce((select jsonb_agg(jsonb_build_object('model', w.model, 'firmwarePrefix', w.firmware_prefix) order by w.model, w.firmware_prefix)
-                            from want w where w.part_id = x.part_id), '[]'::jsonb) as after
-           from x where x.part_id in (select part_id from del union select part_id from ins)`,
+                      on conflict do nothing returning part_id),
+              changed as (select part_id from del union select part_id from ins),
+              -- Lists grouped once and joined (hash): a subquery per part over the CTEs was
+              -- quadratic in the page (2000 × 2000 rows scanned, 3 s more per 32k parts).
+              b as (select part_id, jsonb_agg(jsonb_build_object('model', model, 'firmwarePrefix', firmware_prefix) order by model, firmware_prefix) as list
+                      from prev where part_id in (select part_id from changed) group by part_id),
+              a as (select part_id, jsonb_agg(jsonb_build_object('model', model, 'firmwarePrefix', firmware_prefix) order by model, firmware_prefix) as list
+                      from want where part_id in (select part_id from changed) group by part_id)
+         select c.part_id, coalesce(b.list, '[]'::jsonb) as before, coalesce(a.list, '[]'::jsonb) as after
+           from changed c left join b on b.part_id = c.part_id left join a on a.part_id = c.part_id`,
         [JSON.stringify(wanted)],
       );
       const itemById = new Map(withCompat.map((i) => [ids.get(i.record.fields.code)!, i]));
