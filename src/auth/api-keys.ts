@@ -4,7 +4,7 @@ import { sqlOne, sqlRows } from '../db/sql';
 import { badInput } from '../errors/codes';
 import { parseRole, Role } from './roles';
 import { pgDate } from '../graph/types/scalars';
-import { isBigintId } from '../graph/types/connection';
+import { isBigintId } from '../util/bigint-id';
 
 /** Shortest key we accept, also for preset demo keys (keys are bearer secrets). */
 export const MIN_KEY_LENGTH = 24;

@@ -5,7 +5,7 @@ import { pipeline } from 'stream/promises';
 import { createGzip } from 'zlib';
 import type { MikroORM } from '@mikro-orm/postgresql';
 import { sqlOne, sqlRows } from '../db/sql';
-import { isBigintId } from '../graph/types/connection';
+import { isBigintId } from '../util/bigint-id';
 import { logger } from '../logging/logger';
 import type { ExcelImporter, ImportSummary } from './importer';
 

@@ -1,3 +1,4 @@
+import { isBigintId } from '../util/bigint-id';
 import type { MikroORM } from '@mikro-orm/postgresql';
 import { bulkExecutor } from '../db/sql';
 import { badInput, notFound } from '../errors/codes';
@@ -14,7 +15,7 @@ export type SettableState = (typeof SETTABLE_STATES)[number];
 export async function resolveDataIssue(
   orm: MikroORM, id: string, state: SettableState, reason: string | null | undefined, actor: { name: string; origin: string },
 ): Promise<Record<string, unknown>> {
-  if (!/^\d{1,19}$/.test(id)) throw badInput(`"${id}" is not a data issue id`, 'id');
+  if (!isBigintId(id)) throw badInput(`"${id}" is not a data issue id`, 'id');
   if (!SETTABLE_STATES.includes(state)) throw badInput(`state must be one of ${SETTABLE_STATES.join(', ')}`, 'state');
   const note = reason?.trim() ? reason.trim() : null;
   if (state === 'IGNORED' && !note) throw badInput(`Ignoring data issue ${id} needs a reason`, 'reason', { recordId: id });

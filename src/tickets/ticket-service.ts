@@ -6,7 +6,7 @@ import { TicketEnricher } from '../enrichment/enricher';
 import { normalizePhone, normalizeSerial, normalizeTicketNumber } from '../identity/normalize';
 import { checkModel, Insisted, unknownSerial } from '../identity/wrong-input';
 import { MAX_SERIAL_LENGTH } from '../identity/suggest';
-import { isBigintId } from '../graph/types/connection';
+import { isBigintId } from '../util/bigint-id';
 import { MappingEngine } from '../mapping/engine';
 import { isAllowedTransition, allowedNextStatuses, requiredFieldsFor, slaDeadlines } from './rules';
 import { nextTicketNumber } from './ticket-number';

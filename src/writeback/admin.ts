@@ -3,6 +3,7 @@
  * row in one transaction (audited) and take its job out of the queue, so the relay queues it
  * again (retry) or nobody runs it (discard). The queue is opened on first use.
  */
+import { isBigintId } from '../util/bigint-id';
 import type { MikroORM } from '@mikro-orm/postgresql';
 import { sqlOne } from '../db/sql';
 import { ErrorCode, JunctionError, notFound } from '../errors/codes';
@@ -46,7 +47,7 @@ export class WritebackAdmin {
   }
 
   private async change(id: string, from: string[], verb: string, actor: Actor, set: string): Promise<void> {
-    if (!/^\d{1,19}$/.test(id)) throw new JunctionError(ErrorCode.BAD_USER_INPUT, `"${id}" is not a write-back id`, { field: 'id' });
+    if (!isBigintId(id)) throw new JunctionError(ErrorCode.BAD_USER_INPUT, `"${id}" is not a write-back id`, { field: 'id' });
     await this.orm.em.fork().transactional(async (em) => {
       const row = await sqlOne<{ status: string }>(em, `select status from writeback_outbox where id = ? for update`, [id]);
       if (!row) throw notFound(`No write-back ${id}`, { field: 'id', recordId: id });

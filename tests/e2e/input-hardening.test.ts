@@ -150,6 +150,9 @@ describe('input hardening', () => {
       ['dataIssues(filter.entityId)', `{ dataIssues(filter: { entityId: "${TOO_BIG}" }) { totalCount } }`, 'portal', 'filter.entityId'],
       ['revokeApiKey(id)', `mutation { revokeApiKey(id: "${TOO_BIG}") }`, 'admin', 'id'],
       ['createTicket(input.customerId)', `mutation { createTicket(input: { customerId: "${TOO_BIG}", fault: "x" }) { number } }`, 'portal', 'input.customerId'],
+      ['retryWriteBack(id)', `mutation { retryWriteBack(id: "${TOO_BIG}") { id } }`, 'admin', 'id'],
+      ['discardWriteBack(id)', `mutation { discardWriteBack(id: "${TOO_BIG}") { id } }`, 'admin', 'id'],
+      ['resolveDataIssue(id)', `mutation { resolveDataIssue(id: "${TOO_BIG}", state: RESOLVED) { id } }`, 'admin', 'id'],
     ])('%s is BAD_USER_INPUT naming the field', async (_name, query, key, field) => {
       const r = await hub.gql(query, {}, hub.keys[key as 'portal' | 'admin']);
       expect(r.errors![0].extensions).toMatchObject({ code: 'BAD_USER_INPUT', field });

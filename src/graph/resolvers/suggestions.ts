@@ -2,7 +2,7 @@ import { Arg, Authorized, Ctx, Query, Resolver } from 'type-graphql';
 import { Role } from '../../auth/roles';
 import { badInput } from '../../errors/codes';
 import { normalizeSerial } from '../../identity/normalize';
-import { knownModels, suggestModels, suggestSerials } from '../../identity/suggest';
+import { knownModels, MAX_SERIAL_LENGTH, suggestModels, suggestSerials } from '../../identity/suggest';
 import type { GraphContext } from '../context';
 import { ModelSuggestion, SerialSuggestion } from '../types/enrichment';
 
@@ -17,7 +17,7 @@ export class SuggestionResolver {
     @Arg('model', () => String, { nullable: true }) model?: string,
   ): Promise<SerialSuggestion[]> {
     const typed = normalizeSerial(serial);
-    if (!typed || typed.length > 64) throw badInput('serial must be 1 to 64 characters', 'serial');
+    if (!typed || typed.length > MAX_SERIAL_LENGTH) throw badInput(`serial must be 1 to ${MAX_SERIAL_LENGTH} characters`, 'serial');
     return (await suggestSerials(ctx.orm, typed, { model })).map((s) => Object.assign(new SerialSuggestion(), s));
   }
 

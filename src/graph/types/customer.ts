@@ -6,7 +6,7 @@ import { decodeLineage } from '../../db/lineage';
 @ObjectType({ description: 'Golden customer record, merged from CRM, ERP, Excel and tickets.' })
 export class Customer {
   @Field(() => ID) id!: string;
-  @Field({ description: 'E.164, e.g. +8613800138000.' }) phone!: string;
+  @Field({ description: 'E.164, e.g. +8613800138000; an extension stays part of it as ;ext=N (RFC 3966), e.g. +861062345678;ext=8001.' }) phone!: string;
   @Field() name!: string;
   @Field(() => String, { nullable: true, description: 'CRM tier, e.g. VIP, GOLD.' }) tier!: string | null;
   @Field(() => String, { nullable: true }) region!: string | null;
