@@ -19,7 +19,7 @@ import { claimRows, findImported, releaseRows, type Where } from './row-claims';
 import { rowKey } from './row-key';
 import { FillResult, fillFromMasterData } from './master-data';
 import { OpenOptions, ParsedRow, RowError, SheetReader } from './reader';
-import { LineWriter, readLines, restatus, ResultLine, RowStatus } from './results';
+import { LineWriter, readLines, restatus, ResultLine, rewriteLines, RowStatus } from './results';
 import { fieldLabel, mergeRecords, recordErrorToRow, ticketField, ticketRecord } from './rows';
 import { ExcelTemplate, loadTemplate } from './template';
 
@@ -186,20 +186,8 @@ export class ExcelImporter {
 }
 
 /** Puts the final result of rows merged again at the end of the file (see ImportRun.retryDeferred) in their place. */
-async function replaceLines(path: string, lines: Map<number, ResultLine>): Promise<void> {
-  const tmp = `${path}.tmp`;
-  const out = new LineWriter(tmp);
-  let buf: ResultLine[] = [];
-  for await (const l of readLines(path)) {
-    buf.push(lines.get(l.row) ?? l);
-    if (buf.length >= 1000) {
-      await out.write(buf);
-      buf = [];
-    }
-  }
-  await out.write(buf);
-  await out.close();
-  await fs.rename(tmp, path);
+function replaceLines(path: string, lines: Map<number, ResultLine>): Promise<void> {
+  return rewriteLines(path, (l) => lines.get(l.row) ?? l);
 }
 
 /**
@@ -207,13 +195,10 @@ async function replaceLines(path: string, lines: Map<number, ResultLine>): Promi
  * file is done (that row may fail in its merge or ticket creation, or be rolled back). One pass:
  * the repeated row comes first in the file.
  */
-async function tellRepeats(path: string, repeats: Map<number, number>): Promise<void> {
+function tellRepeats(path: string, repeats: Map<number, number>): Promise<void> {
   const firsts = new Set(repeats.values());
   const outcome = new Map<number, ResultLine>();
-  const tmp = `${path}.tmp`;
-  const out = new LineWriter(tmp);
-  let buf: ResultLine[] = [];
-  for await (const l of readLines(path)) {
+  return rewriteLines(path, (l) => {
     if (firsts.has(l.row)) outcome.set(l.row, l);
     const prev = repeats.get(l.row);
     if (prev !== undefined) {
@@ -221,15 +206,8 @@ async function tellRepeats(path: string, repeats: Map<number, number>): Promise<
       l.errors = l.errors.map((e) => (e.code === 'DUPLICATE_ROW' ? { ...e, message: `repeats row ${prev} (the same values); ${repeatOutcome(prev, first)}` } : e));
       l.error = l.errors.length ? l.errors.map((e) => e.message).join('; ') : null;
     }
-    buf.push(l);
-    if (buf.length >= 1000) {
-      await out.write(buf);
-      buf = [];
-    }
-  }
-  await out.write(buf);
-  await out.close();
-  await fs.rename(tmp, path);
+    return l;
+  });
 }
 
 function repeatOutcome(prev: number, first: ResultLine | undefined): string {

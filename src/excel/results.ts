@@ -70,14 +70,16 @@ export async function* readLines(input: string | Readable): AsyncGenerator<Resul
   for await (const line of rl) if (line) yield JSON.parse(line) as ResultLine;
 }
 
-/** Rewrites statuses after the fact (the file was rolled back): IMPORTED → `to`. */
-export async function restatus(path: string, to: 'NOT_IMPORTED' | 'VALID'): Promise<void> {
+/**
+ * Rewrites a result file line by line through `edit` (flat memory: 1000 lines at a time, into a
+ * temporary file renamed over it): for what is known only once the whole file is done.
+ */
+export async function rewriteLines(path: string, edit: (line: ResultLine) => ResultLine): Promise<void> {
   const tmp = `${path}.tmp`;
   const out = new LineWriter(tmp);
   let buf: ResultLine[] = [];
   for await (const l of readLines(path)) {
-    if (l.status === 'IMPORTED') l.status = to;
-    buf.push(l);
+    buf.push(edit(l));
     if (buf.length >= 1000) {
       await out.write(buf);
       buf = [];
@@ -86,6 +88,14 @@ export async function restatus(path: string, to: 'NOT_IMPORTED' | 'VALID'): Prom
   await out.write(buf);
   await out.close();
   await fs.rename(tmp, path);
+}
+
+/** Rewrites statuses after the fact (the file was rolled back): IMPORTED → `to`. */
+export function restatus(path: string, to: 'NOT_IMPORTED' | 'VALID'): Promise<void> {
+  return rewriteLines(path, (l) => {
+    if (l.status === 'IMPORTED') l.status = to;
+    return l;
+  });
 }
 
 const STATUS_TEXT: Record<RowStatus, string> = {
